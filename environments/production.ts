@@ -1,0 +1,35 @@
+import { base } from './base';
+import { defineEnvironment } from './define';
+
+/** Production: live trading. Everything listed here is what production does differently from the base. */
+export const production = defineEnvironment(base, {
+  name: 'production',
+  stackName: 'ProductionStack',
+  // Placeholder: set the production account id here (README "Setting the real account ids").
+  account: '222222222222',
+  terminationProtection: true,
+  liveTradingEnabled: true,
+  logRetentionDays: 90,
+  loadBalancerDeletionProtection: true,
+  network: {
+    cidr: '10.1.0.0/16',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+    // One NAT per AZ: an AZ outage must not cut the bot off from Betfair.
+    natGateways: 3,
+    flowLogRetentionDays: 90,
+  },
+  bot: { imageTag: 'v1.2.3' },
+  ml: { cpu: 2048, memoryMiB: 4096, desiredCount: 2, maxCount: 6, imageTag: 'v1.2.3' },
+  database: {
+    instanceClass: 'db.r6g.large',
+    allocatedStorageGiB: 100,
+    maxAllocatedStorageGiB: 500,
+    multiAz: true,
+    backupRetentionDays: 14,
+    deletionProtection: true,
+    removalPolicy: 'retain',
+  },
+  // An automatic rollback of live trading code is a decision for a person in production.
+  rollback: { alarmActionEnabled: false },
+  monitoring: { noBetsWindowMinutes: 30, botErrorLinesPer5Minutes: 10 },
+});

@@ -1,0 +1,12 @@
+import { base } from './base';
+import { defineEnvironment } from './define';
+
+/** Staging: integration testing and UAT. The guide's staging tfvars, live trading off. */
+export const staging = defineEnvironment(base, {
+  name: 'staging',
+  stackName: 'StagingStack',
+  // Placeholder: set the staging account id here (README "Setting the real account ids").
+  account: '111111111111',
+  bot: { imageTag: 'v1.2.3' },
+  ml: { imageTag: 'v1.2.3' },
+});

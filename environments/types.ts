@@ -1,0 +1,185 @@
+/**
+ * The typed configuration of one Clever Better environment.
+ *
+ * Every value of the old Terraform tfvars lives here. Constructs receive these values and never
+ * an environment name, so the difference between staging and production is readable in one place:
+ * `environments/production.ts` lists what production does differently from `environments/base.ts`.
+ */
+
+/** Names of the environments this application deploys. Each lives in its own AWS account. */
+export type EnvironmentName = 'staging' | 'production';
+
+/** Sizing and release settings of one ECS Fargate service. */
+export interface ServiceConfig {
+  /** Task CPU in Fargate CPU units (1024 = 1 vCPU). Must pair with `memoryMiB` as Fargate allows. */
+  readonly cpu: number;
+  /** Task memory in MiB. Must pair with `cpu` as Fargate allows. */
+  readonly memoryMiB: number;
+  /**
+   * Number of tasks the service runs. For `bot` this is the count `ops resume` restores and must be
+   * 0 or 1 (two bots would trade twice); it is never written into the service template, so a deploy
+   * cannot undo an emergency scale-to-zero. For `ml-service` it is the autoscaling minimum.
+   */
+  readonly desiredCount: number;
+  /**
+   * Image tag deployed from the service's ECR repository. Bumping it is a reviewed pull request whose
+   * `cdk diff` shows the task-definition change. Mutable tags (`latest`, …) are refused where
+   * `allowMutableImageTags` is false.
+   */
+  readonly imageTag: string;
+  /** Port the container listens on, and the port its `/health` endpoint answers on. */
+  readonly containerPort: number;
+  /**
+   * Seconds ECS ignores failing load-balancer health checks after a task starts. Part of the
+   * worst-case replacement time (grace + interval × healthy threshold + deregistration delay).
+   */
+  readonly healthCheckGracePeriodSeconds: number;
+}
+
+/** The ML prediction service: a `ServiceConfig` plus its autoscaling range. */
+export interface MlServiceConfig extends ServiceConfig {
+  /** Upper bound of the autoscaling range, in tasks. At least `desiredCount`. */
+  readonly maxCount: number;
+  /** Average CPU utilisation, in percent, that target tracking keeps the service at. */
+  readonly targetCpuUtilizationPercent: number;
+}
+
+/** The RDS for PostgreSQL instance. */
+export interface DatabaseConfig {
+  /** RDS instance class including the `db.` prefix, e.g. `db.t3.medium`. Validated against a known list. */
+  readonly instanceClass: string;
+  /** Allocated storage in GiB (gp3: 20–65536). */
+  readonly allocatedStorageGiB: number;
+  /** Storage autoscaling ceiling in GiB; at least `allocatedStorageGiB`. */
+  readonly maxAllocatedStorageGiB: number;
+  /** Standby in a second AZ. Staging runs single-AZ (a documented cdk-nag/checkov exception). */
+  readonly multiAz: boolean;
+  /** Automated backup retention in days (7–35; Security Hub RDS.11 asks for at least 7). */
+  readonly backupRetentionDays: number;
+  /** Refuse `DeleteDBInstance` until switched off. */
+  readonly deletionProtection: boolean;
+  /**
+   * What happens to the instance when it leaves the stack: `snapshot` takes a final snapshot,
+   * `retain` keeps the instance. Data is never simply destroyed.
+   */
+  readonly removalPolicy: 'snapshot' | 'retain';
+  /** Enhanced monitoring interval in seconds (0 = off; 1, 5, 10, 15, 30 or 60). */
+  readonly monitoringIntervalSeconds: 0 | 1 | 5 | 10 | 15 | 30 | 60;
+}
+
+/** The VPC. */
+export interface NetworkConfig {
+  /** IPv4 CIDR of the VPC. */
+  readonly cidr: string;
+  /**
+   * Availability zones, explicit so synth needs no AWS lookup. At least two (the ALB and the RDS
+   * subnet group need two), all in the environment's region.
+   */
+  readonly availabilityZones: readonly string[];
+  /** NAT gateways: 1 saves money, one per AZ survives an AZ outage. Between 1 and the AZ count. */
+  readonly natGateways: number;
+  /** Days VPC flow logs are kept. */
+  readonly flowLogRetentionDays: number;
+}
+
+/** Thresholds of the alarms that stop trading (see docs/metrics.md for the metrics the bot publishes). */
+export interface EmergencyStopConfig {
+  /**
+   * Realised loss, in account currency, within `lossWindowMinutes` that stops trading.
+   * Compared against the bot's `DailyLoss` metric.
+   */
+  readonly lossLimit: number;
+  /** Window over which `lossLimit` is evaluated, in minutes. */
+  readonly lossWindowMinutes: number;
+  /** Bot `Errors` per minute that count as an error storm. */
+  readonly errorStormPerMinute: number;
+  /** Consecutive minutes the error rate must stay above `errorStormPerMinute` before stopping. */
+  readonly errorStormMinutes: number;
+}
+
+/** Settings of the rollback function (see issue 5). */
+export interface RollbackConfig {
+  /** Whether the post-deployment alarm triggers an automatic rollback of the bot. Off by default in production. */
+  readonly alarmActionEnabled: boolean;
+}
+
+/** Thresholds of the monitoring alarms. */
+export interface MonitoringConfig {
+  /** Target response time (p90) above which latency alarms, in seconds. The guide's runbook says 1 s. */
+  readonly latencyP90Seconds: number;
+  /** Minutes with no `BetsPlaced` during racing hours that count as "bot stopped trading". */
+  readonly noBetsWindowMinutes: number;
+  /** `ERROR` log lines per 5 minutes in `/ecs/clever-better-bot` that alarm. */
+  readonly botErrorLinesPer5Minutes: number;
+  /** Service CPU utilisation, in percent, that alarms. */
+  readonly serviceCpuPercent: number;
+  /** Service memory utilisation, in percent, that alarms. */
+  readonly serviceMemoryPercent: number;
+  /** Database CPU utilisation, in percent, that alarms. */
+  readonly databaseCpuPercent: number;
+  /** Free storage, in GiB, below which the database alarms. */
+  readonly databaseFreeStorageGiB: number;
+  /** Database connections above which the database alarms. */
+  readonly databaseConnections: number;
+  /** Read or write latency, in milliseconds, above which the database alarms. */
+  readonly databaseLatencyMs: number;
+  /** Minutes the running task count may stay below desired before alarming. */
+  readonly tasksBelowDesiredMinutes: number;
+}
+
+/** The whole configuration of one environment. */
+export interface EnvironmentConfig {
+  /** Environment name; part of the runbook names (`clever-better-<name>`, `clever-better/<name>/…`). */
+  readonly name: EnvironmentName;
+  /** CloudFormation stack name and CDK construct id, e.g. `StagingStack`. */
+  readonly stackName: string;
+  /**
+   * AWS account id (12 digits). The CDK CLI refuses to deploy with credentials of another account.
+   * The committed values are placeholders: set the real ids as README explains.
+   */
+  readonly account: string;
+  /** AWS region; the guide's is `eu-west-1`. */
+  readonly region: string;
+  /** Protect the stack itself from `cdk destroy` / DeleteStack. */
+  readonly terminationProtection: boolean;
+  /**
+   * Initial `live_trading_enabled` in `clever-better/<name>/config`. Only the emergency stop and
+   * `ops resume` change it afterwards; a deploy that leaves this value alone never rewrites the secret.
+   */
+  readonly liveTradingEnabled: boolean;
+  /** Whether mutable image tags such as `latest` are accepted. Never in production. */
+  readonly allowMutableImageTags: boolean;
+  /** Days the ECS, Lambda and other log groups are kept. Must be a CloudWatch Logs retention value. */
+  readonly logRetentionDays: number;
+  /** Keep log groups and the ALB log bucket when the stack is deleted. */
+  readonly retainLogsOnDelete: boolean;
+  /** E-mail address subscribed to the on-call SNS topic. */
+  readonly alarmEmail: string;
+  /** Number of images per ECR repository kept for rollbacks. */
+  readonly ecrImagesToKeep: number;
+  /** ALB deletion protection (Security Hub ELB.6). */
+  readonly loadBalancerDeletionProtection: boolean;
+  /** VPC settings. */
+  readonly network: NetworkConfig;
+  /** The trading bot service `bot`. */
+  readonly bot: ServiceConfig;
+  /** The ML prediction service `ml-service`. */
+  readonly ml: MlServiceConfig;
+  /** The database. */
+  readonly database: DatabaseConfig;
+  /** Emergency-stop trigger thresholds. */
+  readonly emergencyStop: EmergencyStopConfig;
+  /** Rollback settings. */
+  readonly rollback: RollbackConfig;
+  /** Monitoring thresholds. */
+  readonly monitoring: MonitoringConfig;
+}
+
+/** Recursively partial, for per-environment overrides of the base. */
+export type DeepPartial<T> = {
+  readonly [K in keyof T]?: T[K] extends readonly (infer _U)[]
+    ? T[K]
+    : T[K] extends object
+      ? DeepPartial<T[K]>
+      : T[K];
+};

@@ -1,0 +1,22 @@
+// Two projects: `unit` needs only Node (npm test); `integration` needs moto and the
+// golang-migrate CLI, which .ci/run installs before `npm run test:integration`.
+const transform = { '^.+\\.tsx?$': ['@swc/jest'] };
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform,
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.integration\\.test\\.ts$'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform,
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.integration.test.ts'],
+    },
+  ],
+};

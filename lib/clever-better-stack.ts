@@ -1,0 +1,157 @@
+import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { EnvironmentConfig } from '../environments/types';
+import { Database } from './database';
+import { runbookNames } from './names';
+import { Network } from './network';
+import { Registry } from './registry';
+import { AppSecrets } from './secrets';
+import { Services } from './services';
+
+/** Props of {@link CleverBetterStack}. */
+export interface CleverBetterStackProps extends Omit<StackProps, 'env' | 'terminationProtection'> {
+  /** The environment's typed configuration from `environments/`. */
+  readonly config: EnvironmentConfig;
+}
+
+/** The database master user; the guide's secret keeps `username` and `password`. */
+const DATABASE_USERNAME = 'clever_better_admin';
+
+/**
+ * One whole Clever Better environment: network, registry, secrets, database, cluster, load balancer
+ * and services. Composes one construct per concern and passes each the values it needs.
+ */
+export class CleverBetterStack extends Stack {
+  readonly config: EnvironmentConfig;
+  readonly network: Network;
+  readonly registry: Registry;
+  readonly secrets: AppSecrets;
+  readonly database: Database;
+  readonly services: Services;
+  private readonly configuredAzs: readonly string[];
+
+  constructor(scope: Construct, id: string, props: CleverBetterStackProps) {
+    const { config } = props;
+    super(scope, id, {
+      ...props,
+      env: { account: config.account, region: config.region },
+      terminationProtection: config.terminationProtection,
+      description: `Clever Better ${config.name}: Betfair trading bot, ML service, PostgreSQL and their operations`,
+    });
+    this.config = config;
+    this.configuredAzs = config.network.availabilityZones;
+    Tags.of(this).add('Project', 'clever-better');
+    Tags.of(this).add('Environment', config.name);
+
+    const names = runbookNames(config.name);
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+    const logRemovalPolicy = config.retainLogsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.network = new Network(this, 'Network', {
+      cidr: config.network.cidr,
+      availabilityZones: config.network.availabilityZones,
+      natGateways: config.network.natGateways,
+      flowLogRetention: config.network.flowLogRetentionDays as logs.RetentionDays,
+      logRemovalPolicy,
+    });
+    const vpc = this.network.vpc;
+
+    this.registry = new Registry(this, 'Registry', {
+      botRepositoryName: names.botRepository,
+      mlRepositoryName: names.mlRepository,
+      imagesToKeep: config.ecrImagesToKeep,
+    });
+
+    this.secrets = new AppSecrets(this, 'Secrets', {
+      betfairSecretName: names.betfairSecret,
+      databaseSecretName: names.databaseSecret,
+      configSecretName: names.configSecret,
+      databaseUsername: DATABASE_USERNAME,
+      liveTradingEnabled: config.liveTradingEnabled,
+    });
+
+    this.database = new Database(this, 'Database', {
+      vpc,
+      credentials: this.secrets.database,
+      databaseName: names.databaseName,
+      instanceClass: config.database.instanceClass,
+      allocatedStorageGiB: config.database.allocatedStorageGiB,
+      maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
+      multiAz: config.database.multiAz,
+      backupRetentionDays: config.database.backupRetentionDays,
+      deletionProtection: config.database.deletionProtection,
+      removalPolicy: config.database.removalPolicy,
+      monitoringIntervalSeconds: config.database.monitoringIntervalSeconds,
+      logRetention,
+    });
+
+    this.services = new Services(this, 'Services', {
+      vpc,
+      vpcCidr: config.network.cidr,
+      clusterName: names.cluster,
+      environmentName: config.name,
+      bot: {
+        serviceName: names.botService,
+        family: names.botFamily,
+        logGroupName: names.botLogGroup,
+        repository: this.registry.botRepository,
+        imageTag: config.bot.imageTag,
+        cpu: config.bot.cpu,
+        memoryMiB: config.bot.memoryMiB,
+        containerPort: config.bot.containerPort,
+        healthCheckGracePeriodSeconds: config.bot.healthCheckGracePeriodSeconds,
+      },
+      ml: {
+        serviceName: names.mlService,
+        family: names.mlFamily,
+        logGroupName: names.mlLogGroup,
+        repository: this.registry.mlRepository,
+        imageTag: config.ml.imageTag,
+        cpu: config.ml.cpu,
+        memoryMiB: config.ml.memoryMiB,
+        containerPort: config.ml.containerPort,
+        healthCheckGracePeriodSeconds: config.ml.healthCheckGracePeriodSeconds,
+        minCount: config.ml.desiredCount,
+        maxCount: config.ml.maxCount,
+        targetCpuUtilizationPercent: config.ml.targetCpuUtilizationPercent,
+      },
+      betfairSecret: this.secrets.betfair,
+      databaseSecret: this.secrets.database,
+      configSecret: this.secrets.config,
+      configSecretName: names.configSecret,
+      databaseHost: this.database.instance.dbInstanceEndpointAddress,
+      databasePort: this.database.instance.dbInstanceEndpointPort,
+      databaseName: names.databaseName,
+      logRetention,
+      logRemovalPolicy,
+      loadBalancerDeletionProtection: config.loadBalancerDeletionProtection,
+    });
+    this.database.allowFrom(this.services.bot, 'PostgreSQL from the bot');
+    this.database.allowFrom(this.services.ml, 'PostgreSQL from ml-service');
+
+    // What `terraform output -json` used to give operators.
+    const outputs: Record<string, [string, string]> = {
+      ClusterName: [this.services.cluster.clusterName, 'ECS cluster'],
+      BotServiceName: [this.services.bot.serviceName, 'ECS service of the trading bot'],
+      MlServiceName: [this.services.ml.serviceName, 'ECS service of the ML prediction service'],
+      BotConfiguredCount: [String(config.bot.desiredCount), 'Task count `ops resume` restores for the bot'],
+      DatabaseEndpoint: [this.database.instance.dbInstanceEndpointAddress, 'PostgreSQL host'],
+      DatabasePort: [this.database.instance.dbInstanceEndpointPort, 'PostgreSQL port'],
+      BetfairSecretArn: [this.secrets.betfair.secretArn, 'Betfair credentials secret'],
+      DatabaseSecretArn: [this.secrets.database.secretArn, 'Database credentials secret'],
+      ConfigSecretArn: [this.secrets.config.secretArn, 'Runtime config secret (live_trading_enabled)'],
+      AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],
+      BotRepositoryUri: [this.registry.botRepository.repositoryUri, 'ECR repository of the bot image'],
+      MlRepositoryUri: [this.registry.mlRepository.repositoryUri, 'ECR repository of the ML image'],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, id, { value, description });
+    }
+  }
+
+  /** The configured zones: without this override the CDK would look them up in the account. */
+  override get availabilityZones(): string[] {
+    return [...this.configuredAzs];
+  }
+}

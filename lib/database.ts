@@ -1,0 +1,139 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** PostgreSQL major the stack runs; the tests' embedded PostgreSQL uses the same major. */
+export const POSTGRES_MAJOR = '17';
+/** The port of the guide's `migrate -database postgresql://…:5432/…` URLs. */
+export const DATABASE_PORT = 5432;
+
+/** Construct id of the CDK's per-stack LogRetention function (aws-cdk-lib `aws-logs` LogRetention). */
+const LOG_RETENTION_ID = 'LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a';
+
+/** Props of {@link Database}. */
+export interface DatabaseProps {
+  /** The VPC; the instance sits in its isolated subnets. */
+  readonly vpc: ec2.IVpc;
+  /** Secret holding `username` and `password`; RDS adds `host`, `port`, `dbname`, `engine` on attach. */
+  readonly credentials: secretsmanager.ISecret;
+  /** Name of the application database (`clever_better`). */
+  readonly databaseName: string;
+  /** RDS instance class including `db.`, e.g. `db.r6g.large`. */
+  readonly instanceClass: string;
+  /** Allocated storage, GiB. */
+  readonly allocatedStorageGiB: number;
+  /** Storage autoscaling ceiling, GiB. */
+  readonly maxAllocatedStorageGiB: number;
+  /** Standby in another AZ. */
+  readonly multiAz: boolean;
+  /** Automated backup retention, days (at least 7). */
+  readonly backupRetentionDays: number;
+  /** Refuse deletion until switched off. */
+  readonly deletionProtection: boolean;
+  /** `snapshot` or `retain` when the instance leaves the stack; never destroy. */
+  readonly removalPolicy: 'snapshot' | 'retain';
+  /** Enhanced monitoring interval, seconds; 0 turns it off. */
+  readonly monitoringIntervalSeconds: number;
+  /** Days the exported PostgreSQL logs are kept. */
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * RDS for PostgreSQL: encrypted, TLS forced through its parameter group, not public, in isolated
+ * subnets, reachable only from what `allowFrom` admits. RDS cannot run TimescaleDB; see README.
+ */
+export class Database extends Construct {
+  readonly instance: rds.DatabaseInstance;
+  readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
+    super(scope, id);
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17 });
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'PostgreSQL: admits only the services and the migration function',
+      allowAllOutbound: false,
+    });
+    const parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
+      engine,
+      description: 'Clever Better PostgreSQL parameters: TLS required',
+      parameters: { 'rds.force_ssl': '1', log_min_duration_statement: '1000' },
+    });
+    this.instance = new rds.DatabaseInstance(this, 'Instance', {
+      engine,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [this.securityGroup],
+      port: DATABASE_PORT,
+      credentials: rds.Credentials.fromSecret(props.credentials),
+      databaseName: props.databaseName,
+      instanceType: new ec2.InstanceType(props.instanceClass.replace(/^db\./, '')),
+      allocatedStorage: props.allocatedStorageGiB,
+      maxAllocatedStorage: props.maxAllocatedStorageGiB,
+      storageType: rds.StorageType.GP3,
+      storageEncrypted: true,
+      multiAz: props.multiAz,
+      publiclyAccessible: false,
+      parameterGroup,
+      backupRetention: Duration.days(props.backupRetentionDays),
+      deleteAutomatedBackups: false,
+      copyTagsToSnapshot: true,
+      autoMinorVersionUpgrade: true,
+      deletionProtection: props.deletionProtection,
+      removalPolicy: props.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT,
+      cloudwatchLogsExports: ['postgresql', 'upgrade'],
+      cloudwatchLogsRetention: props.logRetention,
+      monitoringInterval:
+        props.monitoringIntervalSeconds > 0 ? Duration.seconds(props.monitoringIntervalSeconds) : undefined,
+    });
+    Validations.of(this.instance).acknowledge({
+      id: 'AwsSolutions-RDS11',
+      reason:
+        "Port 5432 is kept because the runbooks' golang-migrate URLs use it; the instance is in isolated subnets " +
+        'and its security group admits only the services and the migration function',
+    });
+    if (!props.deletionProtection) {
+      Validations.of(this.instance).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason:
+          'Deletion protection is off by configuration so this environment can be torn down; a final snapshot is still taken',
+      });
+    }
+    // RDS log exports get their retention through the CDK's LogRetention function (one per stack).
+    const logRetention = Stack.of(this).node.tryFindChild(LOG_RETENTION_ID);
+    if (logRetention) {
+      Validations.of(logRetention).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          'The CDK LogRetention function only needs to write its own logs; the managed policy grants exactly that',
+      });
+      Validations.of(logRetention).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'The CDK LogRetention function sets retention on log groups RDS creates with generated names',
+      });
+    }
+    const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');
+    if (monitoringRole) {
+      Validations.of(monitoringRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+        reason:
+          'AWS publishes this policy for exactly this role: RDS enhanced monitoring writing to CloudWatch Logs',
+      });
+    }
+    if (!props.multiAz) {
+      Validations.of(this.instance).acknowledge({
+        id: 'AwsSolutions-RDS3',
+        reason:
+          "Single-AZ by configuration (the guide's staging tfvars: db_multi_az = false); production is Multi-AZ",
+      });
+    }
+  }
+
+  /** Admits `peer` to the database port. */
+  allowFrom(peer: ec2.IConnectable, description: string): void {
+    this.instance.connections.allowDefaultPortFrom(peer, description);
+  }
+}

@@ -1,0 +1,70 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { createInterface } from 'node:readline/promises';
+import { environments } from '../../environments';
+import { EnvironmentConfig } from '../../environments/types';
+import { runbookNames, RunbookNames } from '../names';
+
+/** Everything an ops command needs: the environment, its runbook names, its stack outputs, I/O. */
+export interface OpsContext {
+  readonly env: EnvironmentConfig;
+  readonly names: RunbookNames;
+  /** The deployed stack's outputs (CloudFormation DescribeStacks), fetched once. */
+  outputs(): Promise<Record<string, string>>;
+  /** Prints one line to stdout. */
+  print(line: string): void;
+  /** Asks a yes/no question; false without a terminal unless `--yes` was given. */
+  confirm(question: string): Promise<boolean>;
+}
+
+/** Thrown for a wrong command line; the CLI prints the message and exits 2. */
+export class UsageError extends Error {}
+
+/** Finds an environment by name, with an error that lists the valid names. */
+export function findEnvironment(name: string | undefined): EnvironmentConfig {
+  const env = environments.find((e) => e.name === name);
+  if (!env) {
+    throw new UsageError(
+      `--env ${name === undefined ? 'is missing' : `"${name}" is not an environment`}: use --env ${environments.map((e) => e.name).join(' | ')}`,
+    );
+  }
+  return env;
+}
+
+/** Builds the context against real AWS (region and account from the environment's config). */
+export function awsContext(env: EnvironmentConfig, options: { yes: boolean }): OpsContext {
+  let cached: Promise<Record<string, string>> | undefined;
+  return {
+    env,
+    names: runbookNames(env.name),
+    outputs: () =>
+      (cached ??= (async () => {
+        const cfn = new CloudFormationClient({ region: env.region });
+        const res = await cfn.send(new DescribeStacksCommand({ StackName: env.stackName }));
+        const outs: Record<string, string> = {};
+        for (const o of res.Stacks?.[0]?.Outputs ?? [])
+          if (o.OutputKey && o.OutputValue) outs[o.OutputKey] = o.OutputValue;
+        return outs;
+      })()),
+    print: (line) => process.stdout.write(`${line}\n`),
+    confirm: async (question) => {
+      if (options.yes) return true;
+      if (!process.stdin.isTTY) return false;
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}
+
+/** Reads a required stack output, with an error naming the output and the stack. */
+export async function requireOutput(ctx: OpsContext, key: string): Promise<string> {
+  const value = (await ctx.outputs())[key];
+  if (!value)
+    throw new Error(
+      `Stack ${ctx.env.stackName} has no output ${key}: deploy the current version of this app first`,
+    );
+  return value;
+}

@@ -1,0 +1,39 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { environments } from '../../environments';
+import { EnvironmentConfig } from '../../environments/types';
+import { CleverBetterStack } from '../../lib/clever-better-stack';
+
+/**
+ * Builds the real app (both environments from environments/) without bundling Lambda code, which
+ * template assertions do not need and which would make every test file pay for esbuild.
+ */
+export function buildApp(configs: readonly EnvironmentConfig[] = environments): {
+  app: App;
+  stacks: CleverBetterStack[];
+} {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stacks = configs.map(
+    (config) => new CleverBetterStack(app, config.stackName, { config, stackName: config.stackName }),
+  );
+  return { app, stacks };
+}
+
+const cache = new Map<string, { stack: CleverBetterStack; template: Template }>();
+
+/** The synthesized template of one environment's stack, built once per test file. */
+export function synthesized(name: EnvironmentConfig['name']): {
+  stack: CleverBetterStack;
+  template: Template;
+} {
+  let hit = cache.get(name);
+  if (!hit) {
+    const { stacks } = buildApp();
+    for (const stack of stacks) cache.set(stack.config.name, { stack, template: Template.fromStack(stack) });
+    hit = cache.get(name)!;
+  }
+  return hit;
+}
+
+/** Both environments, for `describe.each`. */
+export const ENVIRONMENT_NAMES = environments.map((e) => e.name);
