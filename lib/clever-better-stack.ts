@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../environments/types';
+import { Alerting } from './alerting';
 import { Database } from './database';
 import { runbookNames } from './names';
 import { Network } from './network';
@@ -24,6 +25,7 @@ const DATABASE_USERNAME = 'clever_better_admin';
  */
 export class CleverBetterStack extends Stack {
   readonly config: EnvironmentConfig;
+  readonly alerting: Alerting;
   readonly network: Network;
   readonly registry: Registry;
   readonly secrets: AppSecrets;
@@ -47,6 +49,8 @@ export class CleverBetterStack extends Stack {
     const names = runbookNames(config.name);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
     const logRemovalPolicy = config.retainLogsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.alerting = new Alerting(this, 'Alerting', { email: config.alarmEmail });
 
     this.network = new Network(this, 'Network', {
       cidr: config.network.cidr,
@@ -141,6 +145,7 @@ export class CleverBetterStack extends Stack {
       BetfairSecretArn: [this.secrets.betfair.secretArn, 'Betfair credentials secret'],
       DatabaseSecretArn: [this.secrets.database.secretArn, 'Database credentials secret'],
       ConfigSecretArn: [this.secrets.config.secretArn, 'Runtime config secret (live_trading_enabled)'],
+      OnCallTopicArn: [this.alerting.topic.topicArn, 'SNS topic that pages the on-call person'],
       AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],
       BotRepositoryUri: [this.registry.botRepository.repositoryUri, 'ECR repository of the bot image'],
       MlRepositoryUri: [this.registry.mlRepository.repositoryUri, 'ECR repository of the ML image'],
