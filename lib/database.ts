@@ -134,6 +134,6 @@ export class Database extends Construct {
 
   /** Admits `peer` to the database port. */
   allowFrom(peer: ec2.IConnectable, description: string): void {
-    this.instance.connections.allowDefaultPortFrom(peer, description);
+    this.instance.connections.allowFrom(peer, ec2.Port.tcp(DATABASE_PORT), description);
   }
 }

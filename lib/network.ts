@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -38,6 +38,12 @@ export class Network extends Construct {
         { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
         { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
+    });
+    Validations.of(this).acknowledge({
+      id: 'CloudFormation-Validate::W3010',
+      reason:
+        'Zones are pinned in environments/ on purpose: synth must run offline with no AZ lookup, ' +
+        'and the config validation checks each zone belongs to the region',
     });
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.flowLogRetention,

@@ -44,6 +44,8 @@ export class AppSecrets extends Construct {
       username: props.databaseUsername,
       excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
     });
+    // Without the secret a retained or snapshotted database has no known master password.
+    this.database.applyRemovalPolicy(RemovalPolicy.RETAIN);
     // The flag is not secret, but the bot reads it from Secrets Manager at run time (see README).
     // CloudFormation only rewrites it when this template value changes, never on an ordinary deploy.
     this.config = new secretsmanager.Secret(this, 'Config', {

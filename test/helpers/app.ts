@@ -8,11 +8,11 @@ import { CleverBetterStack } from '../../lib/clever-better-stack';
  * Builds the real app (both environments from environments/) without bundling Lambda code, which
  * template assertions do not need and which would make every test file pay for esbuild.
  */
-export function buildApp(configs: readonly EnvironmentConfig[] = environments): {
-  app: App;
-  stacks: CleverBetterStack[];
-} {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+export function buildApp(
+  configs: readonly EnvironmentConfig[] = environments,
+  outdir?: string,
+): { app: App; stacks: CleverBetterStack[] } {
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   const stacks = configs.map(
     (config) => new CleverBetterStack(app, config.stackName, { config, stackName: config.stackName }),
   );

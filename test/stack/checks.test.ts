@@ -1,0 +1,72 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { environments } from '../../environments';
+import { applyChecks } from '../../lib/checks';
+import { buildApp } from '../helpers/app';
+
+interface Report {
+  pluginReports: {
+    pluginName: string;
+    violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[];
+  }[];
+}
+
+const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+
+function probeStack(app: App): Stack {
+  return new Stack(app, 'Probe', { env: { account: '123456789012', region: 'eu-west-1' } });
+}
+
+describe('checks at synth', () => {
+  test('both stacks pass cdk-nag AwsSolutions and the CloudFormation validation with nothing unacknowledged', () => {
+    const { app, stacks } = buildApp(environments, tmp('cb-synth-'));
+    applyChecks(app);
+    app.synth();
+    const reportFile = path.join(app.outdir, 'validation-report.json');
+    const report: Report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+    const violations = report.pluginReports.flatMap((p) =>
+      p.violations.map(
+        (v) =>
+          `${p.pluginName} ${v.ruleName} at ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`,
+      ),
+    );
+    expect(violations).toEqual([]);
+    for (const stack of stacks) {
+      Annotations.fromStack(stack).hasNoError('*', Match.anyValue());
+      Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+    }
+  });
+
+  test('fails synth on an unacknowledged finding (the rule pack is really wired)', () => {
+    const app = new App({ outdir: tmp('cb-nag-') });
+    const stack = probeStack(app);
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      natGateways: 0,
+    });
+    new ec2.SecurityGroup(stack, 'Open', { vpc }).addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(22));
+    applyChecks(app);
+    expect(() => app.synth()).toThrow(/AwsSolutions-EC23/);
+  });
+
+  test('an acknowledgement with a reason silences exactly its finding', () => {
+    const unacknowledged = new App({ outdir: tmp('cb-ack-') });
+    new s3.Bucket(probeStack(unacknowledged), 'Bucket', { enforceSSL: true });
+    applyChecks(unacknowledged);
+    expect(() => unacknowledged.synth()).toThrow(/AwsSolutions-S1/);
+
+    const acknowledged = new App({ outdir: tmp('cb-ack-') });
+    const bucket = new s3.Bucket(probeStack(acknowledged), 'Bucket', { enforceSSL: true });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Probe bucket: access logging is not under test here',
+    });
+    applyChecks(acknowledged);
+    expect(() => acknowledged.synth()).not.toThrow();
+  });
+});
