@@ -5,7 +5,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
-/** PostgreSQL major the stack runs; the tests' embedded PostgreSQL uses the same major. */
+/** PostgreSQL major the stack runs (engine pinned to a minor, 17.9: cfn-lint W3691 rejects a bare major); the tests' embedded PostgreSQL uses the same major. */
 export const POSTGRES_MAJOR = '17';
 /** The port of the guide's `migrate -database postgresql://…:5432/…` URLs. */
 export const DATABASE_PORT = 5432;
@@ -51,7 +51,7 @@ export class Database extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
-    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17 });
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_9 });
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'PostgreSQL: admits only the services and the migration function',

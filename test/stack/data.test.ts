@@ -85,7 +85,7 @@ describe.each(ENVIRONMENT_NAMES)('%s database', (name) => {
   test('runs PostgreSQL 17 with the configured class, storage and Multi-AZ', () => {
     template.hasResourceProperties('AWS::RDS::DBInstance', {
       Engine: 'postgres',
-      EngineVersion: '17',
+      EngineVersion: Match.stringLikeRegexp('^17\\.\\d+$'),
       DBName: 'clever_better',
       DBInstanceClass: db.instanceClass,
       AllocatedStorage: String(db.allocatedStorageGiB),
