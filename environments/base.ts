@@ -56,6 +56,10 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
   },
   rollback: {
     alarmActionEnabled: true,
+    alarmWindowHours: 24,
+    target5xxPerMinute: 5,
+    deploymentAlarmMinutes: 2,
+    waitForStableMinutes: 10,
   },
   monitoring: {
     latencyP90Seconds: 1,

@@ -97,10 +97,29 @@ export interface EmergencyStopConfig {
   readonly errorStormMinutes: number;
 }
 
-/** Settings of the rollback function (see issue 5). */
+/** Settings of the rollback function and of the deployment alarms (see issue 5 and README "Rollback"). */
 export interface RollbackConfig {
   /** Whether the post-deployment alarm triggers an automatic rollback of the bot. Off by default in production. */
   readonly alarmActionEnabled: boolean;
+  /**
+   * Hours after a deployment finished during which the alarm action may roll it back. Later, an
+   * alarm notifies the on-call person but rolls nothing back: the version has proven itself and the
+   * cause is more likely elsewhere (e.g. Betfair). 1–168. @default 24
+   */
+  readonly alarmWindowHours: number;
+  /** ALB target 5xx responses per minute, per service, that mark a deployment as bad. @default 5 */
+  readonly target5xxPerMinute: number;
+  /**
+   * Consecutive one-minute periods a deployment alarm (5xx, unhealthy targets, bot errors) must breach
+   * before ECS rolls back. 1–5. @default 2
+   */
+  readonly deploymentAlarmMinutes: number;
+  /**
+   * Minutes the rollback function waits for the service to become stable before it reports
+   * "not yet stable" (the rollback itself continues in ECS). 1–13, so the 15-minute Lambda limit
+   * leaves room to report. @default 10
+   */
+  readonly waitForStableMinutes: number;
 }
 
 /** Thresholds of the monitoring alarms. */

@@ -1,6 +1,7 @@
 import { fargateMemoryOptions, FARGATE_TASK_SIZES } from './fargate';
 import { LOG_RETENTION_DAYS, RDS_POSTGRES_INSTANCE_CLASSES, RDS_STORAGE_GIB } from './rds';
 import { EnvironmentConfig, ServiceConfig } from './types';
+import { rollbackProblems } from './validate-rollback';
 
 /** One configuration problem: which field, what value, and how to fix it. */
 export interface ConfigProblem {
@@ -300,6 +301,7 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
       fix: `use 5–1000 in ${file}`,
     });
   }
+  problems.push(...rollbackProblems(env));
   return problems;
 }
 

@@ -1,0 +1,82 @@
+import { IMAGE_TAG_FIELD } from './config';
+import { ImageRef, RevisionInfo, RollbackReport, ServiceKey } from './types';
+
+/** The container the pinned tag in `environments/` is about (the services' one container, `app`). */
+function appImage(rev: RevisionInfo | undefined): ImageRef | undefined {
+  return rev?.images.find((i) => i.container === 'app') ?? rev?.images[0];
+}
+
+/** `v1.2.3`, or the full image reference when the image is pinned by digest. */
+export function tagOf(rev: RevisionInfo | undefined): string {
+  const image = appImage(rev);
+  return image?.tag ?? image?.image ?? '?';
+}
+
+/**
+ * The drift rule: a rollback outside CloudFormation leaves the template (and `environments/`) on the
+ * newer tag, so the next deploy rolls forward again unless the pinned tag is set back.
+ */
+export function driftNote(
+  environmentName: string,
+  service: ServiceKey,
+  from: RevisionInfo,
+  to: RevisionInfo,
+  kind: 'update-service' | 'stop-deployment',
+): string {
+  const field = IMAGE_TAG_FIELD[service];
+  const file = `environments/${environmentName}.ts`;
+  const fromTag = tagOf(from);
+  const toTag = tagOf(to);
+  if (fromTag === toTag)
+    return (
+      `Drift: the image tag is the same (${toTag}); the rollback reverts other settings of the task ` +
+      `definition (${from.label} -> ${to.label}). Revert that change in git before the next cdk deploy, ` +
+      'or it rolls forward again.'
+    );
+  const fix = `set ${field} = '${toTag}' in ${file} (it says '${fromTag}') and open a pull request`;
+  if (kind === 'stop-deployment')
+    return (
+      `Drift: if the stopped deployment came from cdk deploy, CloudFormation fails that update and rolls ` +
+      `the stack back itself. Otherwise ${fix}, or the next cdk deploy rolls ${service} forward to ${fromTag} again.`
+    );
+  return `Drift: ${service} now runs ${toTag} outside CloudFormation. To keep it, ${fix}; otherwise the next cdk deploy rolls ${service} forward to ${fromTag} again.`;
+}
+
+function revisionLine(rev: RevisionInfo): string {
+  return `${rev.label} (${rev.images.map((i) => `${i.container}=${i.tag ?? i.image}`).join(', ')})`;
+}
+
+/** The report as lines of text, for the notification and the ops command. */
+export function formatReport(report: RollbackReport): string[] {
+  const lines = [
+    `${report.dryRun ? 'DRY RUN: ' : ''}${report.summary}`,
+    `Environment: ${report.environment}, cluster ${report.cluster}, service ${report.service}`,
+    `Triggered by: ${report.trigger} (requested by ${report.requestedBy})`,
+  ];
+  if (report.reason) lines.push(`Reason: ${report.reason}`);
+  if (report.from) lines.push(`From: ${revisionLine(report.from)}`);
+  if (report.to) lines.push(`To:   ${revisionLine(report.to)}`);
+  if (report.targetInactive && !report.reregisteredAs)
+    lines.push(`${report.to?.label} is INACTIVE: it would be registered again as a new revision first.`);
+  if (report.reregisteredAs)
+    lines.push(`${report.to?.label} was INACTIVE: registered again as ${report.reregisteredAs}.`);
+  if (report.stoppedDeployment) lines.push(`Deployment: ${report.stoppedDeployment}`);
+  if (report.stable !== undefined)
+    lines.push(
+      report.stable
+        ? `Service stable after ${report.waitedSeconds} s.`
+        : `Service NOT yet stable after ${report.waitedSeconds} s: watch it in the ECS console.`,
+    );
+  for (const warning of report.warnings) lines.push(`Warning: ${warning}`);
+  if (report.driftNote) lines.push(report.driftNote);
+  return lines;
+}
+
+/** SNS subjects must be ASCII, one line, at most 100 characters. */
+export function notificationSubject(report: RollbackReport): string {
+  const what =
+    report.outcome === 'rolled-back' || report.outcome === 'deployment-stopped'
+      ? `${report.service} rolled back ${tagOf(report.from)} -> ${tagOf(report.to)}`
+      : `${report.service} rollback ${report.outcome}`;
+  return `[clever-better ${report.environment}] ${what}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+}
