@@ -1,0 +1,285 @@
+import { post, PostRequest } from './http';
+
+/**
+ * Betfair endpoints. The defaults are Betfair's global (.com) ones; the environment variables of the
+ * same names override them, which is how tests point the function at a server on 127.0.0.1.
+ */
+export interface BetfairEndpoints {
+  /** Non-interactive (bot) login with a client certificate. Env `BETFAIR_CERT_LOGIN_URL`. */
+  readonly certLogin: string;
+  /** Interactive API login, used when the secret has no certificate. Env `BETFAIR_LOGIN_URL`. */
+  readonly login: string;
+  /** Ends the session. Env `BETFAIR_LOGOUT_URL`. */
+  readonly logout: string;
+  /** Betting API, REST flavour, ending in `/`; operation names are appended. Env `BETFAIR_BETTING_URL`. */
+  readonly betting: string;
+}
+
+export const BETFAIR_ENDPOINTS: BetfairEndpoints = {
+  certLogin: 'https://identitysso-cert.betfair.com/api/certlogin',
+  login: 'https://identitysso.betfair.com/api/login',
+  logout: 'https://identitysso.betfair.com/api/logout',
+  betting: 'https://api.betfair.com/exchange/betting/rest/v1.0/',
+};
+
+export function endpointsFromEnv(env: NodeJS.ProcessEnv): BetfairEndpoints {
+  return {
+    certLogin: env.BETFAIR_CERT_LOGIN_URL || BETFAIR_ENDPOINTS.certLogin,
+    login: env.BETFAIR_LOGIN_URL || BETFAIR_ENDPOINTS.login,
+    logout: env.BETFAIR_LOGOUT_URL || BETFAIR_ENDPOINTS.logout,
+    betting: (env.BETFAIR_BETTING_URL || BETFAIR_ENDPOINTS.betting).replace(/\/?$/, '/'),
+  };
+}
+
+/** The contents of `clever-better/<env>/betfair`. */
+export interface BetfairCredentials {
+  readonly appKey: string;
+  readonly username: string;
+  readonly password: string;
+  /** Client certificate (PEM) linked to the account; with `keyPem` selects certificate login. */
+  readonly certPem?: string;
+  readonly keyPem?: string;
+}
+
+/** Parses the Betfair secret, naming the secret, the key, what is wrong and the fix. */
+export function parseBetfairSecret(secretId: string, secretString: string | undefined): BetfairCredentials {
+  const fix = `set it with: aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string '{"app_key":"…","username":"…","password":"…"}'`;
+  let value: unknown;
+  try {
+    value = JSON.parse(secretString ?? '');
+  } catch {
+    throw new Error(`${secretId} is not a JSON object: ${fix}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${secretId} is not a JSON object: ${fix}`);
+  const obj = value as Record<string, unknown>;
+  const text = (key: string, required: boolean): string | undefined => {
+    const v = obj[key];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== 'string' || v.trim() === '')
+      throw new Error(
+        `${secretId}: key ${key} is ${v === undefined ? 'missing' : `not a non-empty string (${JSON.stringify(typeof v)})`}: ${fix}`,
+      );
+    if (v === 'REPLACE_ME')
+      throw new Error(`${secretId}: key ${key} is still the placeholder REPLACE_ME: ${fix}`);
+    return v;
+  };
+  const certPem = text('cert_pem', false);
+  const keyPem = text('key_pem', false);
+  if ((certPem === undefined) !== (keyPem === undefined))
+    throw new Error(
+      `${secretId}: cert_pem and key_pem go together (certificate login needs both; without either the function uses interactive login): add the missing one or remove both`,
+    );
+  return {
+    appKey: text('app_key', true)!,
+    username: text('username', true)!,
+    password: text('password', true)!,
+    certPem,
+    keyPem,
+  };
+}
+
+/** A Betfair error code (APINGException, login status or HTTP status) with the operation that got it. */
+export class BetfairError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly code: string,
+    detail?: string,
+  ) {
+    super(`Betfair ${operation}: ${code}${detail ? ` (${detail})` : ''}`);
+    this.name = 'BetfairError';
+  }
+}
+
+/** Both names Betfair's documentation uses for an expired or unknown session. */
+export const SESSION_ERRORS: readonly string[] = ['INVALID_SESSION_INFORMATION', 'INVALID_SESSION_TOKEN'];
+
+/** Old REST fault strings map to these APINGException codes. */
+const ANGX_CODES: Record<string, string> = {
+  'ANGX-0003': 'INVALID_SESSION_INFORMATION',
+  'ANGX-0007': 'INVALID_APP_KEY',
+};
+
+export type ExecutionReportStatus = 'SUCCESS' | 'FAILURE' | 'PROCESSED_WITH_ERRORS' | 'TIMEOUT';
+
+export interface CancelInstructionReport {
+  readonly status: 'SUCCESS' | 'FAILURE' | 'TIMEOUT';
+  readonly errorCode?: string;
+  readonly instruction?: { readonly betId?: string; readonly sizeReduction?: number };
+  readonly sizeCancelled?: number;
+  readonly cancelledDate?: string;
+}
+
+/** Betfair's CancelExecutionReport. */
+export interface CancelExecutionReport {
+  readonly customerRef?: string;
+  readonly status: ExecutionReportStatus;
+  readonly errorCode?: string;
+  readonly marketId?: string;
+  readonly instructionReports?: readonly CancelInstructionReport[];
+}
+
+/** The fields of Betfair's CurrentOrderSummary the stop reports on. */
+export interface CurrentOrderSummary {
+  readonly betId: string;
+  readonly marketId: string;
+  readonly status: 'EXECUTABLE' | 'EXECUTION_COMPLETE' | string;
+  readonly side?: string;
+  readonly orderType?: string;
+  readonly priceSize?: { readonly price: number; readonly size: number };
+  readonly sizeMatched?: number;
+  readonly sizeRemaining?: number;
+}
+
+/** Betfair's CurrentOrderSummaryReport. */
+export interface CurrentOrderSummaryReport {
+  readonly currentOrders: readonly CurrentOrderSummary[];
+  readonly moreAvailable: boolean;
+}
+
+export interface BetfairClientOptions {
+  readonly endpoints: BetfairEndpoints;
+  readonly credentials: BetfairCredentials;
+  /** Deadline of each HTTP request, in milliseconds. */
+  readonly requestTimeoutMs: number;
+  /** Aborts every request of this client (the step's deadline). */
+  readonly signal?: AbortSignal;
+  /** Extra trusted CA (PEM), for tests against a local TLS server. @default Node's CAs */
+  readonly ca?: string;
+}
+
+/**
+ * The few Betfair calls an emergency stop needs, over the REST betting endpoint (the body is the
+ * params object itself, never a JSON-RPC envelope). A session error is answered by one fresh login.
+ */
+export class BetfairClient {
+  private sessionToken: string | undefined;
+  private reloggedIn = false;
+
+  constructor(private readonly options: BetfairClientOptions) {}
+
+  /** `certificate` when the secret holds a client certificate, `interactive` otherwise. */
+  get loginMethod(): 'certificate' | 'interactive' {
+    return this.options.credentials.certPem ? 'certificate' : 'interactive';
+  }
+
+  /** Whether a session error made the client log in a second time. */
+  get relogins(): number {
+    return this.reloggedIn ? 1 : 0;
+  }
+
+  async login(): Promise<void> {
+    const { credentials, endpoints } = this.options;
+    const cert = this.loginMethod === 'certificate';
+    const operation = cert ? 'certlogin' : 'login';
+    const res = await post(
+      this.request(cert ? endpoints.certLogin : endpoints.login, {
+        headers: {
+          'X-Application': credentials.appKey,
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Accept: 'application/json',
+        },
+        body: new URLSearchParams({
+          username: credentials.username,
+          password: credentials.password,
+        }).toString(),
+        clientCert: cert ? { cert: credentials.certPem!, key: credentials.keyPem! } : undefined,
+      }),
+    );
+    const json = parseJson(res.body);
+    // certlogin answers {sessionToken, loginStatus}; the interactive endpoint {token, status, error}.
+    const status = String(json?.loginStatus ?? json?.status ?? `HTTP_${res.status}`);
+    const token = json?.sessionToken ?? json?.token;
+    if (status !== 'SUCCESS' || typeof token !== 'string' || token === '')
+      throw new BetfairError(operation, status === 'FAIL' && json?.error ? String(json.error) : status);
+    this.sessionToken = token;
+  }
+
+  /** Ends the session; Betfair would otherwise keep it for hours. */
+  async logout(): Promise<void> {
+    if (!this.sessionToken) return;
+    const res = await post(
+      this.request(this.options.endpoints.logout, {
+        headers: this.authHeaders({ Accept: 'application/json' }),
+        body: '',
+      }),
+    );
+    const json = parseJson(res.body);
+    if (json?.status !== 'SUCCESS')
+      throw new BetfairError('logout', String(json?.error || json?.status || `HTTP_${res.status}`));
+    this.sessionToken = undefined;
+  }
+
+  /** `cancelOrders` with no market and no instructions: every unmatched bet on the account. */
+  cancelAllOrders(): Promise<CancelExecutionReport> {
+    return this.betting<CancelExecutionReport>('cancelOrders', {});
+  }
+
+  /** One page of current (unsettled) orders, matched and unmatched. */
+  listCurrentOrders(fromRecord: number, recordCount: number): Promise<CurrentOrderSummaryReport> {
+    return this.betting<CurrentOrderSummaryReport>('listCurrentOrders', {
+      orderProjection: 'ALL',
+      fromRecord,
+      recordCount,
+    });
+  }
+
+  private async betting<T>(operation: string, params: Record<string, unknown>): Promise<T> {
+    try {
+      return await this.bettingOnce<T>(operation, params);
+    } catch (err) {
+      if (err instanceof BetfairError && SESSION_ERRORS.includes(err.code) && !this.reloggedIn) {
+        this.reloggedIn = true;
+        await this.login();
+        return this.bettingOnce<T>(operation, params);
+      }
+      throw err;
+    }
+  }
+
+  private async bettingOnce<T>(operation: string, params: Record<string, unknown>): Promise<T> {
+    if (!this.sessionToken) throw new BetfairError(operation, 'NOT_LOGGED_IN');
+    const res = await post(
+      this.request(`${this.options.endpoints.betting}${operation}/`, {
+        headers: this.authHeaders({ 'Content-Type': 'application/json', Accept: 'application/json' }),
+        body: JSON.stringify(params),
+      }),
+    );
+    const json = parseJson(res.body);
+    if (res.status === 200 && json && !json.detail && !json.faultcode) return json as T;
+    const apiException = json?.detail?.APINGException ?? json?.detail?.AccountAPINGException;
+    const code =
+      apiException?.errorCode ??
+      ANGX_CODES[String(json?.faultstring)] ??
+      json?.faultstring ??
+      `HTTP_${res.status}`;
+    throw new BetfairError(operation, String(code), apiException?.errorDetails || undefined);
+  }
+
+  private authHeaders(extra: Record<string, string>): Record<string, string> {
+    return {
+      'X-Application': this.options.credentials.appKey,
+      'X-Authentication': this.sessionToken ?? '',
+      ...extra,
+    };
+  }
+
+  private request(url: string, req: Pick<PostRequest, 'headers' | 'body' | 'clientCert'>): PostRequest {
+    return {
+      url,
+      ...req,
+      timeoutMs: this.options.requestTimeoutMs,
+      signal: this.options.signal,
+      ca: this.options.ca,
+    };
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function parseJson(body: string): any {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}

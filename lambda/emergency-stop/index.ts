@@ -1,0 +1,44 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { parseEvent } from './event';
+import { EmergencyStopIncompleteError, StopReport } from './report';
+import { settingsFromEnv } from './settings';
+import { StopDeps } from './steps';
+import { runEmergencyStop } from './stop';
+
+const logger = new Logger({ serviceName: 'emergency-stop' });
+
+let deps: StopDeps | undefined;
+
+/** Clients built once per container; settings read when first needed so a bad one fails the invocation. */
+function dependencies(): StopDeps {
+  return (deps ??= {
+    settings: settingsFromEnv(),
+    secrets: new SecretsManagerClient({}),
+    ecs: new ECSClient({}),
+    sns: new SNSClient({}),
+  });
+}
+
+/**
+ * Emergency stop: invoked by a trigger alarm (directly or through SNS) or by
+ * `npm run ops -- emergency-stop`. Returns the report; throws when any step failed, so Lambda's
+ * asynchronous retry runs the whole stop again.
+ */
+export async function handler(event: unknown): Promise<StopReport | { ignored: string }> {
+  const parsed = parseEvent(event);
+  if (parsed.action === 'ignore') {
+    logger.info('Nothing to stop', { why: parsed.why });
+    return { ignored: parsed.why };
+  }
+  logger.warn('Emergency stop requested', { trigger: parsed.trigger });
+  const report = await runEmergencyStop(parsed.trigger, dependencies());
+  if (!report.ok) {
+    logger.error('Emergency stop incomplete', { report });
+    throw new EmergencyStopIncompleteError(report);
+  }
+  logger.info('Emergency stop complete', { report });
+  return report;
+}

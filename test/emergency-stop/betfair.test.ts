@@ -1,0 +1,233 @@
+import {
+  BETFAIR_ENDPOINTS,
+  BetfairClient,
+  BetfairCredentials,
+  BetfairError,
+  endpointsFromEnv,
+  parseBetfairSecret,
+} from '../../lambda/emergency-stop/betfair';
+import { TimeoutError } from '../../lambda/emergency-stop/time';
+import { FakeBetfair } from './fake-betfair';
+import { selfSignedCertificate } from './x509';
+
+const credentials: BetfairCredentials = { appKey: 'app-key-123', username: 'bot-user', password: 'bot-pass' };
+
+describe('Betfair client against a local server speaking the documented protocol', () => {
+  let fake: FakeBetfair;
+  beforeEach(async () => {
+    fake = new FakeBetfair();
+    await fake.start();
+  });
+  afterEach(() => fake.stop());
+
+  const client = (overrides: Partial<BetfairCredentials> = {}, requestTimeoutMs = 2000) =>
+    new BetfairClient({
+      endpoints: fake.endpoints,
+      credentials: { ...credentials, ...overrides },
+      requestTimeoutMs,
+    });
+
+  test('interactive login posts the form with X-Application and asks for JSON', async () => {
+    const c = client({ password: 'p&ss=word' });
+    await expect(c.login()).rejects.toThrow(/INVALID_USERNAME_OR_PASSWORD/);
+    const [login] = fake.calls('login');
+    expect(login.headers).toMatchObject({
+      'x-application': 'app-key-123',
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    });
+    // The password's & and = are encoded, not taken as form separators.
+    expect(Object.fromEntries(new URLSearchParams(login.body))).toEqual({
+      username: 'bot-user',
+      password: 'p&ss=word',
+    });
+  });
+
+  test('every betting call carries X-Application and the session token as X-Authentication', async () => {
+    const c = client();
+    await c.login();
+    await c.cancelAllOrders();
+    await c.listCurrentOrders(0, 1000);
+    for (const call of [...fake.calls('cancelOrders'), ...fake.calls('listCurrentOrders')]) {
+      expect(call.headers['x-application']).toBe('app-key-123');
+      expect(call.headers['x-authentication']).toBe('session-1');
+      expect(call.headers['content-type']).toBe('application/json');
+    }
+    expect(fake.violations).toEqual([]);
+  });
+
+  test('cancel-all posts the params object itself to the REST URL: no marketId, no instructions, no JSON-RPC envelope', async () => {
+    fake.placeUnmatched('101', 5);
+    fake.placeUnmatched('102', 7.5, '1.999');
+    const c = client();
+    await c.login();
+    const report = await c.cancelAllOrders();
+    const [call] = fake.calls('cancelOrders');
+    expect(call.path).toBe('/exchange/betting/rest/v1.0/cancelOrders/');
+    expect(JSON.parse(call.body)).toEqual({});
+    expect(report).toMatchObject({ status: 'SUCCESS' });
+    expect(report.instructionReports?.map((r) => r.sizeCancelled)).toEqual([5, 7.5]);
+    expect(fake.open).toEqual([]);
+  });
+
+  test('listCurrentOrders asks for all current orders one page at a time', async () => {
+    fake.placeUnmatched('201', 2);
+    fake.placeMatched('202', 3);
+    const c = client();
+    await c.login();
+    const page = await c.listCurrentOrders(0, 1000);
+    expect(JSON.parse(fake.calls('listCurrentOrders')[0].body)).toEqual({
+      orderProjection: 'ALL',
+      fromRecord: 0,
+      recordCount: 1000,
+    });
+    expect(page.currentOrders.map((o) => [o.betId, o.status])).toEqual([
+      ['201', 'EXECUTABLE'],
+      ['202', 'EXECUTION_COMPLETE'],
+    ]);
+    expect(page.moreAvailable).toBe(false);
+  });
+
+  test.each(['session-expired', 'session-token-expired'] as const)(
+    'answers %s (both names Betfair documents) with one fresh login and a retry',
+    async (behaviour) => {
+      fake.placeUnmatched('301', 4);
+      fake.cancelScript = [behaviour];
+      const c = client();
+      await c.login();
+      const report = await c.cancelAllOrders();
+      expect(report.status).toBe('SUCCESS');
+      expect(fake.calls('login')).toHaveLength(2);
+      expect(fake.calls('cancelOrders').map((r) => r.headers['x-authentication'])).toEqual([
+        'session-1',
+        'session-2',
+      ]);
+      expect(c.relogins).toBe(1);
+    },
+  );
+
+  test('fails after a second session error: only one fresh login per run', async () => {
+    fake.cancelScript = ['session-expired', 'session-expired'];
+    const c = client();
+    await c.login();
+    await expect(c.cancelAllOrders()).rejects.toMatchObject({ code: 'INVALID_SESSION_INFORMATION' });
+    expect(fake.calls('login')).toHaveLength(2);
+  });
+
+  test('fails a login with the status Betfair answers, e.g. an unknown app key', async () => {
+    await expect(client({ appKey: 'other' }).login()).rejects.toEqual(
+      new BetfairError('login', 'INVALID_APP_KEY'),
+    );
+  });
+
+  test('logout ends the session with both headers', async () => {
+    const c = client();
+    await c.login();
+    await c.logout();
+    const [logout] = fake.calls('logout');
+    expect(logout.headers).toMatchObject({ 'x-application': 'app-key-123', 'x-authentication': 'session-1' });
+    await expect(c.cancelAllOrders()).rejects.toMatchObject({ code: 'NOT_LOGGED_IN' });
+  });
+
+  test('fails a request that does not answer within its deadline', async () => {
+    fake.hang.add('login');
+    const started = Date.now();
+    await expect(client({}, 200).login()).rejects.toBeInstanceOf(TimeoutError);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('certificate login (certlogin) over TLS with a client certificate', () => {
+  const botCert = selfSignedCertificate('clever-better-bot');
+  let fake: FakeBetfair;
+  beforeAll(async () => {
+    fake = new FakeBetfair({ tls: { clientCertFingerprint: botCert.fingerprint256 } });
+    await fake.start();
+  });
+  afterAll(() => fake.stop());
+
+  const certClient = (cert = botCert) =>
+    new BetfairClient({
+      endpoints: fake.endpoints,
+      credentials: { ...credentials, certPem: cert.cert, keyPem: cert.key },
+      requestTimeoutMs: 5000,
+      ca: fake.serverCertificate!.cert,
+    });
+
+  test('uses certlogin when the secret holds cert_pem and key_pem, presenting the certificate', async () => {
+    const c = certClient();
+    expect(c.loginMethod).toBe('certificate');
+    await c.login();
+    const [login] = fake.calls('certlogin');
+    expect(login.clientCertFingerprint).toBe(botCert.fingerprint256);
+    expect(login.headers).toMatchObject({
+      'x-application': 'app-key-123',
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(Object.fromEntries(new URLSearchParams(login.body))).toEqual({
+      username: 'bot-user',
+      password: 'bot-pass',
+    });
+    await c.cancelAllOrders();
+    expect(fake.calls('cancelOrders')[0].headers['x-authentication']).toMatch(/^session-/);
+  });
+
+  test('fails with CERT_AUTH_REQUIRED when the certificate is not the one linked to the account', async () => {
+    await expect(certClient(selfSignedCertificate('someone-else')).login()).rejects.toMatchObject({
+      operation: 'certlogin',
+      code: 'CERT_AUTH_REQUIRED',
+    });
+  });
+
+  test('uses interactive login when no certificate is configured', () => {
+    expect(
+      new BetfairClient({ endpoints: fake.endpoints, credentials, requestTimeoutMs: 1 }).loginMethod,
+    ).toBe('interactive');
+  });
+});
+
+describe('the Betfair secret', () => {
+  const id = 'clever-better/staging/betfair';
+  test('reads app_key, username, password and the optional certificate pair', () => {
+    expect(
+      parseBetfairSecret(
+        id,
+        JSON.stringify({ app_key: 'k', username: 'u', password: 'p', cert_pem: 'C', key_pem: 'K' }),
+      ),
+    ).toEqual({ appKey: 'k', username: 'u', password: 'p', certPem: 'C', keyPem: 'K' });
+  });
+
+  test.each([
+    [
+      'not JSON',
+      'nope',
+      /is not a JSON object.*put-secret-value --secret-id clever-better\/staging\/betfair/,
+    ],
+    ['missing app_key', JSON.stringify({ username: 'u', password: 'p' }), /key app_key is missing/],
+    [
+      'the REPLACE_ME placeholder',
+      JSON.stringify({ app_key: 'REPLACE_ME', username: 'u', password: 'p' }),
+      /app_key is still the placeholder REPLACE_ME/,
+    ],
+    [
+      'a certificate without its key',
+      JSON.stringify({ app_key: 'k', username: 'u', password: 'p', cert_pem: 'C' }),
+      /cert_pem and key_pem go together/,
+    ],
+  ])('fails on %s, naming the key and the fix', (_, value, message) => {
+    expect(() => parseBetfairSecret(id, value)).toThrow(message);
+  });
+});
+
+test('endpoints default to Betfair and can be pointed elsewhere through the environment', () => {
+  expect(endpointsFromEnv({})).toEqual(BETFAIR_ENDPOINTS);
+  expect(BETFAIR_ENDPOINTS).toEqual({
+    certLogin: 'https://identitysso-cert.betfair.com/api/certlogin',
+    login: 'https://identitysso.betfair.com/api/login',
+    logout: 'https://identitysso.betfair.com/api/logout',
+    betting: 'https://api.betfair.com/exchange/betting/rest/v1.0/',
+  });
+  expect(endpointsFromEnv({ BETFAIR_BETTING_URL: 'http://127.0.0.1:9/rest' }).betting).toBe(
+    'http://127.0.0.1:9/rest/',
+  );
+});
