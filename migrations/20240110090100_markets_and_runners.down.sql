@@ -1,0 +1,2 @@
+DROP TABLE runners;
+DROP TABLE markets;

@@ -1,0 +1,2 @@
+DROP TABLE price_history;
+DELETE FROM cb_timeseries_tables WHERE table_name = 'price_history';

@@ -1,0 +1,2 @@
+DROP TABLE bet_events;
+DROP TABLE bets;

@@ -1,0 +1,2 @@
+DROP TABLE ml_predictions;
+DELETE FROM cb_timeseries_tables WHERE table_name = 'ml_predictions';

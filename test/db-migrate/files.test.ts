@@ -1,0 +1,166 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  MAX_VERSION,
+  MigrationSet,
+  MigrationSourceError,
+  parseMigrationFileName,
+} from '../../lambda/db-migrate/files';
+import { advisoryLockId, cliDatabaseName, migrationLockId } from '../../lambda/db-migrate/lock';
+import {
+  NIL_VERSION,
+  NoMigrationFoundError,
+  NothingToMigrateError,
+  planDown,
+  planGoto,
+  planUp,
+  ShortLimitError,
+} from '../../lambda/db-migrate/plan';
+import { goDuration, lineAndColumn } from '../../lambda/db-migrate/runner';
+
+const set = (...names: string[]) => new MigrationSet(names, () => '');
+
+describe('file names, parsed by golang-migrate rules', () => {
+  test.each([
+    ['20240115120000_price_history.up.sql', 20240115120000n, 'price_history', 'up'],
+    ['1_.down.sql', 1n, '', 'down'],
+    ['007_leading_zeros.up.sql', 7n, 'leading_zeros', 'up'],
+    ['3_any_extension.up.txt', 3n, 'any_extension', 'up'],
+    // Greedy like Go's regexp: the last ".up." / ".down." before the extension is the direction.
+    ['4_a.up.b.down.sql', 4n, 'a.up.b', 'down'],
+  ])('accepts %s', (name, version, identifier, direction) => {
+    expect(parseMigrationFileName(name)).toEqual({ version, identifier, direction, name });
+  });
+
+  test.each([
+    'README.md',
+    'v1_missing_digits.up.sql',
+    '1-dash.up.sql',
+    '1_no_direction.sql',
+    '1_sideways.left.sql',
+    '1_newline\n.up.sql',
+    '18446744073709551616_above_uint64.up.sql',
+  ])('ignores %j, as golang-migrate does', (name) => {
+    expect(parseMigrationFileName(name)).toBeUndefined();
+  });
+
+  test('fails for a version golang-migrate parses but schema_migrations.version (bigint) cannot hold', () => {
+    expect(() => parseMigrationFileName(`${MAX_VERSION + 1n}_too_big.up.sql`)).toThrow(
+      /is above 9223372036854775807.*Fix: rename the file/,
+    );
+    expect(parseMigrationFileName(`${MAX_VERSION}_largest.up.sql`)?.version).toBe(MAX_VERSION);
+  });
+
+  test('orders versions numerically and lists what it ignores', () => {
+    const source = set('10_ten.up.sql', '2_two.up.sql', 'notes.txt', '2_two.down.sql', '1_one.down.sql');
+    expect(source.versions).toEqual([1n, 2n, 10n]);
+    expect(source.ignored).toEqual(['notes.txt']);
+    expect([source.first, source.last, source.next(2n), source.prev(2n), source.prev(1n)]).toEqual([
+      1n,
+      10n,
+      10n,
+      1n,
+      undefined,
+    ]);
+    expect(source.file(1n, 'up')).toBeUndefined();
+  });
+
+  test('fails on the same version and direction twice, naming the later file as Go sorts them', () => {
+    expect(() => set('1_a.up.sql', '01_b.up.sql')).toThrow(
+      new MigrationSourceError('duplicate migration file: 1_a.up.sql'),
+    );
+  });
+
+  test("every file in the repository's migrations/ is a golang-migrate migration with both directions", () => {
+    const dir = path.join(__dirname, '..', '..', 'migrations');
+    const source = MigrationSet.fromDirectory(dir);
+    expect(source.ignored.filter((name) => !/\.md$/.test(name))).toEqual([]);
+    for (const version of source.versions) {
+      expect([version, !!source.file(version, 'up'), !!source.file(version, 'down')]).toEqual([
+        version,
+        true,
+        true,
+      ]);
+    }
+    expect(fs.readdirSync(dir).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the advisory lock id', () => {
+  test.each([
+    [['database_name'], '1764327054'],
+    [['database_name', 'schema_name_1'], '2453313553'],
+    [['database_name', 'schema_name_2'], '235207038'],
+    [['database_name', 'schema_name_1', 'schema_name_2'], '3743845847'],
+    [['trading', 'public', 'schema_migrations'], '1454822133'],
+  ])('reproduces golang-migrate for %j', (args, id) => {
+    const [name, ...more] = args;
+    expect(advisoryLockId(name, ...more)).toBe(id);
+  });
+
+  test("uses the CLI's databaseName: the URL path with its leading slash", () => {
+    expect(cliDatabaseName('trading')).toBe('/trading');
+    expect(migrationLockId('trading', 'public', 'schema_migrations')).toBe('3121547234');
+    // The guide's postgresql://…:5432/clever_better?sslmode=require
+    expect(migrationLockId('clever_better', 'public', 'schema_migrations')).toBe('1610816712');
+    expect(advisoryLockId('clever_better', 'public', 'schema_migrations')).not.toBe('1610816712');
+  });
+});
+
+describe('plans, decided as golang-migrate decides them', () => {
+  const three = set('1_a.up.sql', '1_a.down.sql', '2_b.up.sql', '2_b.down.sql', '3_c.up.sql', '3_c.down.sql');
+  const route = (plan: ReturnType<typeof planUp>) => plan.steps.map((s) => `${s.version}>${s.target}`);
+
+  test('up from no version applies every file', () => {
+    expect(route(planUp(three, NIL_VERSION, -1))).toEqual(['1>1', '2>2', '3>3']);
+  });
+
+  test('up at the last version is no change', () => {
+    expect(planUp(three, 3n, -1)).toMatchObject({ noChange: true, steps: [] });
+  });
+
+  test('up N beyond the files applies what exists, then fails short', () => {
+    const plan = planUp(three, 2n, 3);
+    expect(route(plan)).toEqual(['3>3']);
+    expect(plan.error).toEqual(new ShortLimitError(2));
+  });
+
+  test('up N at the last version fails with nothing to apply', () => {
+    expect(planUp(three, 3n, 1).error).toBeInstanceOf(NothingToMigrateError);
+  });
+
+  test('down 1 from the first version removes the row (target -1)', () => {
+    expect(route(planDown(three, 1n, 1))).toEqual(['1>-1']);
+  });
+
+  test('down from no version fails', () => {
+    expect(planDown(three, NIL_VERSION, 1).error).toBeInstanceOf(NothingToMigrateError);
+  });
+
+  test('goto walks down and up, and fails for an unknown version or an unknown current version', () => {
+    expect(route(planGoto(three, 3n, 1n))).toEqual(['3>2', '2>1']);
+    expect(route(planGoto(three, NIL_VERSION, 2n))).toEqual(['1>1', '2>2']);
+    expect(planGoto(three, 3n, 3n).noChange).toBe(true);
+    expect(planGoto(three, 1n, 9n).error).toEqual(new NoMigrationFoundError(9n));
+    expect(planGoto(three, 9n, 1n).error).toEqual(new NoMigrationFoundError(9n));
+  });
+});
+
+describe('what the CLI prints', () => {
+  test.each([
+    [0n, '0s'],
+    [999n, '999ns'],
+    [1_500n, '1.5µs'],
+    [12_345_678n, '12.345678ms'],
+    [1_000_000_000n, '1s'],
+    [61_500_000_000n, '1m1.5s'],
+    [3_600_000_000_000n, '1h0m0s'],
+  ])('formats %s ns as Go does: %s', (ns, text) => {
+    expect(goDuration(ns)).toBe(text);
+  });
+
+  test('locates an error position in lines and columns as golang-migrate does', () => {
+    expect(lineAndColumn('SELECT 1;\r\nSELEC 2;', 11)).toEqual({ line: 2, column: 1 });
+    expect(lineAndColumn('SELECT 1;', 99)).toBeUndefined();
+  });
+});
