@@ -9,6 +9,8 @@ import { Construct } from 'constructs';
 export interface AlertingProps {
   /** E-mail address subscribed to the on-call topic. */
   readonly email: string;
+  /** Key the topic is encrypted with; its policy must let CloudWatch alarms use it (see Encryption). */
+  readonly key: kms.IKey;
 }
 
 /**
@@ -18,25 +20,12 @@ export interface AlertingProps {
 export class Alerting extends Construct {
   readonly topic: sns.Topic;
 
-  readonly key: kms.Key;
-
   constructor(scope: Construct, id: string, props: AlertingProps) {
     super(scope, id);
-    // A customer-managed key: CloudWatch alarms cannot publish to a topic under the AWS-managed
-    // alias/aws/sns key, whose policy cannot grant them kms:GenerateDataKey.
-    this.key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the Clever Better on-call topic',
-      enableKeyRotation: true,
-    });
-    this.key.grant(
-      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
-      'kms:Decrypt',
-      'kms:GenerateDataKey*',
-    );
     this.topic = new sns.Topic(this, 'OnCall', {
       displayName: 'Clever Better on-call',
       enforceSSL: true,
-      masterKey: this.key,
+      masterKey: props.key,
     });
     this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
   }

@@ -1,4 +1,5 @@
 import { RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -15,6 +16,8 @@ export interface AppSecretsProps {
   readonly databaseUsername: string;
   /** Initial `live_trading_enabled`; written only when the secret is created or this value changes. */
   readonly liveTradingEnabled: boolean;
+  /** Customer-managed key all three secrets are encrypted with. */
+  readonly encryptionKey: kms.IKey;
 }
 
 /**
@@ -31,6 +34,7 @@ export class AppSecrets extends Construct {
     super(scope, id);
     this.betfair = new secretsmanager.Secret(this, 'Betfair', {
       secretName: props.betfairSecretName,
+      encryptionKey: props.encryptionKey,
       description:
         'Betfair API credentials: app_key, username, password (optional cert_pem, key_pem for certlogin)',
       generateSecretString: {
@@ -41,6 +45,7 @@ export class AppSecrets extends Construct {
     });
     this.database = new rds.DatabaseSecret(this, 'Database', {
       secretName: props.databaseSecretName,
+      encryptionKey: props.encryptionKey,
       username: props.databaseUsername,
       excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
     });
@@ -50,6 +55,7 @@ export class AppSecrets extends Construct {
     // CloudFormation only rewrites it when this template value changes, never on an ordinary deploy.
     this.config = new secretsmanager.Secret(this, 'Config', {
       secretName: props.configSecretName,
+      encryptionKey: props.encryptionKey,
       description:
         'Runtime config read by the bot: live_trading_enabled (the emergency stop sets it to false)',
       secretStringValue: SecretValue.unsafePlainText(

@@ -1,8 +1,15 @@
 import { App } from 'aws-cdk-lib';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { environments } from '../../environments';
 import { EnvironmentConfig } from '../../environments/types';
 import { CleverBetterStack } from '../../lib/clever-better-stack';
+
+/** cdk.json's feature flags: the CLI passes them to the app, so the tests must too. */
+const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
+).context;
 
 /**
  * Builds the real app (both environments from environments/) without bundling Lambda code, which
@@ -12,7 +19,7 @@ export function buildApp(
   configs: readonly EnvironmentConfig[] = environments,
   outdir?: string,
 ): { app: App; stacks: CleverBetterStack[] } {
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
   const stacks = configs.map(
     (config) => new CleverBetterStack(app, config.stackName, { config, stackName: config.stackName }),
   );

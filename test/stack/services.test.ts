@@ -97,7 +97,7 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster and services', (name) => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
             Resource: { Ref: Match.stringLikeRegexp('^SecretsConfig') },
           }),
         ]),

@@ -1,0 +1,50 @@
+import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, IConstruct } from 'constructs';
+
+/**
+ * The stack's customer-managed key: secrets, log groups and the on-call topic are encrypted with it
+ * (Security Hub / NIST ask for CMKs there), and its policy lets exactly the services that need it use
+ * it: CloudWatch Logs for this account's log groups, CloudWatch alarms for publishing to the topic.
+ * Retained when the stack is deleted, because retained logs and secrets stay readable only with it.
+ */
+export class Encryption extends Construct {
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const { region, account } = Stack.of(this);
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Clever Better: secrets, logs and the on-call topic',
+      enableKeyRotation: true,
+    });
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsForThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${region}:${account}:log-group:*` } },
+      }),
+    );
+    // CloudWatch alarms publish to the encrypted on-call topic; the AWS-managed SNS key cannot allow that.
+    this.key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    Aspects.of(Stack.of(this)).add(new EncryptLogGroups(this.key));
+  }
+}
+
+/**
+ * Encrypts every log group of the stack with the key, including those created inside constructs
+ * that do not expose the setting, so no log group can be added unencrypted by accident.
+ */
+class EncryptLogGroups implements IAspect {
+  constructor(private readonly key: kms.IKey) {}
+
+  visit(node: IConstruct): void {
+    if (node instanceof logs.CfnLogGroup && node.kmsKeyId === undefined) {
+      node.kmsKeyId = this.key.keyArn;
+    }
+  }
+}
