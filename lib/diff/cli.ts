@@ -1,0 +1,195 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  AssemblyStack,
+  deployedTemplate,
+  exportCommit,
+  readAssembly,
+  regionOf,
+  resolveRef,
+  synthesize,
+} from './assembly';
+import { renderMarkdown, renderText } from './render';
+import { StackDiff, summarizeStack } from './summary';
+import { CfnTemplate } from './template';
+
+/** Exit codes of `npm run diff`. */
+export const EXIT = { ok: 0, blocked: 1, error: 2 } as const;
+
+export const USAGE = `Usage: npm run diff -- (--base <git-ref> | --base-dir <cdk.out> | --deployed) [options]
+
+Compares the app's synthesized templates with a base and prints a risk summary and the diff of each
+stack. Needs no AWS credentials except with --deployed.
+
+  --base <git-ref>       synthesize the app at this commit (git archive + the installed node_modules)
+  --base-dir <dir>       use an already synthesized cloud assembly as the base
+  --deployed             use the templates CloudFormation holds (credentials with cloudformation:GetTemplate
+                         in the stack's account; combine with --stack)
+  --head-dir <dir>       use this cloud assembly as the new side (default: synthesize the working tree)
+  --stack <name>         only this stack (repeatable; default: every stack of either side)
+  --allow-destructive    do not fail on a replaced or deleted stateful resource
+  --markdown <file>      also write the pull-request comment (markdown) to this file
+  --base-label <text>    how to name the base in the output (default: the ref and its commit)
+  --head-label <text>    how to name the new side (default: "working tree" or the --head-dir path)
+
+Exit status: 0 fine, 1 blocked by a destructive change, 2 usage or synth error.`;
+
+/** Parsed options of `npm run diff`. */
+export interface DiffArgs {
+  readonly base?: string;
+  readonly baseDir?: string;
+  readonly deployed: boolean;
+  readonly headDir?: string;
+  readonly stacks: readonly string[];
+  readonly allowDestructive: boolean;
+  readonly markdown?: string;
+  readonly baseLabel?: string;
+  readonly headLabel?: string;
+  readonly help: boolean;
+}
+
+/** A usage error: the message names the option, the value and the fix. */
+export class DiffUsageError extends Error {}
+
+const VALUE_OPTIONS = ['base', 'base-dir', 'head-dir', 'stack', 'markdown', 'base-label', 'head-label'];
+const FLAG_OPTIONS = ['deployed', 'allow-destructive', 'help'];
+
+export function parseDiffArgs(argv: readonly string[]): DiffArgs {
+  const values: Record<string, string[]> = {};
+  const flags = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(word);
+    if (!match) throw new DiffUsageError(`Unexpected argument "${word}". Fix: options start with --.`);
+    const [, name, inline] = match;
+    if (FLAG_OPTIONS.includes(name)) {
+      if (inline !== undefined && inline !== 'true' && inline !== 'false') {
+        throw new DiffUsageError(`--${name}=${inline}: a flag takes no value other than true or false.`);
+      }
+      if (inline !== 'false') flags.add(name);
+    } else if (VALUE_OPTIONS.includes(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '') {
+        throw new DiffUsageError(`--${name} needs a value. Fix: --${name} <value>.`);
+      }
+      (values[name] ??= []).push(value);
+    } else throw new DiffUsageError(`Unknown option --${name}. Fix: see --help.`);
+  }
+  const one = (name: string) => values[name]?.at(-1);
+  const args: DiffArgs = {
+    base: one('base'),
+    baseDir: one('base-dir'),
+    deployed: flags.has('deployed'),
+    headDir: one('head-dir'),
+    stacks: (values.stack ?? []).flatMap((s) => s.split(',')).filter(Boolean),
+    allowDestructive: flags.has('allow-destructive'),
+    markdown: one('markdown'),
+    baseLabel: one('base-label'),
+    headLabel: one('head-label'),
+    help: flags.has('help'),
+  };
+  const sources = [args.base !== undefined, args.baseDir !== undefined, args.deployed].filter(Boolean).length;
+  if (!args.help && sources !== 1) {
+    throw new DiffUsageError(
+      `Give exactly one base (got ${sources}). Fix: --base <git-ref> (e.g. --base origin/main), --base-dir <cdk.out> or --deployed.`,
+    );
+  }
+  return args;
+}
+
+/** What the CLI does to the outside world; tests replace it. */
+export interface DiffDeps {
+  /** Root of the project (where cdk.json and node_modules are). */
+  readonly projectRoot: string;
+  /** Synthesizes the app in `cwd` into `outDir`. */
+  synthesize(cwd: string, outDir: string, label: string): Promise<void>;
+  /** Resolves a git ref to a commit. */
+  resolveRef(projectRoot: string, ref: string): string;
+  /** Writes a commit's files into `dest`, with node_modules linked. */
+  exportCommit(projectRoot: string, sha: string, dest: string): void;
+  /** The deployed template of a stack. */
+  deployedTemplate(stackName: string, region: string | undefined): Promise<CfnTemplate>;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const defaultDeps: DiffDeps = {
+  projectRoot: path.resolve(__dirname, '..', '..'),
+  synthesize,
+  resolveRef,
+  exportCommit,
+  deployedTemplate: (stackName, region) => deployedTemplate(stackName, new CloudFormationClient({ region })),
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** Runs `npm run diff`; returns the exit status. */
+export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultDeps): Promise<number> {
+  let args: DiffArgs;
+  try {
+    args = parseDiffArgs(argv);
+  } catch (err) {
+    deps.err(`error: ${(err as Error).message}\n\n${USAGE}\n`);
+    return EXIT.error;
+  }
+  if (args.help) {
+    deps.out(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-diff-'));
+  try {
+    const headJob = args.headDir
+      ? Promise.resolve(path.resolve(args.headDir))
+      : deps
+          .synthesize(deps.projectRoot, path.join(work, 'head.out'), 'the working tree')
+          .then(() => path.join(work, 'head.out'));
+    let baseLabel = args.baseLabel;
+    let baseJob: Promise<string | undefined> = Promise.resolve(args.baseDir && path.resolve(args.baseDir));
+    if (args.base !== undefined) {
+      const sha = deps.resolveRef(deps.projectRoot, args.base);
+      baseLabel ??= `${args.base} (${sha.slice(0, 7)})`;
+      const src = path.join(work, 'base-src');
+      deps.exportCommit(deps.projectRoot, sha, src);
+      baseJob = deps
+        .synthesize(src, path.join(work, 'base.out'), `${args.base}`)
+        .then(() => path.join(work, 'base.out'));
+    }
+    // Both syntheses at once: each is mostly one busy Node process.
+    // Both finish before anything is read or the work directory is removed, even when one fails.
+    const settled = await Promise.allSettled([headJob, baseJob]);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [headDir, baseDir] = settled.map((s) => (s as PromiseFulfilledResult<string | undefined>).value);
+    const head = readAssembly(headDir!);
+    const base = baseDir ? readAssembly(baseDir) : new Map<string, AssemblyStack>();
+    const names = args.stacks.length ? args.stacks : [...new Set([...head.keys(), ...base.keys()])];
+    const unknown = names.filter((n) => !head.has(n) && !base.has(n));
+    if (unknown.length) {
+      throw new DiffUsageError(
+        `--stack ${unknown.join(', ')}: no such stack. Fix: one of ${[...head.keys()].join(', ')}.`,
+      );
+    }
+    const results: StackDiff[] = [];
+    for (const name of names) {
+      const oldTemplate = args.deployed
+        ? await deps.deployedTemplate(name, regionOf(head.get(name)?.environment))
+        : base.get(name)?.template;
+      results.push(summarizeStack(name, oldTemplate, head.get(name)?.template, args));
+    }
+    const labels = {
+      baseLabel: baseLabel ?? (args.deployed ? 'deployed stacks' : args.baseDir),
+      headLabel: args.headLabel ?? (args.headDir ? args.headDir : 'working tree'),
+      allowDestructive: args.allowDestructive,
+    };
+    deps.out(`${renderText(results, labels)}\n`);
+    if (args.markdown) fs.writeFileSync(args.markdown, `${renderMarkdown(results, labels)}\n`);
+    return results.some((r) => r.summary.blocked) ? EXIT.blocked : EXIT.ok;
+  } catch (err) {
+    deps.err(`error: ${(err as Error).message}\n`);
+    return EXIT.error;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,519 @@
+import {
+  fullDiff,
+  PropertyDifference,
+  ResourceDifference,
+  ResourceImpact,
+  TemplateDiff,
+} from '@aws-cdk/cloudformation-diff';
+import { iamWidening, IamWidening, rightsOf } from './iam';
+import {
+  alarmsInvoking,
+  DEFAULT_SUBJECT_NAMES,
+  EmergencyStopPart,
+  identifySubjects,
+  SubjectNames,
+} from './subjects';
+import { brief, CfnResource, CfnTemplate, imageTag, jsonEqual, resourcesOf, withoutNoise } from './template';
+
+/**
+ * Resource types that hold data or identity a replacement or deletion would lose: the database, the
+ * secrets (generated passwords, the live-trading flag), the image registries, the logs, buckets and
+ * encryption keys (a deleted key makes everything it encrypted unreadable).
+ */
+export const STATEFUL_TYPES: ReadonlySet<string> = new Set([
+  'AWS::RDS::DBInstance',
+  'AWS::RDS::DBCluster',
+  'AWS::SecretsManager::Secret',
+  'AWS::ECR::Repository',
+  'AWS::Logs::LogGroup',
+  'AWS::S3::Bucket',
+  'AWS::KMS::Key',
+  'AWS::DynamoDB::Table',
+  'AWS::EFS::FileSystem',
+]);
+
+/** A resource the change replaces, may replace, deletes or drops from the stack. */
+export interface ResourceRemoval {
+  readonly logicalId: string;
+  readonly type: string;
+  /** One of {@link STATEFUL_TYPES}: replacing or deleting it is destructive. */
+  readonly stateful: boolean;
+  /** `replace` / `may-replace`: a new physical resource; `destroy`: deleted; `orphan`: kept outside the stack. */
+  readonly impact: 'replace' | 'may-replace' | 'destroy' | 'orphan';
+  /** Properties whose change forces the replacement. */
+  readonly causes: readonly string[];
+  /** What happens to the old physical resource, from its DeletionPolicy / UpdateReplacePolicy. */
+  readonly fate: string;
+}
+
+/** A stateful resource updated in place (no new physical resource, possibly an interruption). */
+export interface StatefulUpdate {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly details: readonly string[];
+}
+
+/** A new security-group rule. */
+export interface SecurityGroupWidening {
+  readonly direction: 'ingress' | 'egress';
+  readonly group: string;
+  readonly protocol: string;
+  readonly peer: string;
+  /** Open to the whole internet: `0.0.0.0/0` or `::/0`. */
+  readonly world: boolean;
+}
+
+/** A change to the bot's or the ML service's task definition. */
+export interface TaskDefinitionChange {
+  readonly service: 'bot' | 'ml-service';
+  readonly logicalId: string;
+  readonly change: 'added' | 'removed' | 'updated';
+  /** Image tag changes per container. */
+  readonly imageTags: readonly { container: string; from?: string; to?: string }[];
+  /** Other changed fields, rendered. */
+  readonly details: readonly string[];
+}
+
+/** A change to the config secret's template value, which holds `live_trading_enabled`. */
+export interface LiveTradingChange {
+  readonly logicalId: string;
+  readonly secretName: string;
+  readonly change: 'added' | 'removed' | 'updated';
+  /** `live_trading_enabled` before (undefined when absent or unreadable). */
+  readonly from?: unknown;
+  /** `live_trading_enabled` after. */
+  readonly to?: unknown;
+}
+
+/** A change to a task count or scaling bound. */
+export interface CountChange {
+  readonly service: 'bot' | 'ml-service';
+  readonly logicalId: string;
+  readonly property: string;
+  readonly from?: unknown;
+  readonly to?: unknown;
+  /** Why it matters, when it does. */
+  readonly warning?: string;
+}
+
+/** A change to the emergency-stop wiring. */
+export interface EmergencyStopChange {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly part: EmergencyStopPart;
+  readonly change: 'added' | 'removed' | 'updated';
+  readonly details: readonly string[];
+}
+
+/** What a change to one stack means for a trading system. */
+export interface RiskSummary {
+  readonly stackName: string;
+  /** Resources, outputs, parameters and other template sections that differ. */
+  readonly changeCount: number;
+  readonly removals: readonly ResourceRemoval[];
+  readonly statefulUpdates: readonly StatefulUpdate[];
+  readonly iamWidening: readonly IamWidening[];
+  readonly securityGroupWidening: readonly SecurityGroupWidening[];
+  readonly taskDefinitions: readonly TaskDefinitionChange[];
+  readonly liveTrading: readonly LiveTradingChange[];
+  readonly counts: readonly CountChange[];
+  readonly emergencyStop: readonly EmergencyStopChange[];
+  /** Stateful resources replaced or removed. */
+  readonly destructive: readonly ResourceRemoval[];
+  /** Destructive and not allowed: the check fails. */
+  readonly blocked: boolean;
+}
+
+/** Options of {@link summarizeStack}. */
+export interface SummarizeOptions {
+  /** Let destructive changes pass (the `allow-destructive` pull-request label). @default false */
+  readonly allowDestructive?: boolean;
+  /** How the bot, ML service and config secret are recognised. @default DEFAULT_SUBJECT_NAMES */
+  readonly names?: SubjectNames;
+}
+
+/** The risk summary and the full diff of one stack. */
+export interface StackDiff {
+  readonly summary: RiskSummary;
+  readonly diff: TemplateDiff;
+}
+
+/**
+ * Compares two templates of one stack. `oldTemplate` undefined means the stack does not exist yet
+ * (everything is an addition); `newTemplate` undefined means it is removed from the app.
+ */
+export function summarizeStack(
+  stackName: string,
+  oldTemplate: CfnTemplate | undefined,
+  newTemplate: CfnTemplate | undefined,
+  options: SummarizeOptions = {},
+): StackDiff {
+  const before = withoutNoise(oldTemplate);
+  const after = withoutNoise(newTemplate);
+  const diff = fullDiff(before, after);
+  const names = options.names ?? DEFAULT_SUBJECT_NAMES;
+  const removals = resourceRemovals(diff, before);
+  const destructive = removals.filter((r) => r.stateful);
+  const summary: RiskSummary = {
+    stackName,
+    changeCount: diff.differenceCount,
+    removals,
+    statefulUpdates: statefulUpdates(diff),
+    iamWidening: iamWidening(diff),
+    securityGroupWidening: securityGroupWidening(diff),
+    taskDefinitions: taskDefinitionChanges(diff, before, after, names),
+    liveTrading: liveTradingChanges(before, after, names),
+    counts: countChanges(before, after, names),
+    emergencyStop: emergencyStopChanges(diff, before, after, names),
+    destructive,
+    blocked: destructive.length > 0 && !options.allowDestructive,
+  };
+  return { summary, diff };
+}
+
+function removalFate(impact: ResourceRemoval['impact'], resource: CfnResource | undefined): string {
+  if (impact === 'orphan') return 'kept outside the stack (DeletionPolicy Retain): no longer managed';
+  if (impact === 'destroy') {
+    const policy = resource?.DeletionPolicy ?? 'Delete';
+    return policy === 'Snapshot' ? 'deleted after a final snapshot' : `deleted (DeletionPolicy ${policy})`;
+  }
+  const policy = resource?.UpdateReplacePolicy ?? 'Delete';
+  const old =
+    policy === 'Retain'
+      ? 'the old one is kept outside the stack'
+      : policy === 'Snapshot'
+        ? 'the old one is snapshotted, then deleted'
+        : 'the old one is deleted';
+  return `a new physical resource is created and ${old}`;
+}
+
+function resourceRemovals(diff: TemplateDiff, before: CfnTemplate): ResourceRemoval[] {
+  const out: ResourceRemoval[] = [];
+  const old = resourcesOf(before);
+  diff.resources.forEachDifference((logicalId, change) => {
+    const impact = change.resourceTypeChanged ? ResourceImpact.WILL_REPLACE : change.changeImpact;
+    const kind =
+      impact === ResourceImpact.WILL_REPLACE
+        ? 'replace'
+        : impact === ResourceImpact.MAY_REPLACE
+          ? 'may-replace'
+          : impact === ResourceImpact.WILL_DESTROY
+            ? 'destroy'
+            : impact === ResourceImpact.WILL_ORPHAN
+              ? 'orphan'
+              : undefined;
+    if (!kind) return;
+    const type = change.oldResourceType ?? change.newResourceType ?? 'unknown';
+    const causes = Object.entries(change.propertyUpdates)
+      .filter(
+        ([, d]) =>
+          d.changeImpact === ResourceImpact.WILL_REPLACE || d.changeImpact === ResourceImpact.MAY_REPLACE,
+      )
+      .map(([name]) => name);
+    if (change.resourceTypeChanged) causes.push(`Type ${change.oldResourceType} → ${change.newResourceType}`);
+    out.push({
+      logicalId,
+      type,
+      stateful: STATEFUL_TYPES.has(type),
+      impact: kind,
+      causes,
+      fate: removalFate(kind, old[logicalId]),
+    });
+  });
+  // Stateful first: they are what a reviewer must not miss.
+  return out.sort((a, b) => Number(b.stateful) - Number(a.stateful));
+}
+
+const isScalar = (v: unknown) => v === undefined || v === null || typeof v !== 'object';
+
+function describePropertyChange(name: string, d: PropertyDifference<unknown>): string {
+  const replaces = d.changeImpact === ResourceImpact.WILL_REPLACE ? ' (requires replacement)' : '';
+  if (name === 'Code') return `Code: new bundle${replaces}`;
+  if (d.oldValue === undefined) return `${name}: set to ${brief(d.newValue)}${replaces}`;
+  if (d.newValue === undefined) return `${name}: removed (was ${brief(d.oldValue)})${replaces}`;
+  if (isScalar(d.oldValue) && isScalar(d.newValue)) {
+    return `${name}: ${brief(d.oldValue)} → ${brief(d.newValue)}${replaces}`;
+  }
+  return `${name} changed${replaces}`;
+}
+
+function describeResourceChange(change: ResourceDifference | undefined): string[] {
+  if (!change) return [];
+  return Object.entries(change.propertyUpdates).map(([name, d]) => describePropertyChange(name, d));
+}
+
+function statefulUpdates(diff: TemplateDiff): StatefulUpdate[] {
+  const out: StatefulUpdate[] = [];
+  diff.resources.forEachDifference((logicalId, change) => {
+    const type = change.newResourceType ?? '';
+    if (change.isUpdate && change.changeImpact === ResourceImpact.WILL_UPDATE && STATEFUL_TYPES.has(type)) {
+      out.push({ logicalId, type, details: describeResourceChange(change) });
+    }
+  });
+  return out;
+}
+
+function securityGroupWidening(diff: TemplateDiff): SecurityGroupWidening[] {
+  const { ingress, egress } = diff.securityGroupChanges;
+  const rules = [
+    ...ingress.additions.map((rule) => ({ rule, direction: 'ingress' as const })),
+    ...egress.additions.map((rule) => ({ rule, direction: 'egress' as const })),
+  ];
+  return rules.map(({ rule, direction }) => {
+    const ip = rule.peer?.kind === 'cidr-ip' ? rule.peer.ip : undefined;
+    return {
+      direction,
+      group: rule.groupId,
+      protocol: rule.describeProtocol(),
+      peer: rule.describePeer(),
+      world: ip === '0.0.0.0/0' || ip === '::/0',
+    };
+  });
+}
+
+function first(
+  resources: Record<string, CfnResource>,
+  ids: ReadonlySet<string>,
+): [string, CfnResource] | undefined {
+  const id = [...ids].sort()[0];
+  return id === undefined ? undefined : [id, resources[id]];
+}
+
+type Container = Record<string, unknown>;
+
+function containersByName(td: CfnResource | undefined): Map<string, Container> {
+  const list = (td?.Properties?.ContainerDefinitions ?? []) as Container[];
+  return new Map(list.map((c, i) => [String(c.Name ?? `#${i}`), c]));
+}
+
+/** Names of `{Name, Value|ValueFrom}` list entries that differ. */
+function changedNames(a: unknown, b: unknown): string[] {
+  const toMap = (list: unknown) =>
+    new Map(((list ?? []) as Container[]).map((e) => [String(e.Name), e.Value ?? e.ValueFrom]));
+  const [ma, mb] = [toMap(a), toMap(b)];
+  return [...new Set([...ma.keys(), ...mb.keys()])].filter(
+    (n) => !ma.has(n) || !mb.has(n) || !jsonEqual(ma.get(n), mb.get(n)),
+  );
+}
+
+function compareTaskDefinitions(
+  before: CfnResource | undefined,
+  after: CfnResource | undefined,
+): Pick<TaskDefinitionChange, 'imageTags' | 'details'> {
+  const imageTags: { container: string; from?: string; to?: string }[] = [];
+  const details: string[] = [];
+  const [oldContainers, newContainers] = [containersByName(before), containersByName(after)];
+  for (const name of new Set([...oldContainers.keys(), ...newContainers.keys()])) {
+    const [a, b] = [oldContainers.get(name), newContainers.get(name)];
+    if (!a || !b) {
+      details.push(`container ${name} ${a ? 'removed' : 'added'}`);
+      if (b) imageTags.push({ container: name, to: imageTag(b.Image) });
+      continue;
+    }
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (jsonEqual(a[key], b[key])) continue;
+      if (key === 'Image') {
+        const [from, to] = [imageTag(a.Image), imageTag(b.Image)];
+        if (from !== to) imageTags.push({ container: name, from, to });
+        else details.push(`container ${name}: Image ${brief(a.Image)} → ${brief(b.Image)}`);
+      } else if (key === 'Environment' || key === 'Secrets') {
+        details.push(`container ${name}: ${key} ${changedNames(a[key], b[key]).join(', ')}`);
+      } else if (isScalar(a[key]) && isScalar(b[key])) {
+        details.push(`container ${name}: ${key} ${brief(a[key])} → ${brief(b[key])}`);
+      } else details.push(`container ${name}: ${key} changed`);
+    }
+  }
+  const [pa, pb] = [before?.Properties ?? {}, after?.Properties ?? {}];
+  for (const key of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
+    if (key === 'ContainerDefinitions' || jsonEqual(pa[key], pb[key])) continue;
+    details.push(
+      isScalar(pa[key]) && isScalar(pb[key])
+        ? `${key}: ${brief(pa[key])} → ${brief(pb[key])}`
+        : `${key} changed`,
+    );
+  }
+  return { imageTags, details };
+}
+
+/** Compared by family (not logical id), so a renamed construct still shows the tag it moves from. */
+function taskDefinitionChanges(
+  diff: TemplateDiff,
+  before: CfnTemplate,
+  after: CfnTemplate,
+  names: SubjectNames,
+): TaskDefinitionChange[] {
+  const [oldSubjects, newSubjects] = [identifySubjects(before, names), identifySubjects(after, names)];
+  const [oldRes, newRes] = [resourcesOf(before), resourcesOf(after)];
+  const out: TaskDefinitionChange[] = [];
+  const services = [
+    ['bot', oldSubjects.botTaskDefinitions, newSubjects.botTaskDefinitions],
+    ['ml-service', oldSubjects.mlTaskDefinitions, newSubjects.mlTaskDefinitions],
+  ] as const;
+  for (const [service, oldIds, newIds] of services) {
+    const [a, b] = [first(oldRes, oldIds), first(newRes, newIds)];
+    if (!a && !b) continue;
+    const logicalId = (b ?? a)![0];
+    const change = !a ? 'added' : !b ? 'removed' : 'updated';
+    const compared = compareTaskDefinitions(a?.[1], b?.[1]);
+    const details = [...compared.details];
+    const impact = diff.resources.has(logicalId) ? diff.resources.get(logicalId).changeImpact : undefined;
+    if (change === 'updated' && compared.imageTags.length === 0 && details.length === 0) {
+      if (impact !== ResourceImpact.WILL_REPLACE) continue;
+      details.push('replaced because a resource it refers to is replaced');
+    }
+    out.push({ service, logicalId, change, imageTags: compared.imageTags, details });
+  }
+  return out;
+}
+
+function liveTradingFlag(secret: CfnResource | undefined): unknown {
+  const text = secret?.Properties?.SecretString;
+  if (typeof text !== 'string') return undefined;
+  try {
+    return (JSON.parse(text) as Record<string, unknown>).live_trading_enabled;
+  } catch {
+    return undefined;
+  }
+}
+
+function liveTradingChanges(
+  before: CfnTemplate,
+  after: CfnTemplate,
+  names: SubjectNames,
+): LiveTradingChange[] {
+  const byName = (template: CfnTemplate) => {
+    const resources = resourcesOf(template);
+    return new Map(
+      [...identifySubjects(template, names).configSecrets].map((id) => [
+        String(resources[id].Properties?.Name ?? id),
+        { id, resource: resources[id] },
+      ]),
+    );
+  };
+  const [oldSecrets, newSecrets] = [byName(before), byName(after)];
+  const out: LiveTradingChange[] = [];
+  for (const secretName of new Set([...oldSecrets.keys(), ...newSecrets.keys()])) {
+    const [a, b] = [oldSecrets.get(secretName), newSecrets.get(secretName)];
+    if (a && b && jsonEqual(a.resource.Properties?.SecretString, b.resource.Properties?.SecretString))
+      continue;
+    out.push({
+      logicalId: (b ?? a)!.id,
+      secretName,
+      change: !a ? 'added' : !b ? 'removed' : 'updated',
+      from: liveTradingFlag(a?.resource),
+      to: liveTradingFlag(b?.resource),
+    });
+  }
+  return out;
+}
+
+const BOT_COUNT_WARNING =
+  "the bot's template must not set DesiredCount: CloudFormation then resets the running count on every deploy, " +
+  'undoing an emergency scale-to-zero';
+const ML_COUNT_WARNING =
+  'autoscaling owns the ML task count; a DesiredCount in the template resets it on every deploy';
+
+function countChanges(before: CfnTemplate, after: CfnTemplate, names: SubjectNames): CountChange[] {
+  const [os, ns] = [identifySubjects(before, names), identifySubjects(after, names)];
+  const [oldRes, newRes] = [resourcesOf(before), resourcesOf(after)];
+  const out: CountChange[] = [];
+  const compare = (
+    service: CountChange['service'],
+    a: [string, CfnResource] | undefined,
+    b: [string, CfnResource] | undefined,
+    property: string,
+    read: (r: CfnResource) => unknown,
+    warning?: (from: unknown, to: unknown) => string | undefined,
+  ) => {
+    if (!a && !b) return;
+    const [from, to] = [a ? read(a[1]) : undefined, b ? read(b[1]) : undefined];
+    if (jsonEqual(from, to)) return;
+    out.push({ service, logicalId: (b ?? a)![0], property, from, to, warning: warning?.(from, to) });
+  };
+  const desired = (r: CfnResource) => r.Properties?.DesiredCount;
+  compare(
+    'bot',
+    first(oldRes, os.botServices),
+    first(newRes, ns.botServices),
+    'DesiredCount',
+    desired,
+    (_, to) => (to !== undefined ? BOT_COUNT_WARNING : undefined),
+  );
+  compare(
+    'ml-service',
+    first(oldRes, os.mlServices),
+    first(newRes, ns.mlServices),
+    'DesiredCount',
+    desired,
+    (_, to) => (to !== undefined ? ML_COUNT_WARNING : undefined),
+  );
+  const ofType = (resources: Record<string, CfnResource>, set: ReadonlySet<string>, type: string) =>
+    first(resources, new Set([...set].filter((id) => resources[id].Type === type)));
+  const target = 'AWS::ApplicationAutoScaling::ScalableTarget';
+  const policy = 'AWS::ApplicationAutoScaling::ScalingPolicy';
+  for (const property of ['MinCapacity', 'MaxCapacity']) {
+    compare(
+      'ml-service',
+      ofType(oldRes, os.mlScaling, target),
+      ofType(newRes, ns.mlScaling, target),
+      property,
+      (r) => r.Properties?.[property],
+    );
+  }
+  compare(
+    'ml-service',
+    ofType(oldRes, os.mlScaling, policy),
+    ofType(newRes, ns.mlScaling, policy),
+    'TargetValue',
+    (r) =>
+      (r.Properties?.TargetTrackingScalingPolicyConfiguration as Record<string, unknown> | undefined)
+        ?.TargetValue,
+  );
+  return out;
+}
+
+function emergencyStopChanges(
+  diff: TemplateDiff,
+  before: CfnTemplate,
+  after: CfnTemplate,
+  names: SubjectNames,
+): EmergencyStopChange[] {
+  const [oldParts, newParts] = [
+    identifySubjects(before, names).emergencyStop,
+    identifySubjects(after, names).emergencyStop,
+  ];
+  const [oldRes, newRes] = [resourcesOf(before), resourcesOf(after)];
+  const functionsOf = (parts: Map<string, EmergencyStopPart>, resources: Record<string, CfnResource>) =>
+    new Set(
+      [...parts]
+        .filter(([id, part]) => part === 'function' || resources[id]?.Type.startsWith('AWS::Lambda::'))
+        .map(([id]) => id),
+    );
+  const [oldTriggers, newTriggers] = [
+    alarmsInvoking(oldRes, functionsOf(oldParts, oldRes)),
+    alarmsInvoking(newRes, functionsOf(newParts, newRes)),
+  ];
+  const out: EmergencyStopChange[] = [];
+  for (const id of new Set([...oldParts.keys(), ...newParts.keys()])) {
+    const part = newParts.get(id) ?? oldParts.get(id)!;
+    if (part === 'policy') continue; // reported as the rights of the role it is attached to
+    const resource = newRes[id] ?? oldRes[id];
+    const change: EmergencyStopChange['change'] = !oldRes[id] ? 'added' : !newRes[id] ? 'removed' : 'updated';
+    const resourceDiff = diff.resources.has(id) ? diff.resources.get(id) : undefined;
+    const details = change === 'updated' ? describeResourceChange(resourceDiff) : [];
+    if (part === 'role') {
+      const [had, has] = [rightsOf(oldRes, id), rightsOf(newRes, id)];
+      const gains = [...has].filter((r) => !had.has(r));
+      const losses = [...had].filter((r) => !has.has(r));
+      if (gains.length) details.push(`gains: ${gains.join('; ')}`);
+      if (losses.length) details.push(`loses: ${losses.join('; ')}`);
+    }
+    if (part === 'alarm') {
+      if (oldTriggers.has(id) && !newTriggers.has(id)) details.push('no longer invokes the emergency stop');
+      if (!oldTriggers.has(id) && newTriggers.has(id)) details.push('now invokes the emergency stop');
+    }
+    if (change === 'updated' && details.length === 0) continue;
+    out.push({ logicalId: id, type: resource.Type, part, change, details });
+  }
+  return out;
+}

@@ -1,0 +1,252 @@
+import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  CfnTemplate,
+  COMMENT_MARKER,
+  deployedTemplate,
+  exportCommit,
+  readAssembly,
+  regionOf,
+  resolveRef,
+} from '../../lib/diff';
+import { DiffDeps, EXIT, parseDiffArgs, runDiff } from '../../lib/diff/cli';
+import { appTemplate, changed } from './fixtures';
+
+const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+
+/** Writes a cloud assembly as `cdk synth` does: manifest.json plus one template per stack. */
+function writeAssembly(dir: string, stacks: Record<string, CfnTemplate>): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const artifacts: Record<string, unknown> = {};
+  for (const [name, template] of Object.entries(stacks)) {
+    fs.writeFileSync(path.join(dir, `${name}.template.json`), JSON.stringify(template));
+    artifacts[name] = {
+      type: 'aws:cloudformation:stack',
+      environment: `aws://${name === 'StagingStack' ? '111111111111' : '222222222222'}/eu-west-1`,
+      properties: { templateFile: `${name}.template.json` },
+      displayName: name,
+    };
+  }
+  artifacts.Tree = { type: 'cdk:tree', properties: { file: 'tree.json' } };
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: '48.0.0', artifacts }));
+  return dir;
+}
+
+const BASE = appTemplate();
+const RDS_REPLACED = changed(BASE, (r) => {
+  r.DatabaseInstanceAA8A5FDE.Properties.DBName = 'trading';
+});
+
+interface Recorder {
+  deps: DiffDeps;
+  out: string[];
+  err: string[];
+  calls: string[];
+}
+
+function fakeDeps(overrides: Partial<DiffDeps> = {}): Recorder {
+  const out: string[] = [];
+  const err: string[] = [];
+  const calls: string[] = [];
+  const deps: DiffDeps = {
+    projectRoot: '/project',
+    synthesize: async (cwd, outDir) => {
+      calls.push(`synth ${cwd}`);
+      writeAssembly(outDir, {
+        StagingStack: BASE,
+        ProductionStack: cwd === '/project' ? RDS_REPLACED : BASE,
+      });
+    },
+    resolveRef: (_, ref) => (ref === 'main' ? 'abc1234def' : '0000000000'),
+    exportCommit: (_, sha, dest) => calls.push(`export ${sha} ${path.basename(dest)}`),
+    deployedTemplate: async (stackName, region) => {
+      calls.push(`deployed ${stackName} ${region}`);
+      return BASE;
+    },
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    ...overrides,
+  };
+  return { deps, out, err, calls };
+}
+
+describe('npm run diff: arguments', () => {
+  test('reads a base ref, repeated and comma-separated stacks, flags and files', () => {
+    expect(
+      parseDiffArgs([
+        '--base',
+        'origin/main',
+        '--stack',
+        'StagingStack,ProductionStack',
+        '--allow-destructive',
+        '--markdown=c.md',
+      ]),
+    ).toEqual(
+      expect.objectContaining({
+        base: 'origin/main',
+        stacks: ['StagingStack', 'ProductionStack'],
+        allowDestructive: true,
+        markdown: 'c.md',
+        deployed: false,
+      }),
+    );
+  });
+
+  test('takes --allow-destructive=false as not allowed (what a workflow expression renders)', () => {
+    expect(parseDiffArgs(['--base', 'x', '--allow-destructive=false']).allowDestructive).toBe(false);
+  });
+
+  test.each([
+    [[], /exactly one base \(got 0\)/],
+    [['--base', 'main', '--deployed'], /exactly one base \(got 2\)/],
+    [['--base'], /--base needs a value/],
+    [['--base', 'main', '--colour'], /Unknown option --colour/],
+    [['main'], /Unexpected argument "main"/],
+  ])('fails on %j naming the fix', (argv, message) => {
+    expect(() => parseDiffArgs(argv)).toThrow(message);
+  });
+});
+
+describe('npm run diff: run', () => {
+  test('with --base: exports the commit, synthesizes both sides and fails on a destructive change', async () => {
+    const r = fakeDeps();
+    const code = await runDiff(['--base', 'main'], r.deps);
+    expect(code).toBe(EXIT.blocked);
+    expect(r.calls).toEqual(
+      expect.arrayContaining([
+        'export abc1234def base-src',
+        'synth /project',
+        expect.stringMatching(/^synth .*base-src$/),
+      ]),
+    );
+    const text = r.out.join('');
+    expect(text).toContain('Base main (abc1234) → working tree');
+    expect(text).toContain('=== StagingStack: 0 change(s)');
+    expect(text).toContain('REPLACED: `DatabaseInstanceAA8A5FDE` AWS::RDS::DBInstance');
+  });
+
+  test('--allow-destructive passes the same change and still reports it', async () => {
+    const r = fakeDeps();
+    expect(await runDiff(['--base', 'main', '--allow-destructive'], r.deps)).toBe(EXIT.ok);
+    expect(r.out.join('')).toContain('Destructive changes allowed');
+  });
+
+  test('with --base-dir and --head-dir: no synthesis, writes the comment to --markdown', async () => {
+    const dir = tmp('cb-diff-cli-');
+    const base = writeAssembly(path.join(dir, 'base'), { StagingStack: BASE });
+    const head = writeAssembly(path.join(dir, 'head'), { StagingStack: BASE });
+    const md = path.join(dir, 'comment.md');
+    const r = fakeDeps();
+    const code = await runDiff(['--base-dir', base, '--head-dir', head, '--markdown', md], r.deps);
+    expect(code).toBe(EXIT.ok);
+    expect(r.calls).toEqual([]);
+    expect(fs.readFileSync(md, 'utf8').startsWith(COMMENT_MARKER)).toBe(true);
+  });
+
+  test('with --deployed: reads each chosen stack from CloudFormation in its synthesized region', async () => {
+    const dir = tmp('cb-diff-cli-');
+    const head = writeAssembly(path.join(dir, 'head'), { StagingStack: BASE, ProductionStack: BASE });
+    const r = fakeDeps();
+    expect(await runDiff(['--deployed', '--head-dir', head, '--stack', 'ProductionStack'], r.deps)).toBe(
+      EXIT.ok,
+    );
+    expect(r.calls).toEqual(['deployed ProductionStack eu-west-1']);
+  });
+
+  test('fails with exit 2 on an unknown stack, listing the known ones', async () => {
+    const dir = tmp('cb-diff-cli-');
+    const head = writeAssembly(path.join(dir, 'head'), { StagingStack: BASE });
+    const r = fakeDeps();
+    expect(await runDiff(['--base-dir', head, '--head-dir', head, '--stack', 'Prod'], r.deps)).toBe(
+      EXIT.error,
+    );
+    expect(r.err.join('')).toMatch(/--stack Prod: no such stack. Fix: one of StagingStack/);
+  });
+
+  test('fails with exit 2 and the synth output when a synthesis fails', async () => {
+    const r = fakeDeps({
+      synthesize: async () => {
+        throw new Error('cdk synth of main failed (exit 1):\nAwsSolutions-EC23 ...');
+      },
+    });
+    expect(await runDiff(['--base', 'main'], r.deps)).toBe(EXIT.error);
+    expect(r.err.join('')).toMatch(/cdk synth of main failed/);
+  });
+
+  test('prints usage for --help and exits 0', async () => {
+    const r = fakeDeps();
+    expect(await runDiff(['--help'], r.deps)).toBe(EXIT.ok);
+    expect(r.out.join('')).toMatch(/^Usage: npm run diff/);
+  });
+});
+
+describe('npm run diff: cloud assemblies, git and CloudFormation', () => {
+  test('readAssembly returns the stacks of a cdk.out by stack name, with their environment', () => {
+    const dir = writeAssembly(tmp('cb-asm-'), { StagingStack: BASE });
+    const stacks = readAssembly(dir);
+    expect([...stacks.keys()]).toEqual(['StagingStack']);
+    expect(regionOf(stacks.get('StagingStack')!.environment)).toBe('eu-west-1');
+  });
+
+  test('readAssembly fails on a directory that is not a cloud assembly, naming the fix', () => {
+    expect(() => readAssembly(tmp('cb-asm-'))).toThrow(
+      /no manifest.json\). Fix: point at the output of `cdk synth`/,
+    );
+  });
+
+  describe('git', () => {
+    const repo = tmp('cb-git-');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+        cwd: repo,
+      }).toString();
+    git('init', '--quiet');
+    fs.writeFileSync(path.join(repo, 'cdk.json'), '{"app":"old"}');
+    git('add', '.');
+    git('commit', '--quiet', '-m', 'first');
+    const first = git('rev-parse', 'HEAD').trim();
+    fs.writeFileSync(path.join(repo, 'cdk.json'), '{"app":"new"}');
+    fs.mkdirSync(path.join(repo, 'node_modules'));
+
+    test('resolveRef names the commit of a ref, and fails on an unknown one with the fix', () => {
+      expect(resolveRef(repo, 'HEAD')).toBe(first);
+      expect(() => resolveRef(repo, 'no-such-branch')).toThrow(
+        /--base no-such-branch: not a commit .* fetch-depth: 0/,
+      );
+    });
+
+    test("exportCommit writes the commit's files, not the working tree's, with node_modules linked", () => {
+      const dest = path.join(tmp('cb-export-'), 'src');
+      exportCommit(repo, first, dest);
+      expect(fs.readFileSync(path.join(dest, 'cdk.json'), 'utf8')).toBe('{"app":"old"}');
+      expect(fs.realpathSync(path.join(dest, 'node_modules'))).toBe(
+        fs.realpathSync(path.join(repo, 'node_modules')),
+      );
+    });
+  });
+
+  describe('deployedTemplate', () => {
+    const cfn = mockClient(CloudFormationClient);
+    afterEach(() => cfn.reset());
+
+    test("reads the stack's original template", async () => {
+      cfn.on(GetTemplateCommand, { StackName: 'StagingStack', TemplateStage: 'Original' }).resolves({
+        TemplateBody: JSON.stringify(BASE),
+      });
+      await expect(
+        deployedTemplate('StagingStack', new CloudFormationClient({ region: 'eu-west-1' })),
+      ).resolves.toEqual(BASE);
+    });
+
+    test('fails on a stack missing from the account, naming the fix', async () => {
+      cfn.on(GetTemplateCommand).rejects(new Error('Stack with id StagingStack does not exist'));
+      await expect(
+        deployedTemplate('StagingStack', new CloudFormationClient({ region: 'eu-west-1' })),
+      ).rejects.toThrow(/does not exist in the account of these credentials. Fix:/);
+    });
+  });
+});
