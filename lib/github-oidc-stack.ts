@@ -1,0 +1,170 @@
+import { Arn, CfnOutput, Duration, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+
+/** GitHub's OIDC issuer. */
+export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
+/** The audience `aws-actions/configure-aws-credentials` asks GitHub for. */
+export const GITHUB_OIDC_AUDIENCE = 'sts.amazonaws.com';
+/**
+ * The repository the roles trust, as it appears in the token's `sub` claim. A placeholder like the
+ * account ids in environments/: set the real one here or with `-c githubRepository=<owner>/<repo>`.
+ */
+export const DEFAULT_GITHUB_REPOSITORY = 'clever-better/clever-better-infrastructure';
+/** Fixed role names, because the workflows' `AWS_DEPLOY_ROLE_ARN` / `AWS_DIFF_ROLE_ARN` variables name them. */
+export const DEPLOY_ROLE_NAME = 'clever-better-github-deploy';
+export const DIFF_ROLE_NAME = 'clever-better-github-diff';
+/** The CDK's default bootstrap qualifier (`cdk bootstrap` without `--qualifier`). */
+export const DEFAULT_BOOTSTRAP_QUALIFIER = 'hnb659fds';
+
+/** Props of {@link GitHubOidcStack}. */
+export interface GitHubOidcStackProps extends Omit<StackProps, 'env'> {
+  /** Account and region of the environment; explicit, because the role ARNs are built from them. */
+  readonly env: { readonly account: string; readonly region: string };
+  /**
+   * The repository as GitHub writes it in the token's `sub` claim: `owner/repo`, or
+   * `owner@<org id>/repo@<repo id>` for repositories that emit immutable subject claims (created on or
+   * after 15 July 2026, or opted in).
+   */
+  readonly repository: string;
+  /** GitHub environment whose jobs may deploy (the deploy job's `environment:`), e.g. `production`. */
+  readonly githubEnvironment: string;
+  /** The app's stacks in this account, which the diff role may read (`StagingStack`). */
+  readonly appStackNames: readonly string[];
+  /** Qualifier of the CDK bootstrap stack in this account. @default 'hnb659fds' */
+  readonly bootstrapQualifier?: string;
+  /**
+   * ARN of the account's existing GitHub OIDC provider: IAM allows one provider per URL per account.
+   * @default a new provider
+   */
+  readonly existingProviderArn?: string;
+  /** Longest deploy session, in hours (an RDS Multi-AZ create can take most of an hour). @default 2 */
+  readonly deploySessionHours?: number;
+}
+
+const REPOSITORY = /^[A-Za-z0-9-]+(@\d+)?\/[A-Za-z0-9._-]+(@\d+)?$/;
+const ENVIRONMENT = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * One account's access for GitHub Actions, without access keys: GitHub's OIDC provider and two
+ * roles trusted only for this repository.
+ *
+ * - **deploy**: only jobs of the repository running in the GitHub environment `githubEnvironment`
+ *   (where required reviewers apply) may assume it, and it may do nothing but assume the CDK
+ *   bootstrap roles, which hold the actual deployment rights (CloudFormation's execution role).
+ * - **diff**: only pull-request jobs of the repository; it may read this account's app stacks'
+ *   templates and assume the bootstrap lookup role. It cannot change anything.
+ */
+export class GitHubOidcStack extends Stack {
+  readonly deployRole: iam.Role;
+  readonly diffRole: iam.Role;
+  readonly providerArn: string;
+
+  constructor(scope: Construct, id: string, props: GitHubOidcStackProps) {
+    super(scope, id, {
+      description: `GitHub Actions OIDC roles for ${props.repository} (${props.githubEnvironment}): deploy and read-only diff`,
+      ...props,
+    });
+    const { account, region } = props.env;
+    const problems = [
+      !REPOSITORY.test(props.repository) &&
+        `repository = "${props.repository}": not owner/repo. Fix: -c githubRepository=<owner>/<repo> ` +
+          '(or owner@<org id>/repo@<repo id> for immutable subject claims)',
+      !ENVIRONMENT.test(props.githubEnvironment) &&
+        `githubEnvironment = "${props.githubEnvironment}": not a GitHub environment name. Fix: e.g. "production"`,
+      (Token.isUnresolved(account) || !/^\d{12}$/.test(account)) &&
+        `env.account = "${account}": the role ARNs need the literal 12-digit account id. Fix: set it in environments/`,
+      props.appStackNames.length === 0 &&
+        'appStackNames is empty. Fix: name the stacks the diff role may read',
+    ].filter((p): p is string => typeof p === 'string');
+    if (problems.length)
+      throw new Error(`Invalid GitHub OIDC configuration:\n  - ${problems.join('\n  - ')}`);
+
+    const qualifier = props.bootstrapQualifier ?? DEFAULT_BOOTSTRAP_QUALIFIER;
+    if (props.existingProviderArn) {
+      this.providerArn = props.existingProviderArn;
+    } else {
+      const provider = new iam.OidcProviderNative(this, 'GitHubProvider', {
+        url: `https://${GITHUB_OIDC_HOST}`,
+        clientIds: [GITHUB_OIDC_AUDIENCE],
+      });
+      this.providerArn = provider.oidcProviderArn;
+    }
+
+    // StringEquals on both claims: no wildcard, so no other repository, branch or event matches.
+    const trustedFor = (subject: string) =>
+      new iam.WebIdentityPrincipal(this.providerArn, {
+        StringEquals: {
+          [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
+          [`${GITHUB_OIDC_HOST}:sub`]: `repo:${props.repository}:${subject}`,
+        },
+      });
+    const bootstrapRole = (kind: string) =>
+      Arn.format(
+        {
+          service: 'iam',
+          region: '',
+          account,
+          resource: 'role',
+          resourceName: `cdk-${qualifier}-${kind}-role-${account}-${region}`,
+        },
+        this,
+      );
+
+    this.deployRole = new iam.Role(this, 'DeployRole', {
+      roleName: DEPLOY_ROLE_NAME,
+      description: `GitHub Actions deploys from ${props.repository}, environment ${props.githubEnvironment}`,
+      assumedBy: trustedFor(`environment:${props.githubEnvironment}`),
+      maxSessionDuration: Duration.hours(props.deploySessionHours ?? 2),
+    });
+    this.deployRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssumeCdkBootstrapRoles',
+        actions: ['sts:AssumeRole'],
+        resources: ['deploy', 'file-publishing', 'image-publishing', 'lookup'].map(bootstrapRole),
+      }),
+    );
+
+    this.diffRole = new iam.Role(this, 'DiffRole', {
+      roleName: DIFF_ROLE_NAME,
+      description: `GitHub Actions pull-request diffs of ${props.repository}: read-only`,
+      assumedBy: trustedFor('pull_request'),
+      maxSessionDuration: Duration.hours(1),
+    });
+    this.diffRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssumeCdkLookupRole',
+        actions: ['sts:AssumeRole'],
+        resources: [bootstrapRole('lookup')],
+      }),
+    );
+    this.diffRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAppStackTemplates',
+        actions: ['cloudformation:GetTemplate', 'cloudformation:DescribeStacks'],
+        resources: props.appStackNames.map((name) =>
+          Arn.format({ service: 'cloudformation', resource: 'stack', resourceName: `${name}/*` }, this),
+        ),
+      }),
+    );
+    // The finding id carries the ARN as synth renders it: a literal partition when the region is known.
+    const partition = Token.isUnresolved(this.partition) ? '<AWS::Partition>' : this.partition;
+    for (const name of props.appStackNames) {
+      Validations.of(this.diffRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:cloudformation:${region}:${account}:stack/${name}/*]`,
+        reason:
+          'A stack ARN ends in a generated id that changes when the stack is re-created; the name part is exact',
+      });
+    }
+
+    new CfnOutput(this, 'DeployRoleArn', {
+      value: this.deployRole.roleArn,
+      description: `Set as the GitHub environment variable AWS_DEPLOY_ROLE_ARN of "${props.githubEnvironment}"`,
+    });
+    new CfnOutput(this, 'DiffRoleArn', {
+      value: this.diffRole.roleArn,
+      description: 'Optional: repository variable for deployed-stack diffs on pull requests',
+    });
+    new CfnOutput(this, 'ProviderArn', { value: this.providerArn, description: 'GitHub OIDC provider' });
+  }
+}

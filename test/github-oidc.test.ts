@@ -1,0 +1,169 @@
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { applyChecks } from '../lib/checks';
+import { GitHubOidcStack, GitHubOidcStackProps } from '../lib/github-oidc-stack';
+
+const ACCOUNT = '222222222222';
+const PROPS: GitHubOidcStackProps = {
+  env: { account: ACCOUNT, region: 'eu-west-1' },
+  repository: 'acme/clever-better-infrastructure',
+  githubEnvironment: 'production',
+  appStackNames: ['ProductionStack'],
+};
+
+// The feature flags of cdk.json, as `cdk synth` applies them (partition literals, minimized policies).
+const CDK_CONTEXT = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')).context;
+
+function build(overrides: Partial<GitHubOidcStackProps> = {}): {
+  app: App;
+  stack: GitHubOidcStack;
+  template: Template;
+} {
+  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cb-oidc-')), context: CDK_CONTEXT });
+  const stack = new GitHubOidcStack(app, 'ProductionGitHubOidc', { ...PROPS, ...overrides });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+const trust = (sub: string) => ({
+  AssumeRolePolicyDocument: {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Effect: 'Allow',
+        Principal: { Federated: Match.anyValue() },
+        Condition: {
+          StringEquals: {
+            'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+            'token.actions.githubusercontent.com:sub': sub,
+          },
+        },
+      },
+    ],
+  },
+});
+
+const bootstrapRole = (kind: string) =>
+  `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-${kind}-role-${ACCOUNT}-eu-west-1`;
+
+describe('GitHub OIDC stack', () => {
+  const { template } = build();
+
+  test("creates GitHub's OIDC provider for the sts.amazonaws.com audience", () => {
+    template.resourceCountIs('AWS::IAM::OIDCProvider', 1);
+    template.hasResourceProperties('AWS::IAM::OIDCProvider', {
+      Url: 'https://token.actions.githubusercontent.com',
+      ClientIdList: ['sts.amazonaws.com'],
+    });
+  });
+
+  test('the deploy role trusts exactly this repository in the GitHub environment, nothing else', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'clever-better-github-deploy',
+      ...trust('repo:acme/clever-better-infrastructure:environment:production'),
+    });
+  });
+
+  test('the deploy role may only assume the four CDK bootstrap roles of its account and region', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^DeployRole') }],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AssumeCdkBootstrapRoles',
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Resource: ['deploy', 'file-publishing', 'image-publishing', 'lookup'].map(bootstrapRole),
+          },
+        ],
+      },
+    });
+  });
+
+  test('the diff role trusts exactly pull-request jobs of this repository', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'clever-better-github-diff',
+      ...trust('repo:acme/clever-better-infrastructure:pull_request'),
+    });
+  });
+
+  test("the diff role may only assume the lookup role and read the app stack's template", () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^DiffRole') }],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AssumeCdkLookupRole',
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Resource: bootstrapRole('lookup'),
+          },
+          {
+            Sid: 'ReadAppStackTemplates',
+            Effect: 'Allow',
+            Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
+            Resource: `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/ProductionStack/*`,
+          },
+        ],
+      },
+    });
+  });
+
+  test('has no other role, policy, user or access key', () => {
+    template.resourceCountIs('AWS::IAM::Role', 2);
+    template.resourceCountIs('AWS::IAM::Policy', 2);
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    template.resourceCountIs('AWS::IAM::User', 0);
+    template.resourceCountIs('AWS::IAM::AccessKey', 0);
+  });
+
+  test('outputs the role ARNs the workflows are configured with', () => {
+    template.hasOutput(
+      'DeployRoleArn',
+      Match.objectLike({ Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeployRole'), 'Arn'] } }),
+    );
+    template.hasOutput('DiffRoleArn', Match.anyValue());
+  });
+
+  test("uses the account's existing provider instead of creating a second one", () => {
+    const arn = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
+    const t = build({ existingProviderArn: arn }).template;
+    t.resourceCountIs('AWS::IAM::OIDCProvider', 0);
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Federated: arn } })] },
+    });
+  });
+
+  test('accepts the immutable subject form owner@id/repo@id', () => {
+    build({ repository: 'acme@123456/infra@789012' }).template.hasResourceProperties(
+      'AWS::IAM::Role',
+      trust('repo:acme@123456/infra@789012:environment:production'),
+    );
+  });
+
+  test.each([
+    [{ repository: 'acme' }, /repository = "acme": not owner\/repo. Fix: -c githubRepository=/],
+    [{ repository: 'acme/*' }, /repository = "acme\/\*"/],
+    [{ githubEnvironment: 'prod*' }, /githubEnvironment = "prod\*"/],
+    [
+      { env: { account: '2222', region: 'eu-west-1' } },
+      /env.account = "2222": .* Fix: set it in environments\//,
+    ],
+    [{ appStackNames: [] }, /appStackNames is empty/],
+  ])('fails on bad config %j, naming the field, value and fix', (overrides, message) => {
+    expect(() => build(overrides as Partial<GitHubOidcStackProps>)).toThrow(message);
+  });
+
+  test('passes cdk-nag AwsSolutions with nothing unacknowledged', () => {
+    const { app, stack } = build();
+    applyChecks(app);
+    app.synth();
+    Annotations.fromStack(stack).hasNoError('*', Match.anyValue());
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+  });
+});
