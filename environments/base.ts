@@ -64,7 +64,13 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
   monitoring: {
     latencyP90Seconds: 1,
     noBetsWindowMinutes: 60,
+    // The core of UK and Irish racing all year (winter cards end ~16:30 UTC, summer evenings later).
+    racingHours: { startHourUtc: 12, endHourUtc: 17, daysOfWeek: [1, 2, 3, 4, 5, 6, 7] },
+    silentBotMinutes: 10,
     botErrorLinesPer5Minutes: 20,
+    betfairAuthFailuresPer5Minutes: 5,
+    betfairRateLimitsPer5Minutes: 10,
+    mlTimeoutsPer5Minutes: 10,
     serviceCpuPercent: 85,
     serviceMemoryPercent: 85,
     databaseCpuPercent: 80,
@@ -72,5 +78,7 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
     databaseConnections: 200,
     databaseLatencyMs: 50,
     tasksBelowDesiredMinutes: 5,
+    failedTasksPer5Minutes: 1,
+    unhealthyTargetMinutes: 3,
   },
 };

@@ -31,5 +31,16 @@ export const production = defineEnvironment(base, {
   },
   // An automatic rollback of live trading code is a decision for a person in production.
   rollback: { alarmActionEnabled: false },
-  monitoring: { noBetsWindowMinutes: 30, botErrorLinesPer5Minutes: 10 },
+  // Real money: page sooner on a bot that stops trading, fails to log in or keeps failing.
+  monitoring: {
+    noBetsWindowMinutes: 30,
+    silentBotMinutes: 5,
+    botErrorLinesPer5Minutes: 10,
+    betfairAuthFailuresPer5Minutes: 3,
+    betfairRateLimitsPer5Minutes: 5,
+    mlTimeoutsPer5Minutes: 3,
+    databaseFreeStorageGiB: 20,
+    tasksBelowDesiredMinutes: 3,
+    unhealthyTargetMinutes: 2,
+  },
 });

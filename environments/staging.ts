@@ -9,4 +9,6 @@ export const staging = defineEnvironment(base, {
   account: '111111111111',
   bot: { imageTag: 'v1.2.3' },
   ml: { imageTag: 'v1.2.3' },
+  // Live trading is off here, so no bets are expected: no "no bets" alarm. A silent bot still alarms.
+  monitoring: { racingHours: { daysOfWeek: [] } },
 });

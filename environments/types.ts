@@ -122,28 +122,87 @@ export interface RollbackConfig {
   readonly waitForStableMinutes: number;
 }
 
-/** Thresholds of the monitoring alarms. */
+/**
+ * When the bot is expected to place bets: the "bot stopped trading" alarm looks only at these hours.
+ * CloudWatch metric math evaluates them in UTC (its `HOUR()`/`DAY()` functions know no time zone).
+ */
+export interface RacingHoursConfig {
+  /** First UTC hour (0–23) of the window, inclusive. @default 12 */
+  readonly startHourUtc: number;
+  /** UTC hour (1–24) the window ends, exclusive; after `startHourUtc`. @default 17 */
+  readonly endHourUtc: number;
+  /**
+   * Days the window applies, 1 = Monday … 7 = Sunday (CloudWatch's `DAY()` numbering). An empty list
+   * means no bets are expected on any day: the "no bets" alarm is then not created, while the
+   * "bot silent" alarm still is. @default all seven days
+   */
+  readonly daysOfWeek: readonly number[];
+}
+
+/**
+ * Thresholds of the monitoring alarms (lib/monitoring, docs/runbooks.md). Counts "per 5 minutes"
+ * alarm when they reach the value (>=); percentages, latencies and connections when they exceed it.
+ */
 export interface MonitoringConfig {
-  /** Target response time (p90) above which latency alarms, in seconds. The guide's runbook says 1 s. */
+  /**
+   * Target response time (p90) above which latency alarms, in seconds. The guide's runbook says 1 s.
+   * @default 1
+   */
   readonly latencyP90Seconds: number;
-  /** Minutes with no `BetsPlaced` during racing hours that count as "bot stopped trading". */
+  /**
+   * Minutes with no `BetsPlaced` during racing hours that count as "bot stopped trading". A multiple
+   * of 5 (the alarm looks at 5-minute sums), 10–720. @default 60
+   */
   readonly noBetsWindowMinutes: number;
-  /** `ERROR` log lines per 5 minutes in `/ecs/clever-better-bot` that alarm. */
+  /** When bets are expected; outside it, no bets is normal. */
+  readonly racingHours: RacingHoursConfig;
+  /**
+   * Minutes without a single `BetsPlaced` data point (the bot publishes one every minute, 0 included)
+   * that count as a silent bot, at any hour. 2–60. @default 10
+   */
+  readonly silentBotMinutes: number;
+  /** `ERROR` log lines per 5 minutes in `/ecs/clever-better-bot` that alarm. @default 20 */
   readonly botErrorLinesPer5Minutes: number;
-  /** Service CPU utilisation, in percent, that alarms. */
+  /**
+   * Betfair authentication failures (session, login, app-key errors) in the bot's log per 5 minutes
+   * that alarm. @default 5
+   */
+  readonly betfairAuthFailuresPer5Minutes: number;
+  /**
+   * Betfair rate-limit errors (`TOO_MANY_REQUESTS`, …) in the bot's log per 5 minutes that alarm.
+   * @default 10
+   */
+  readonly betfairRateLimitsPer5Minutes: number;
+  /**
+   * ALB 504 (gateway timeout) responses per 5 minutes, i.e. ML predictions timing out, that alarm.
+   * @default 10
+   */
+  readonly mlTimeoutsPer5Minutes: number;
+  /** Service CPU utilisation, in percent, that alarms when exceeded for 10 minutes. @default 85 */
   readonly serviceCpuPercent: number;
-  /** Service memory utilisation, in percent, that alarms. */
+  /** Service memory utilisation, in percent, that alarms when exceeded for 10 minutes. @default 85 */
   readonly serviceMemoryPercent: number;
-  /** Database CPU utilisation, in percent, that alarms. */
+  /** Database CPU utilisation, in percent, that alarms when exceeded for 10 minutes. @default 80 */
   readonly databaseCpuPercent: number;
-  /** Free storage, in GiB, below which the database alarms. */
+  /** Free storage, in GiB, below which the database alarms. @default 10 */
   readonly databaseFreeStorageGiB: number;
-  /** Database connections above which the database alarms. */
+  /** Database connections above which the database alarms. @default 200 */
   readonly databaseConnections: number;
-  /** Read or write latency, in milliseconds, above which the database alarms. */
+  /**
+   * Read or write latency, in milliseconds, above which the database alarms (10-minute average).
+   * @default 50
+   */
   readonly databaseLatencyMs: number;
-  /** Minutes the running task count may stay below desired before alarming. */
+  /** Minutes the running task count may stay below desired before alarming (1–60). @default 5 */
   readonly tasksBelowDesiredMinutes: number;
+  /**
+   * Tasks per 5 minutes, per service, that fail by themselves (fail to start, or their essential
+   * container exits: a crash, a non-zero exit, an out-of-memory kill) that alarm.
+   * @default 1
+   */
+  readonly failedTasksPer5Minutes: number;
+  /** Minutes a load-balancer target may stay unhealthy before alarming (1–60). @default 3 */
+  readonly unhealthyTargetMinutes: number;
 }
 
 /** The whole configuration of one environment. */

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../environments/types';
 import { Alerting } from './alerting';
 import { Database } from './database';
+import { Monitoring, monitoringNames } from './monitoring';
 import { runbookNames } from './names';
 import { Network } from './network';
 import { Registry } from './registry';
@@ -31,6 +32,7 @@ export class CleverBetterStack extends Stack {
   readonly secrets: AppSecrets;
   readonly database: Database;
   readonly services: Services;
+  readonly monitoring: Monitoring;
   private readonly configuredAzs: readonly string[];
 
   constructor(scope: Construct, id: string, props: CleverBetterStackProps) {
@@ -134,6 +136,25 @@ export class CleverBetterStack extends Stack {
     this.database.allowFrom(this.services.bot, 'PostgreSQL from the bot');
     this.database.allowFrom(this.services.ml, 'PostgreSQL from ml-service');
 
+    // Alarms for every runbook symptom, and the dashboard (docs/runbooks.md).
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      names: monitoringNames(config.name),
+      thresholds: config.monitoring,
+      topic: this.alerting.topic,
+      cluster: this.services.cluster,
+      loadBalancer: this.services.loadBalancer,
+      bot: {
+        name: names.botService,
+        service: this.services.bot,
+        targetGroup: this.services.botTargetGroup,
+        logGroup: this.services.botLogGroup,
+      },
+      ml: { name: names.mlService, service: this.services.ml, targetGroup: this.services.mlTargetGroup },
+      database: this.database.instance,
+      logRetention,
+      logRemovalPolicy,
+    });
+
     // What `terraform output -json` used to give operators.
     const outputs: Record<string, [string, string]> = {
       ClusterName: [this.services.cluster.clusterName, 'ECS cluster'],
@@ -146,6 +167,7 @@ export class CleverBetterStack extends Stack {
       DatabaseSecretArn: [this.secrets.database.secretArn, 'Database credentials secret'],
       ConfigSecretArn: [this.secrets.config.secretArn, 'Runtime config secret (live_trading_enabled)'],
       OnCallTopicArn: [this.alerting.topic.topicArn, 'SNS topic that pages the on-call person'],
+      DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this environment'],
       AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],
       BotRepositoryUri: [this.registry.botRepository.repositoryUri, 'ECR repository of the bot image'],
       MlRepositoryUri: [this.registry.mlRepository.repositoryUri, 'ECR repository of the ML image'],

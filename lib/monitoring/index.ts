@@ -1,0 +1,5 @@
+export * from './failed-tasks';
+export * from './log-contract';
+export * from './monitoring';
+export * from './names';
+export * from './racing-hours';

@@ -1,0 +1,103 @@
+import { production, staging } from '../environments';
+import { defineEnvironment } from '../environments/define';
+import { EnvironmentConfig } from '../environments/types';
+import { ConfigValidationError, validateEnvironments } from '../environments/validate';
+
+/** A copy of `env` with `monitoring` overridden, to feed the validator bad values. */
+function withMonitoring(env: EnvironmentConfig, monitoring: Record<string, unknown>): EnvironmentConfig {
+  const { name, stackName, account, ...rest } = env;
+  return defineEnvironment(rest, { name, stackName, account, monitoring } as never);
+}
+
+function errorFor(env: EnvironmentConfig): string {
+  try {
+    validateEnvironments([env]);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigValidationError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('monitoring thresholds', () => {
+  test('both committed environments are valid', () => {
+    expect(() => validateEnvironments([staging, production])).not.toThrow();
+  });
+
+  test('production pages sooner than staging where money is at stake', () => {
+    const s = staging.monitoring;
+    const p = production.monitoring;
+    expect(p.noBetsWindowMinutes).toBeLessThan(s.noBetsWindowMinutes);
+    expect(p.silentBotMinutes).toBeLessThan(s.silentBotMinutes);
+    expect(p.botErrorLinesPer5Minutes).toBeLessThan(s.botErrorLinesPer5Minutes);
+    expect(p.betfairAuthFailuresPer5Minutes).toBeLessThan(s.betfairAuthFailuresPer5Minutes);
+    expect(p.betfairRateLimitsPer5Minutes).toBeLessThan(s.betfairRateLimitsPer5Minutes);
+    expect(p.mlTimeoutsPer5Minutes).toBeLessThan(s.mlTimeoutsPer5Minutes);
+    expect(p.tasksBelowDesiredMinutes).toBeLessThan(s.tasksBelowDesiredMinutes);
+    expect(p.unhealthyTargetMinutes).toBeLessThan(s.unhealthyTargetMinutes);
+  });
+
+  test("both keep the guide's 1 s latency limit", () => {
+    expect(staging.monitoring.latencyP90Seconds).toBe(1);
+    expect(production.monitoring.latencyP90Seconds).toBe(1);
+  });
+
+  test('production expects bets every day; staging, with live trading off, on none', () => {
+    expect(production.monitoring.racingHours.daysOfWeek).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(staging.monitoring.racingHours.daysOfWeek).toEqual([]);
+  });
+
+  test.each([
+    [
+      'serviceCpuPercent',
+      150,
+      /production\.monitoring\.serviceCpuPercent = 150: must be a number from 1 to 100/,
+    ],
+    [
+      'latencyP90Seconds',
+      0,
+      /production\.monitoring\.latencyP90Seconds = 0: must be a number from 0\.05 to 60/,
+    ],
+    [
+      'silentBotMinutes',
+      1.5,
+      /production\.monitoring\.silentBotMinutes = 1\.5: must be a whole number from 2 to 60/,
+    ],
+    ['failedTasksPer5Minutes', 0, /failedTasksPer5Minutes = 0: .*a threshold of 0 would alarm/],
+    ['databaseFreeStorageGiB', -1, /databaseFreeStorageGiB = -1: must be a number from 1 to 65536/],
+  ])('fails on %s = %p, naming field, value and fix', (field, value, message) => {
+    const msg = errorFor(withMonitoring(production, { [field]: value }));
+    expect(msg).toMatch(message);
+    expect(msg).toMatch(/Fix: use .* in environments\/production\.ts/);
+  });
+
+  test('fails on a "no bets" window that is not a multiple of 5 minutes, suggesting the nearest', () => {
+    expect(errorFor(withMonitoring(production, { noBetsWindowMinutes: 33 }))).toMatch(
+      /noBetsWindowMinutes = 33: .*multiple of 5\. Fix: use 35 in environments\/production\.ts/,
+    );
+  });
+
+  test('fails on racing hours that end before they start', () => {
+    expect(
+      errorFor(withMonitoring(production, { racingHours: { startHourUtc: 18, endHourUtc: 11 } })),
+    ).toMatch(/racingHours\.endHourUtc = 11: .*after startHourUtc \(18\).*Fix: use 19–24/);
+  });
+
+  test('fails on a start hour outside the day', () => {
+    expect(
+      errorFor(withMonitoring(production, { racingHours: { startHourUtc: 24, endHourUtc: 24 } })),
+    ).toMatch(/racingHours\.startHourUtc = 24: an hour of the day is a whole number from 0 to 23/);
+  });
+
+  test('fails on a day that is not 1 (Monday) to 7 (Sunday)', () => {
+    expect(errorFor(withMonitoring(production, { racingHours: { daysOfWeek: [0, 1, 8] } }))).toMatch(
+      /racingHours\.daysOfWeek = \[0,1,8\]: days are numbered 1 \(Monday\) to 7 \(Sunday\); 0, 8 is not a day/,
+    );
+  });
+
+  test('fails on a day listed twice', () => {
+    expect(errorFor(withMonitoring(production, { racingHours: { daysOfWeek: [6, 6] } }))).toMatch(
+      /racingHours\.daysOfWeek = \[6,6\]: a day is listed twice/,
+    );
+  });
+});
