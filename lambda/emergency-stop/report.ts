@@ -125,6 +125,19 @@ export function formatNotification(
   return { subject, message: lines.join('\n') };
 }
 
+/** The whole report for a terminal (`npm run ops -- emergency-stop`): headline, steps, bets. */
+export function formatReport(report: StopReport): string[] {
+  const bets = report.steps.find((s) => s.step === 'cancel-bets')?.details as BetsDetails | undefined;
+  return [
+    `Emergency stop of ${report.environment} ${report.ok ? 'COMPLETE' : `INCOMPLETE (${report.failedSteps.join(', ')} failed)`}`,
+    ...formatSteps(report.steps),
+    ...betLines(bets),
+    ...(bets?.logout && bets.logout !== 'ok'
+      ? [`Betfair logout ${bets.logout} (the session expires by itself)`]
+      : []),
+  ];
+}
+
 function betLines(bets: BetsDetails | undefined): string[] {
   if (bets?.openBets === undefined)
     return [

@@ -1,0 +1,248 @@
+import { Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { EmergencyStopConfig } from '../environments/types';
+import { WORST_CASE_RUN_MS } from '../lambda/emergency-stop/budget';
+import { Alerting } from './alerting';
+import { BOT_METRICS } from './metrics';
+import { ProjectFunction } from './project-function';
+
+/** Props of {@link EmergencyStop}. */
+export interface EmergencyStopProps {
+  /** Environment name, for the function's messages and the alarm descriptions. */
+  readonly environmentName: string;
+  /** Prefix of the alarm names, `clever-better-<env>`. */
+  readonly namePrefix: string;
+  /** The ECS cluster of the bot. */
+  readonly cluster: ecs.ICluster;
+  /** The bot service: the only service the function may update. */
+  readonly botService: ecs.IBaseService;
+  /** `clever-better/<env>/config`: the only secret the function may write (and it reads it first). */
+  readonly configSecret: secretsmanager.ISecret;
+  /** `clever-better/<env>/betfair`: read for the function's own Betfair session. */
+  readonly betfairSecret: secretsmanager.ISecret;
+  /** The on-call topic: the outcome of every run, failed runs and the trigger alarms themselves. */
+  readonly alerting: Alerting;
+  /** Loss-limit and error-storm thresholds (environments/, docs/metrics.md). */
+  readonly thresholds: EmergencyStopConfig;
+  /** Days the function's log group is kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * How long Lambda keeps retrying to start a queued invocation (throttled behind a running stop).
+ * Long enough for any throttle, short enough that a stale alarm event cannot re-stop trading hours
+ * after a person resumed it. An event dropped at this age goes to the on-failure destination.
+ */
+const MAX_EVENT_AGE = Duration.hours(1);
+
+/**
+ * The emergency stop (README "Emergency stop"): a function that switches live trading off, scales
+ * the bot to zero, cancels every unmatched Betfair bet and tells on-call, invoked by the trigger
+ * alarms (loss limit, error storm, and any added with {@link addTrigger}) or by
+ * `npm run ops -- emergency-stop`.
+ *
+ * It runs outside the VPC (it reaches only AWS APIs and Betfair, so no NAT or endpoint can stop it),
+ * one run at a time (reserved concurrency 1: never two cancel-alls in flight), retried twice on
+ * failure; a run that still fails, or an event that cannot be delivered, pages a person, because
+ * the trigger alarm will not fire again while it stays in ALARM.
+ */
+export class EmergencyStop extends Construct {
+  readonly function: ProjectFunction;
+  /** Net profit summed over the loss window at or below minus the loss limit. */
+  readonly lossLimitAlarm: cloudwatch.Alarm;
+  /** Bot errors per minute at or above the storm threshold for the configured minutes. */
+  readonly errorStormAlarm: cloudwatch.Alarm;
+  /** The function itself failed (after which Lambda retries, up to twice). */
+  readonly failedAlarm: cloudwatch.Alarm;
+  /** A failed event could not even be delivered to the on-failure destination. */
+  readonly undeliveredAlarm: cloudwatch.Alarm;
+  private readonly triggers: cloudwatch.Alarm[] = [];
+  private readonly topicAction: actions.SnsAction;
+
+  constructor(scope: Construct, id: string, props: EmergencyStopProps) {
+    super(scope, id);
+    const { alerting, configSecret, betfairSecret, thresholds } = props;
+    this.topicAction = new actions.SnsAction(alerting.topic);
+
+    this.function = new ProjectFunction(this, 'Function', {
+      name: 'emergency-stop',
+      description:
+        'Clever Better emergency stop: live trading off, bot to zero, Betfair cancel-all, on-call notified',
+      // Every step has its own deadline (lambda/emergency-stop/budget.ts); this only adds slack.
+      timeout: Duration.seconds(Math.ceil(WORST_CASE_RUN_MS / 1000) + 10),
+      // More CPU for the TLS handshakes of a cold start; it runs rarely, so the cost is nil.
+      memorySize: 512,
+      reservedConcurrentExecutions: 1,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      environment: {
+        CLEVER_BETTER_ENV: props.environmentName,
+        CONFIG_SECRET_ID: configSecret.secretArn,
+        BETFAIR_SECRET_ID: betfairSecret.secretArn,
+        CLUSTER_NAME: props.cluster.clusterName,
+        BOT_SERVICE_NAME: props.botService.serviceName,
+        TOPIC_ARN: alerting.topic.topicArn,
+      },
+    });
+    const role = this.function.role;
+
+    // Least privilege, statement by statement, each on exactly one resource.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ScaleTheBotOnly',
+        actions: ['ecs:UpdateService'],
+        resources: [props.botService.serviceArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAndWriteTheConfigSecretOnly',
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+        resources: [configSecret.secretArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTheBetfairSecret',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [betfairSecret.secretArn],
+      }),
+    );
+    this.grantSecretKey(configSecret, ['kms:Decrypt', 'kms:GenerateDataKey'], 'ConfigSecretKey');
+    this.grantSecretKey(betfairSecret, ['kms:Decrypt'], 'BetfairSecretKey');
+    alerting.grantPublish(role);
+
+    this.function.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: MAX_EVENT_AGE,
+      // The on-call topic has an e-mail subscription: a run that failed three times reaches a person.
+      onFailure: new destinations.SnsDestination(alerting.topic),
+    });
+
+    const minute = Duration.minutes(1);
+    this.failedAlarm = new cloudwatch.Alarm(this, 'Failed', {
+      alarmName: `${props.namePrefix}-emergency-stop-failed`,
+      alarmDescription:
+        'A run of the emergency stop failed (Lambda retries it twice). Read its report in the on-call e-mail or ' +
+        'its log and finish the stop by hand: README "Emergency stop".',
+      metric: this.function.function.metricErrors({ period: minute, statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.undeliveredAlarm = new cloudwatch.Alarm(this, 'Undelivered', {
+      alarmName: `${props.namePrefix}-emergency-stop-undelivered`,
+      alarmDescription:
+        'A failed emergency-stop event could not be delivered to the on-call topic: the stop may not have run. ' +
+        'Run npm run ops -- emergency-stop, or stop by hand: README "Emergency stop".',
+      metric: this.function.function.metric('DestinationDeliveryFailures', {
+        period: minute,
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // Pages go to the topic, never to the stop function: a failing stop must not invoke itself.
+    for (const alarm of [this.failedAlarm, this.undeliveredAlarm]) alarm.addAlarmAction(this.topicAction);
+
+    const resume = `Nothing restarts trading but a person: npm run ops -- resume --env ${props.environmentName}.`;
+    // No data means no settled bets (or no errors) in the window, which is no reason to stop.
+    this.lossLimitAlarm = new cloudwatch.Alarm(this, 'LossLimit', {
+      alarmName: `${props.namePrefix}-emergency-stop-loss-limit`,
+      alarmDescription:
+        `Net profit over the last ${thresholds.lossWindowMinutes} minutes reached -${thresholds.lossLimit}: ` +
+        `the emergency stop halts trading. ${resume}`,
+      metric: new cloudwatch.Metric({
+        namespace: BOT_METRICS.namespace,
+        metricName: BOT_METRICS.netProfit,
+        statistic: cloudwatch.Stats.SUM,
+        // One period as long as the window, evaluated as a sliding window (CloudWatch's default):
+        // the sum over the last N minutes, every minute, not per clock-aligned block.
+        period: Duration.minutes(thresholds.lossWindowMinutes),
+      }),
+      threshold: -thresholds.lossLimit,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.errorStormAlarm = new cloudwatch.Alarm(this, 'ErrorStorm', {
+      alarmName: `${props.namePrefix}-emergency-stop-error-storm`,
+      alarmDescription:
+        `The bot reported at least ${thresholds.errorStormPerMinute} errors a minute for ` +
+        `${thresholds.errorStormMinutes} minutes in a row: the emergency stop halts trading. ${resume}`,
+      metric: new cloudwatch.Metric({
+        namespace: BOT_METRICS.namespace,
+        metricName: BOT_METRICS.errors,
+        statistic: cloudwatch.Stats.SUM,
+        period: minute,
+      }),
+      threshold: thresholds.errorStormPerMinute,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: thresholds.errorStormMinutes,
+      datapointsToAlarm: thresholds.errorStormMinutes,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.addTrigger(this.lossLimitAlarm);
+    this.addTrigger(this.errorStormAlarm);
+  }
+
+  /**
+   * Makes `alarm` a trigger: its transition to ALARM invokes the stop and pages on-call, and
+   * `ops resume` refuses while it is in ALARM. Choose the alarm's missing-data treatment on purpose
+   * (docs/metrics.md "Adding a trigger").
+   */
+  addTrigger(alarm: cloudwatch.Alarm): void {
+    alarm.addAlarmAction(
+      // One permission per alarm, each scoped to that alarm's ARN and this account.
+      new actions.LambdaAction(this.function.function, { useUniquePermissionId: true }),
+      this.topicAction,
+    );
+    this.triggers.push(alarm);
+  }
+
+  /** The trigger alarms, including those added later. */
+  get triggerAlarms(): readonly cloudwatch.Alarm[] {
+    return [...this.triggers];
+  }
+
+  /** Comma-separated trigger alarm names, resolved at synth (stack output `EmergencyStopTriggerAlarms`). */
+  get triggerAlarmNames(): string {
+    return Lazy.string({
+      produce: () =>
+        Fn.join(
+          ',',
+          this.triggers.map((a) => a.alarmName),
+        ),
+    });
+  }
+
+  /** Use of the secret's key, if it has a customer-managed one, for this secret only and only through Secrets Manager. */
+  private grantSecretKey(secret: secretsmanager.ISecret, kmsActions: string[], sid: string): void {
+    if (!secret.encryptionKey) return;
+    this.function.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid,
+        actions: kmsActions,
+        resources: [secret.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
+            'kms:EncryptionContext:SecretARN': secret.secretArn,
+          },
+        },
+      }),
+    );
+  }
+}

@@ -1,0 +1,93 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { registerCommand } from './commands';
+import { requireOutput } from './context';
+import { requester } from './emergency-stop';
+
+/**
+ * The only way back after an emergency stop: the trading flag to its configured value and the bot
+ * to its configured count, after a person confirms, and never while a trigger alarm is in ALARM
+ * unless forced.
+ */
+registerCommand('resume', {
+  usage:
+    'resume --env <env> [--force] [--yes] [--by <name>]   after an emergency stop: live trading back on, bot back to its configured count',
+  async run(args, ctx) {
+    const force = args.options.force === true;
+    const resumedBy = requester(args.options.by);
+    const outputs = await ctx.outputs();
+    const alarmNames = (await requireOutput(ctx, 'EmergencyStopTriggerAlarms')).split(',').filter(Boolean);
+    const configSecretArn = await requireOutput(ctx, 'ConfigSecretArn');
+    const cluster = outputs.ClusterName ?? ctx.names.cluster;
+    const service = outputs.BotServiceName ?? ctx.names.botService;
+    const count = Number(outputs.BotConfiguredCount ?? ctx.env.bot.desiredCount);
+    const liveTrading = ctx.env.liveTradingEnabled;
+    const { region } = ctx.env;
+
+    // 1. The cause must be gone: a trigger still in ALARM would not fire again (alarms act on changes).
+    const cw = new CloudWatchClient({ region });
+    const { MetricAlarms = [] } = await cw.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames }));
+    for (const name of alarmNames) {
+      const alarm = MetricAlarms.find((a) => a.AlarmName === name);
+      ctx.print(`trigger ${name}: ${alarm?.StateValue ?? 'NOT FOUND'}`);
+    }
+    const firing = MetricAlarms.filter((a) => a.StateValue === 'ALARM').map((a) => a.AlarmName);
+    if (firing.length > 0 && !force) {
+      ctx.print(
+        `Refusing to resume: ${firing.join(', ')} still in ALARM. Fix the cause and wait for OK, or pass --force ` +
+          '(a forced resume leaves the alarm in ALARM, and it cannot stop trading again until it has returned to OK).',
+      );
+      return 1;
+    }
+    if (firing.length > 0)
+      ctx.print(
+        `--force: resuming while ${firing.join(', ')} in ALARM; it will not stop trading again until it returns to OK.`,
+      );
+
+    // 2. What is there now, so the person confirms knowingly.
+    const secrets = new SecretsManagerClient({ region });
+    const current = await secrets.send(new GetSecretValueCommand({ SecretId: configSecretArn }));
+    let config: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(current.SecretString ?? '');
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        config = parsed as Record<string, unknown>;
+    } catch {
+      ctx.print('The config secret is not a JSON object; it will be replaced by one holding the flag.');
+    }
+    ctx.print(
+      `config: live_trading_enabled=${String(config.live_trading_enabled)}` +
+        (config.stopped_at
+          ? ` (stopped at ${config.stopped_at} by ${config.stopped_by}: ${config.stopped_reason})`
+          : ''),
+    );
+    const question = `Set live_trading_enabled=${liveTrading} and start ${count} bot task(s) in ${ctx.env.name}?`;
+    if (!(await ctx.confirm(question))) {
+      ctx.print('Nothing changed (confirm interactively, or pass --yes).');
+      return 1;
+    }
+
+    // 3. Flag first: a bot started before it would only idle until its next read of the flag.
+    const next = {
+      ...config,
+      live_trading_enabled: liveTrading,
+      resumed_at: new Date().toISOString(),
+      resumed_by: resumedBy,
+    };
+    const put = await secrets.send(
+      new PutSecretValueCommand({ SecretId: configSecretArn, SecretString: JSON.stringify(next) }),
+    );
+    ctx.print(
+      `config: live_trading_enabled=${liveTrading} written (version ${put.VersionId}), resumed by ${resumedBy}`,
+    );
+    const ecs = new ECSClient({ region });
+    await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: count }));
+    ctx.print(`${cluster}/${service}: desiredCount ${count}`);
+    return 0;
+  },
+});

@@ -1,0 +1,265 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { production, staging } from '../../environments';
+import { deepMerge } from '../../environments/define';
+import { EnvironmentConfig } from '../../environments/types';
+import { WORST_CASE_RUN_MS } from '../../lambda/emergency-stop/budget';
+import { buildApp, ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
+
+const configs = { staging, production };
+
+/** Logical id of the only resource of `type` whose id starts with `prefix`. */
+function logicalId(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
+  const { template } = synthesized(name);
+  const config = configs[name];
+  const fn = () => logicalId(template, 'AWS::Lambda::Function', 'EmergencyStopFunction');
+  const role = () => logicalId(template, 'AWS::IAM::Role', 'EmergencyStopFunctionRole');
+  const topic = () => logicalId(template, 'AWS::SNS::Topic', 'AlertingOnCall');
+  const alarm = (suffix: string) => logicalId(template, 'AWS::CloudWatch::Alarm', `EmergencyStop${suffix}`);
+
+  test('the function runs on nodejs24.x, outside the VPC, one run at a time, within a timeout above its step budgets', () => {
+    const props = template.findResources('AWS::Lambda::Function')[fn()].Properties;
+    expect(props).toMatchObject({
+      Runtime: 'nodejs24.x',
+      ReservedConcurrentExecutions: 1,
+      Architectures: ['arm64'],
+    });
+    expect(props.VpcConfig).toBeUndefined();
+    expect(props.Timeout).toBeGreaterThan(WORST_CASE_RUN_MS / 1000);
+    expect(props.Timeout).toBeLessThanOrEqual(120);
+  });
+
+  test('the function is given names and ARNs only, never a secret value', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('emergency stop'),
+      Environment: {
+        Variables: {
+          CLEVER_BETTER_ENV: name,
+          CONFIG_SECRET_ID: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'SecretsConfig') },
+          BETFAIR_SECRET_ID: { Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'SecretsBetfair') },
+          CLUSTER_NAME: { Ref: logicalId(template, 'AWS::ECS::Cluster', 'ServicesCluster') },
+          BOT_SERVICE_NAME: {
+            'Fn::GetAtt': [logicalId(template, 'AWS::ECS::Service', 'ServicesBot'), 'Name'],
+          },
+          TOPIC_ARN: { Ref: topic() },
+        },
+      },
+    });
+  });
+
+  test('failed runs are retried twice, then delivered to the on-call topic', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fn() },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { Ref: topic() } } },
+    });
+  });
+
+  test('the role may update only the bot, read and write only the config secret, read the Betfair secret and publish only to the topic', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(role()),
+    );
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const rights = statements.map((s) => [[s.Action].flat().sort().join(' '), JSON.stringify(s.Resource)]);
+    const ref = (id: string) => JSON.stringify({ Ref: id });
+    const key = JSON.stringify({
+      'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'EncryptionKey'), 'Arn'],
+    });
+    const configSecret = logicalId(template, 'AWS::SecretsManager::Secret', 'SecretsConfig');
+    const betfairSecret = logicalId(template, 'AWS::SecretsManager::Secret', 'SecretsBetfair');
+    expect(rights.sort()).toEqual(
+      [
+        ['ecs:UpdateService', ref(logicalId(template, 'AWS::ECS::Service', 'ServicesBot'))],
+        ['secretsmanager:GetSecretValue secretsmanager:PutSecretValue', ref(configSecret)],
+        ['secretsmanager:GetSecretValue', ref(betfairSecret)],
+        ['sns:Publish', ref(topic())],
+        ['kms:Decrypt kms:GenerateDataKey*', key],
+        ['kms:Decrypt kms:GenerateDataKey', key],
+        ['kms:Decrypt', key],
+        [
+          'logs:CreateLogStream logs:PutLogEvents',
+          JSON.stringify({
+            'Fn::GetAtt': [logicalId(template, 'AWS::Logs::LogGroup', 'EmergencyStopFunctionLogs'), 'Arn'],
+          }),
+        ],
+      ].sort(),
+    );
+    // The secrets' key only through Secrets Manager, and only for these two secrets.
+    for (const [sid, secret] of [
+      ['ConfigSecretKey', configSecret],
+      ['BetfairSecretKey', betfairSecret],
+    ])
+      expect(statements.find((s) => s.Sid === sid).Condition).toEqual({
+        StringEquals: {
+          'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com',
+          'kms:EncryptionContext:SecretARN': { Ref: secret },
+        },
+      });
+    expect(template.findResources('AWS::IAM::Role')[role()].Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test('the loss-limit alarm sums NetProfit over the configured window and fires at minus the loss limit', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `clever-better-${name}-emergency-stop-loss-limit`,
+      Namespace: 'CleverBetter',
+      MetricName: 'NetProfit',
+      Statistic: 'Sum',
+      Period: config.emergencyStop.lossWindowMinutes * 60,
+      EvaluationPeriods: 1,
+      Threshold: -config.emergencyStop.lossLimit,
+      ComparisonOperator: 'LessThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  test('the error-storm alarm fires after the configured minutes of Errors at or above the rate', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `clever-better-${name}-emergency-stop-error-storm`,
+      Namespace: 'CleverBetter',
+      MetricName: 'Errors',
+      Statistic: 'Sum',
+      Period: 60,
+      EvaluationPeriods: config.emergencyStop.errorStormMinutes,
+      DatapointsToAlarm: config.emergencyStop.errorStormMinutes,
+      Threshold: config.emergencyStop.errorStormPerMinute,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  test.each(['LossLimit', 'ErrorStorm'])(
+    'an ALARM of %s invokes the function (allowed for that alarm only) and pages on-call',
+    (id) => {
+      const alarmId = alarm(id);
+      expect(template.findResources('AWS::CloudWatch::Alarm')[alarmId].Properties.AlarmActions).toEqual([
+        { 'Fn::GetAtt': [fn(), 'Arn'] },
+        { Ref: topic() },
+      ]);
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [fn(), 'Arn'] },
+        Principal: 'lambda.alarms.cloudwatch.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [alarmId, 'Arn'] },
+        SourceAccount: config.account,
+      });
+    },
+  );
+
+  test('nothing else may invoke the function: one permission per trigger alarm, no other principal', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (p) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [fn(), 'Arn'] }),
+    );
+    expect(permissions.map((p) => p.Properties.SourceArn['Fn::GetAtt'][0]).sort()).toEqual(
+      [alarm('LossLimit'), alarm('ErrorStorm')].sort(),
+    );
+  });
+
+  test.each([
+    ['Failed', 'Errors'],
+    ['Undelivered', 'DestinationDeliveryFailures'],
+  ])('the %s alarm watches the function’s %s and pages the topic, never the function', (id, metric) => {
+    expect(template.findResources('AWS::CloudWatch::Alarm')[alarm(id)].Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: metric,
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn() } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: topic() }],
+    });
+  });
+
+  test('outputs name the function and the trigger alarms for the ops commands', () => {
+    template.hasOutput('EmergencyStopFunctionName', { Value: { Ref: fn() } });
+    template.hasOutput('EmergencyStopTriggerAlarms', {
+      Value: { 'Fn::Join': [',', [{ Ref: alarm('LossLimit') }, { Ref: alarm('ErrorStorm') }]] },
+    });
+    template.hasOutput('BotConfiguredCount', { Value: String(config.bot.desiredCount) });
+  });
+});
+
+describe('more triggers', () => {
+  test('addTrigger makes any alarm invoke the stop, page on-call and hold ops resume back', () => {
+    const { stacks } = buildApp([staging]);
+    const [stack] = stacks;
+    const custom = new cloudwatch.Alarm(stack, 'ExposureTooHigh', {
+      metric: new cloudwatch.Metric({
+        namespace: 'CleverBetter',
+        metricName: 'OpenExposure',
+        period: Duration.minutes(1),
+      }),
+      threshold: 2000,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    stack.emergencyStop.addTrigger(custom);
+    const template = Template.fromStack(stack);
+    const fnId = logicalId(template, 'AWS::Lambda::Function', 'EmergencyStopFunction');
+    const customId = logicalId(template, 'AWS::CloudWatch::Alarm', 'ExposureTooHigh');
+    expect(template.findResources('AWS::CloudWatch::Alarm')[customId].Properties.AlarmActions).toEqual([
+      { 'Fn::GetAtt': [fnId, 'Arn'] },
+      { Ref: logicalId(template, 'AWS::SNS::Topic', 'AlertingOnCall') },
+    ]);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'lambda.alarms.cloudwatch.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [customId, 'Arn'] },
+    });
+    expect(JSON.stringify(template.toJSON().Outputs.EmergencyStopTriggerAlarms.Value)).toContain(customId);
+    expect(stack.emergencyStop.triggerAlarms).toHaveLength(3);
+  });
+});
+
+describe('stickiness: a deploy never restarts the bot or turns trading back on', () => {
+  test.each(ENVIRONMENT_NAMES)(
+    '%s: the bot service has no DesiredCount, so CloudFormation keeps a stopped bot at zero',
+    (name) => {
+      const services = synthesized(name).template.findResources('AWS::ECS::Service', {
+        Properties: { ServiceName: 'bot' },
+      });
+      expect(Object.values(services)).toHaveLength(1);
+      expect(Object.values(services)[0].Properties).not.toHaveProperty('DesiredCount');
+    },
+  );
+
+  test.each([staging, production])(
+    '$name: a new bot version changes the task definition but not one byte of the config secret',
+    (config) => {
+      const templateFor = (c: EnvironmentConfig) => Template.fromStack(buildApp([c]).stacks[0]).toJSON();
+      const current = templateFor(config);
+      const newVersion = templateFor(deepMerge(config, { bot: { imageTag: 'v9.9.9' } }));
+      const botTaskDefinition = (t: ReturnType<typeof templateFor>) =>
+        JSON.stringify(
+          Object.entries<{ Type: string; Properties: { Family: string } }>(t.Resources).find(
+            ([, r]) => r.Type === 'AWS::ECS::TaskDefinition' && r.Properties.Family === 'clever-better-bot',
+          ),
+        );
+      const configSecret = (t: ReturnType<typeof templateFor>) =>
+        Object.entries<{ Type: string; Properties: { Name: string } }>(t.Resources).filter(
+          ([, r]) =>
+            r.Type === 'AWS::SecretsManager::Secret' &&
+            r.Properties.Name === `clever-better/${config.name}/config`,
+        );
+
+      // The premise: the deploy really is a new version.
+      expect(botTaskDefinition(newVersion)).not.toEqual(botTaskDefinition(current));
+      expect(botTaskDefinition(newVersion)).toContain(':v9.9.9');
+      // Unchanged properties: CloudFormation does not touch the secret, so a stopped flag stays false.
+      expect(configSecret(current)).toHaveLength(1);
+      expect(JSON.stringify(configSecret(newVersion))).toBe(JSON.stringify(configSecret(current)));
+      // The same for a redeploy of the same version.
+      expect(JSON.stringify(configSecret(templateFor(config)))).toBe(JSON.stringify(configSecret(current)));
+      // And still no DesiredCount on the new version's bot.
+      const bot = Object.values<{ Type: string; Properties: Record<string, unknown> }>(
+        newVersion.Resources,
+      ).find((r) => r.Type === 'AWS::ECS::Service' && r.Properties.ServiceName === 'bot');
+      expect(bot?.Properties).not.toHaveProperty('DesiredCount');
+    },
+  );
+});

@@ -1,0 +1,135 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { production, staging } from '../../environments';
+import { main } from '../../lib/ops';
+import { fakeContext } from './ops-context';
+
+const cwMock = mockClient(CloudWatchClient);
+const ecsMock = mockClient(ECSClient);
+const secretsMock = mockClient(SecretsManagerClient);
+
+const CONFIG_ARN =
+  'arn:aws:secretsmanager:eu-west-1:222222222222:secret:clever-better/production/config-AbCdEf';
+const OUTPUTS = {
+  EmergencyStopTriggerAlarms:
+    'clever-better-production-emergency-stop-loss-limit,clever-better-production-emergency-stop-error-storm',
+  ConfigSecretArn: CONFIG_ARN,
+  ClusterName: 'clever-better-production',
+  BotServiceName: 'bot',
+  BotConfiguredCount: '1',
+};
+const STOPPED = {
+  live_trading_enabled: false,
+  max_stake_gbp: 25,
+  stopped_at: '2026-05-01T12:00:00.000Z',
+  stopped_by: 'alarm clever-better-production-emergency-stop-loss-limit',
+  stopped_reason: 'Threshold Crossed',
+};
+
+function alarms(lossLimit: string, errorStorm = 'OK') {
+  cwMock.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: [
+      { AlarmName: 'clever-better-production-emergency-stop-loss-limit', StateValue: lossLimit as never },
+      { AlarmName: 'clever-better-production-emergency-stop-error-storm', StateValue: errorStorm as never },
+    ],
+  });
+}
+
+beforeEach(() => {
+  cwMock.reset();
+  ecsMock.reset();
+  secretsMock.reset();
+  alarms('OK');
+  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(STOPPED) });
+  secretsMock.on(PutSecretValueCommand).resolves({ VersionId: 'v3' });
+  ecsMock.on(UpdateServiceCommand).resolves({});
+});
+
+const written = () =>
+  JSON.parse(secretsMock.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!);
+
+describe('npm run ops -- resume', () => {
+  test('after confirmation, turns the flag back on keeping every key, records who and when, and restores the configured bot count', async () => {
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'alice'], () => ctx)).toBe(0);
+    expect(cwMock.commandCalls(DescribeAlarmsCommand)[0].args[0].input.AlarmNames).toEqual(
+      OUTPUTS.EmergencyStopTriggerAlarms.split(','),
+    );
+    expect(ctx.questions).toEqual(['Set live_trading_enabled=true and start 1 bot task(s) in production?']);
+    expect(written()).toEqual({
+      ...STOPPED,
+      live_trading_enabled: true,
+      resumed_by: 'alice',
+      resumed_at: expect.any(String),
+    });
+    expect(secretsMock.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretId).toBe(CONFIG_ARN);
+    expect(ecsMock.commandCalls(UpdateServiceCommand)[0].args[0].input).toEqual({
+      cluster: 'clever-better-production',
+      service: 'bot',
+      desiredCount: 1,
+    });
+    expect(ctx.lines).toContain(
+      'config: live_trading_enabled=false (stopped at 2026-05-01T12:00:00.000Z by alarm clever-better-production-emergency-stop-loss-limit: Threshold Crossed)',
+    );
+  });
+
+  test('refuses while a trigger alarm is in ALARM, changing nothing', async () => {
+    alarms('OK', 'ALARM');
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'alice'], () => ctx)).toBe(1);
+    expect(ctx.lines).toContain('trigger clever-better-production-emergency-stop-error-storm: ALARM');
+    expect(ctx.lines.at(-1)).toMatch(
+      /^Refusing to resume: clever-better-production-emergency-stop-error-storm still in ALARM/,
+    );
+    expect(secretsMock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  test('--force resumes despite an alarm, warning that the alarm cannot stop trading again until it returns to OK', async () => {
+    alarms('ALARM');
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--force', '--by', 'alice'], () => ctx)).toBe(0);
+    expect(ctx.lines).toContainEqual(
+      expect.stringMatching(/^--force: resuming while .*loss-limit in ALARM; it will not stop trading again/),
+    );
+    expect(written().live_trading_enabled).toBe(true);
+  });
+
+  test('changes nothing without confirmation', async () => {
+    const ctx = fakeContext(production, OUTPUTS, false);
+    expect(await main(['resume', '--env', 'production', '--by', 'alice'], () => ctx)).toBe(1);
+    expect(ctx.lines.at(-1)).toBe('Nothing changed (confirm interactively, or pass --yes).');
+    expect(secretsMock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  test('restores the configured flag: staging, where live trading is configured off, stays off', async () => {
+    const ctx = fakeContext(staging, { ...OUTPUTS, BotConfiguredCount: '1' }, true);
+    expect(await main(['resume', '--env', 'staging', '--by', 'alice'], () => ctx)).toBe(0);
+    expect(ctx.questions).toEqual(['Set live_trading_enabled=false and start 1 bot task(s) in staging?']);
+    expect(written().live_trading_enabled).toBe(false);
+  });
+
+  test('does not start the bot when the flag could not be written', async () => {
+    secretsMock
+      .on(PutSecretValueCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(
+        await main(['resume', '--env', 'production', '--by', 'alice'], () =>
+          fakeContext(production, OUTPUTS),
+        ),
+      ).toBe(1);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+});
