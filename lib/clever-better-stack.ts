@@ -3,7 +3,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../environments/types';
 import { Alerting } from './alerting';
+import { acceptCdkInternals } from './compliance';
 import { Database } from './database';
+import { Encryption } from './encryption';
 import { Monitoring, monitoringNames } from './monitoring';
 import { runbookNames } from './names';
 import { Network } from './network';
@@ -26,6 +28,7 @@ const DATABASE_USERNAME = 'clever_better_admin';
  */
 export class CleverBetterStack extends Stack {
   readonly config: EnvironmentConfig;
+  readonly encryption: Encryption;
   readonly alerting: Alerting;
   readonly network: Network;
   readonly registry: Registry;
@@ -47,12 +50,14 @@ export class CleverBetterStack extends Stack {
     this.configuredAzs = config.network.availabilityZones;
     Tags.of(this).add('Project', 'clever-better');
     Tags.of(this).add('Environment', config.name);
+    acceptCdkInternals(this);
 
     const names = runbookNames(config.name);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
     const logRemovalPolicy = config.retainLogsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    this.alerting = new Alerting(this, 'Alerting', { email: config.alarmEmail });
+    this.encryption = new Encryption(this, 'Encryption');
+    this.alerting = new Alerting(this, 'Alerting', { email: config.alarmEmail, key: this.encryption.key });
 
     this.network = new Network(this, 'Network', {
       cidr: config.network.cidr,
@@ -75,6 +80,7 @@ export class CleverBetterStack extends Stack {
       configSecretName: names.configSecret,
       databaseUsername: DATABASE_USERNAME,
       liveTradingEnabled: config.liveTradingEnabled,
+      encryptionKey: this.encryption.key,
     });
 
     this.database = new Database(this, 'Database', {

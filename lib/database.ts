@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { skipCheckov } from './compliance';
 
 /** PostgreSQL major the stack runs (engine pinned to a minor, 17.9: cfn-lint W3691 rejects a bare major); the tests' embedded PostgreSQL uses the same major. */
 export const POSTGRES_MAJOR = '17';
@@ -123,7 +124,36 @@ export class Database extends Construct {
           'AWS publishes this policy for exactly this role: RDS enhanced monitoring writing to CloudWatch Logs',
       });
     }
+    Validations.of(this.instance).acknowledge({
+      id: 'NIST.800.53.R5-RDSInBackupPlan',
+      reason:
+        'RDS automated backups (7+ days, point-in-time restore) and a final snapshot or retention on delete ' +
+        'cover recovery; an AWS Backup plan would duplicate them',
+    });
+    skipCheckov(
+      this.instance,
+      'CKV_AWS_161',
+      "Password authentication from Secrets Manager: the guide's golang-migrate URLs and the services use it; " +
+        'IAM tokens expire every 15 minutes and would need code in both services',
+    );
+    if (!props.deletionProtection) {
+      Validations.of(this.instance).acknowledge({
+        id: 'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled',
+        reason:
+          'Deletion protection is off by configuration so this environment can be torn down; a final snapshot is still taken',
+      });
+    }
     if (!props.multiAz) {
+      Validations.of(this.instance).acknowledge({
+        id: 'NIST.800.53.R5-RDSMultiAZSupport',
+        reason:
+          "Single-AZ by configuration (the guide's staging tfvars: db_multi_az = false); production is Multi-AZ",
+      });
+      skipCheckov(
+        this.instance,
+        'CKV_AWS_157',
+        "Single-AZ by configuration (the guide's staging tfvars: db_multi_az = false); production is Multi-AZ",
+      );
       Validations.of(this.instance).acknowledge({
         id: 'AwsSolutions-RDS3',
         reason:

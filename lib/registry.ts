@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Construct } from 'constructs';
+import { skipCheckov } from './compliance';
 
 /** Props of {@link Registry}. */
 export interface RegistryProps {
@@ -45,5 +46,13 @@ export class Registry extends Construct {
       });
     this.botRepository = repository('BotRepository', props.botRepositoryName);
     this.mlRepository = repository('MlRepository', props.mlRepositoryName);
+    for (const repo of [this.botRepository, this.mlRepository]) {
+      skipCheckov(
+        repo,
+        'CKV_AWS_136',
+        'Images are encrypted at rest with AES-256 by ECR and hold no secrets (those come from Secrets Manager); ' +
+          'a CMK would add a key dependency to every task start',
+      );
+    }
   }
 }
