@@ -6,6 +6,7 @@ import { Alerting } from './alerting';
 import { acceptCdkInternals } from './compliance';
 import { Database } from './database';
 import { Encryption } from './encryption';
+import { DatabaseMigrations } from './migrations';
 import { Monitoring, monitoringNames } from './monitoring';
 import { runbookNames } from './names';
 import { Network } from './network';
@@ -36,6 +37,7 @@ export class CleverBetterStack extends Stack {
   readonly database: Database;
   readonly services: Services;
   readonly monitoring: Monitoring;
+  readonly migrations: DatabaseMigrations;
   private readonly configuredAzs: readonly string[];
 
   constructor(scope: Construct, id: string, props: CleverBetterStackProps) {
@@ -142,6 +144,21 @@ export class CleverBetterStack extends Stack {
     this.database.allowFrom(this.services.bot, 'PostgreSQL from the bot');
     this.database.allowFrom(this.services.ml, 'PostgreSQL from ml-service');
 
+    // Every deploy migrates the schema first; new service versions never start on an old schema.
+    this.migrations = new DatabaseMigrations(this, 'Migrations', {
+      vpc,
+      database: this.database,
+      databaseSecret: this.secrets.database,
+      databaseName: names.databaseName,
+      environmentName: config.name,
+      logRetention,
+      logRemovalPolicy,
+    });
+    // The ECS services themselves (not their security groups, which the database's rules reference).
+    for (const service of [this.services.bot, this.services.ml]) {
+      service.node.defaultChild!.node.addDependency(this.migrations.resource);
+    }
+
     // Alarms for every runbook symptom, and the dashboard (docs/runbooks.md).
     this.monitoring = new Monitoring(this, 'Monitoring', {
       names: monitoringNames(config.name),
@@ -171,6 +188,10 @@ export class CleverBetterStack extends Stack {
       DatabasePort: [this.database.instance.dbInstanceEndpointPort, 'PostgreSQL port'],
       BetfairSecretArn: [this.secrets.betfair.secretArn, 'Betfair credentials secret'],
       DatabaseSecretArn: [this.secrets.database.secretArn, 'Database credentials secret'],
+      MigrationFunctionName: [
+        this.migrations.function.function.functionName,
+        'Function `ops migrate` invokes (and the migration custom resource runs)',
+      ],
       ConfigSecretArn: [this.secrets.config.secretArn, 'Runtime config secret (live_trading_enabled)'],
       OnCallTopicArn: [this.alerting.topic.topicArn, 'SNS topic that pages the on-call person'],
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this environment'],

@@ -1,0 +1,268 @@
+import { CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Database } from './database';
+import { LAMBDA_ROOT, ProjectFunction } from './project-function';
+
+/** The repository's migrations/ directory (golang-migrate format), anchored on this file. */
+export const MIGRATIONS_DIR = path.join(__dirname, '..', 'migrations');
+
+/** Where the RDS CA bundle is on Node.js Lambda runtimes. */
+export const LAMBDA_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+
+/** Props of {@link DatabaseMigrations}. */
+export interface DatabaseMigrationsProps {
+  /** The VPC; the function runs in its private subnets with egress (route to Secrets Manager). */
+  readonly vpc: ec2.IVpc;
+  /** The database to migrate; its security group is made to admit the function. */
+  readonly database: Database;
+  /** Secret with `username` and `password`; the function may read it. */
+  readonly databaseSecret: secretsmanager.ISecret;
+  /** Name of the database (`clever_better`); also part of the migration lock id (see docs/migrations.md). */
+  readonly databaseName: string;
+  /** Environment name, for the `--env` of the commands error messages suggest. */
+  readonly environmentName: string;
+  /** Days the function's log groups are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the log groups when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Directory with the migration files, bundled into the function. @default MIGRATIONS_DIR */
+  readonly migrationsDirectory?: string;
+  /** The function's timeout; at most 14 minutes (the Provider framework's own limit is 15). @default 10 minutes */
+  readonly timeout?: Duration;
+  /**
+   * How long CloudFormation waits for an answer before failing the resource; more than `timeout`,
+   * at most an hour (CloudFormation's default, which is what makes stacks hang). @default 15 minutes
+   */
+  readonly serviceTimeout?: Duration;
+  /** How long a run waits for the migration lock (golang-migrate's `-lock-timeout`). @default 60 seconds */
+  readonly lockTimeout?: Duration;
+  /** How long the function waits for TCP, TLS and authentication. @default 10 seconds */
+  readonly connectTimeout?: Duration;
+}
+
+/** Hash of every file in `dir` (names and contents) and the highest migration version there. */
+export function hashMigrations(dir: string): { hash: string; latestVersion: string } {
+  const hash = createHash('sha256');
+  let latest = -1n;
+  const names = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
+  for (const name of names) {
+    const content = fs.readFileSync(path.join(dir, name));
+    hash.update(`${name}\0${content.length}\0`).update(content);
+    const version = /^([0-9]+)_.*\.(up|down)\./.exec(name)?.[1];
+    if (version && BigInt(version) > latest) latest = BigInt(version);
+  }
+  return { hash: hash.digest('hex'), latestVersion: latest < 0n ? 'none' : String(latest) };
+}
+
+/**
+ * Database migrations as a CloudFormation custom resource: every deploy whose migrations/ changed
+ * runs golang-migrate's `up` before new service versions start (the services depend on
+ * {@link resource}), and operators run the guide's verbs through the same function
+ * (`npm run ops -- migrate …`), so nobody needs network access to the private database.
+ */
+export class DatabaseMigrations extends Construct {
+  /** The migration function (runner + bundled migrations/). */
+  readonly function: ProjectFunction;
+  /** The function's security group; the database admits it on the PostgreSQL port. */
+  readonly securityGroup: ec2.SecurityGroup;
+  /** The Provider framework; its own Lambda runs outside the VPC. */
+  readonly provider: cr.Provider;
+  /** The custom resource; make anything that needs the current schema depend on it. */
+  readonly resource: CustomResource;
+  /** Hash of migrations/ at synth: a property of the resource, so a change re-runs it. */
+  readonly migrationsHash: string;
+
+  constructor(scope: Construct, id: string, props: DatabaseMigrationsProps) {
+    super(scope, id);
+    const dir = props.migrationsDirectory ?? MIGRATIONS_DIR;
+    const timeout = props.timeout ?? Duration.minutes(10);
+    const serviceTimeout = props.serviceTimeout ?? Duration.minutes(15);
+    const lockTimeout = props.lockTimeout ?? Duration.seconds(60);
+    const connectTimeout = props.connectTimeout ?? Duration.seconds(10);
+    validateTimeouts(timeout, serviceTimeout, lockTimeout, connectTimeout);
+
+    const projectRoot = path.join(LAMBDA_ROOT, '..');
+    const bundledDir = path.relative(projectRoot, dir).split(path.sep).join('/');
+    if (bundledDir.startsWith('..')) {
+      throw new Error(
+        `DatabaseMigrations migrationsDirectory = "${dir}" is outside the project (${projectRoot}), so it cannot be bundled. Fix: keep migrations under the project root`,
+      );
+    }
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Migration function: PostgreSQL to the database, HTTPS to Secrets Manager',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to Secrets Manager through the NAT gateway',
+    );
+
+    const instance = props.database.instance;
+    this.function = new ProjectFunction(this, 'Function', {
+      name: 'db-migrate',
+      description: 'Runs golang-migrate compatible database migrations (custom resource and ops migrate)',
+      timeout,
+      memorySize: 512,
+      // A deploy and an operator's command at once; more would only queue on the migration lock.
+      reservedConcurrentExecutions: 2,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [this.securityGroup],
+      environment: {
+        DB_HOST: instance.dbInstanceEndpointAddress,
+        DB_PORT: instance.dbInstanceEndpointPort,
+        DB_NAME: props.databaseName,
+        DB_SECRET_ARN: props.databaseSecret.secretArn,
+        DB_CONNECT_TIMEOUT_MS: String(connectTimeout.toMilliseconds()),
+        DB_LOCK_TIMEOUT_MS: String(lockTimeout.toMilliseconds()),
+        CLEVER_BETTER_ENV: props.environmentName,
+        // Trust the RDS CA bundle the runtime ships; the client verifies certificate and host name.
+        NODE_EXTRA_CA_CERTS: LAMBDA_CA_BUNDLE,
+      },
+      bundling: {
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // The runner reads the files next to index.js, exactly what golang-migrate's -path reads.
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `cp -R "${inputDir}/${bundledDir}" "${outputDir}/migrations"`,
+          ],
+        },
+      },
+    });
+    props.databaseSecret.grantRead(this.function.role);
+    props.database.allowFrom(this.function.function, 'PostgreSQL from the migration function');
+
+    this.provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.function.function,
+      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
+        retention: props.logRetention,
+        removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      }),
+    });
+
+    const { hash, latestVersion } = hashMigrations(dir);
+    this.migrationsHash = hash;
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: this.provider.serviceToken,
+      resourceType: 'Custom::DatabaseMigrations',
+      serviceTimeout,
+      properties: {
+        // Any change to migrations/ changes this, so CloudFormation sends an Update that runs up.
+        MigrationsHash: hash,
+        // Shown by `cdk diff`: the version a deploy migrates to.
+        LatestVersion: latestVersion,
+        DatabaseName: props.databaseName,
+      },
+    });
+    // Run only once the database admits the function (the rule, not the whole database security
+    // group, whose other rules reference the services that in turn wait for this resource).
+    this.resource.node.addDependency(
+      this.securityGroup,
+      ...admittingRules(props.database, this.securityGroup),
+    );
+
+    this.acknowledgeFindings();
+  }
+
+  /** Findings on this construct's resources, each accepted for a reason specific to it. */
+  private acknowledgeFindings(): void {
+    const userFunction = this.function.function;
+    const synchronousOnly =
+      'Invoked only synchronously (the Provider framework and `ops migrate` use RequestResponse), so a ' +
+      'failure reaches the caller; a dead-letter queue would never receive anything';
+    Validations.of(userFunction).acknowledge({ id: 'NIST.800.53.R5-LambdaDLQ', reason: synchronousOnly });
+    Validations.of(userFunction).acknowledge({ id: 'Serverless-LambdaDLQ', reason: synchronousOnly });
+
+    const framework = this.provider.node.findChild('framework-onEvent');
+    const policy = framework.node.findChild('ServiceRole').node.findChild('DefaultPolicy');
+    const userFunctionId = Stack.of(this).getLogicalId(userFunction.node.defaultChild as CfnElement);
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${userFunctionId}.Arn>:*]`,
+      reason:
+        'The CDK Provider framework may invoke every version and alias of the migration function, and only it',
+    });
+    Validations.of(framework.node.findChild('ServiceRole')).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        'The CDK Provider framework function only writes its own logs; the managed policy grants exactly that',
+    });
+    const cdkOwned = "The CDK Provider framework function (its code and settings are the CDK's)";
+    Validations.of(framework).acknowledge({
+      id: 'NIST.800.53.R5-LambdaInsideVPC',
+      reason: `${cdkOwned} only relays CloudFormation events and calls no database; outside the VPC it answers CloudFormation without a NAT`,
+    });
+    Validations.of(framework).acknowledge({
+      id: 'NIST.800.53.R5-LambdaConcurrency',
+      reason: `${cdkOwned} runs once per deploy of this stack; CloudFormation is its only caller`,
+    });
+    for (const id of ['NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ']) {
+      Validations.of(framework).acknowledge({
+        id,
+        reason: `${cdkOwned} is invoked by CloudFormation, which records its failure on the stack event`,
+      });
+    }
+    Validations.of(framework).acknowledge({
+      id: 'Serverless-LambdaDefaultMemorySize',
+      reason: `${cdkOwned} has no memory setting in the Provider API; it only forwards one event`,
+    });
+    Validations.of(framework).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason: `${cdkOwned} has no tracing setting in the Provider API; its logs name the failing request`,
+    });
+  }
+}
+
+/** The database security group's ingress rules whose source is `source`. */
+function admittingRules(database: Database, source: ec2.ISecurityGroup): Construct[] {
+  const stack = Stack.of(database);
+  const sourceId = JSON.stringify(stack.resolve(source.securityGroupId));
+  const rules = database.securityGroup.node.children.filter(
+    (child) =>
+      child instanceof ec2.CfnSecurityGroupIngress &&
+      JSON.stringify(stack.resolve(child.sourceSecurityGroupId)) === sourceId,
+  );
+  if (rules.length === 0) {
+    throw new Error('DatabaseMigrations: found no rule admitting the migration function to the database');
+  }
+  return rules;
+}
+
+function validateTimeouts(timeout: Duration, service: Duration, lock: Duration, connect: Duration): void {
+  const problems: string[] = [];
+  if (!Token.isUnresolved(timeout) && timeout.toSeconds() > 14 * 60) {
+    problems.push(
+      `timeout = ${timeout.toHumanString()}: the Provider framework gives up after 15 minutes. Fix: at most 14 minutes`,
+    );
+  }
+  if (
+    !Token.isUnresolved(service) &&
+    (service.toSeconds() <= timeout.toSeconds() || service.toSeconds() > 3600)
+  ) {
+    problems.push(
+      `serviceTimeout = ${service.toHumanString()}: must exceed the function timeout (${timeout.toHumanString()}) and be at most 1 hour. Fix: e.g. 15 minutes`,
+    );
+  }
+  if (lock.toSeconds() + connect.toSeconds() >= timeout.toSeconds()) {
+    problems.push(
+      `lockTimeout + connectTimeout = ${lock.toSeconds() + connect.toSeconds()} s leaves no time to migrate within ${timeout.toHumanString()}. Fix: shorten them`,
+    );
+  }
+  if (problems.length > 0) throw new Error(`DatabaseMigrations: ${problems.join('; ')}`);
+}
