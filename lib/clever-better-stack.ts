@@ -5,12 +5,14 @@ import { EnvironmentConfig } from '../environments/types';
 import { Alerting } from './alerting';
 import { acceptCdkInternals } from './compliance';
 import { Database } from './database';
+import { DeploymentSafety } from './deployment-safety';
 import { Encryption } from './encryption';
 import { DatabaseMigrations } from './migrations';
 import { Monitoring, monitoringNames } from './monitoring';
 import { runbookNames } from './names';
 import { Network } from './network';
 import { Registry } from './registry';
+import { Rollback } from './rollback';
 import { AppSecrets } from './secrets';
 import { Services } from './services';
 
@@ -36,6 +38,8 @@ export class CleverBetterStack extends Stack {
   readonly secrets: AppSecrets;
   readonly database: Database;
   readonly services: Services;
+  readonly deploymentSafety: DeploymentSafety;
+  readonly rollback: Rollback;
   readonly monitoring: Monitoring;
   readonly migrations: DatabaseMigrations;
   private readonly configuredAzs: readonly string[];
@@ -178,6 +182,48 @@ export class CleverBetterStack extends Stack {
       logRemovalPolicy,
     });
 
+    // Deployments that roll themselves back, and the one-step rollback (README "Rollback").
+    const alarmPrefix = `clever-better-${config.name}`;
+    const failedTasks = this.monitoring.failedTasks;
+    this.deploymentSafety = new DeploymentSafety(this, 'DeploymentSafety', {
+      namePrefix: alarmPrefix,
+      bot: {
+        service: this.services.bot,
+        serviceName: names.botService,
+        targetGroup: this.services.botTargetGroup,
+        key: 'bot',
+        taskFailures: failedTasks.metricFor(names.botService),
+      },
+      ml: {
+        service: this.services.ml,
+        serviceName: names.mlService,
+        targetGroup: this.services.mlTargetGroup,
+        key: 'ml',
+        taskFailures: failedTasks.metricFor(names.mlService),
+      },
+      target5xxPerMinute: config.rollback.target5xxPerMinute,
+      botErrorsPerMinute: config.emergencyStop.errorStormPerMinute,
+      evaluationMinutes: config.rollback.deploymentAlarmMinutes,
+    });
+    this.rollback = new Rollback(this, 'Rollback', {
+      environmentName: config.name,
+      namePrefix: alarmPrefix,
+      clusterName: names.cluster,
+      services: [
+        { serviceName: 'bot', family: names.botFamily, taskDefinition: this.services.botTaskDefinition },
+        { serviceName: 'ml-service', family: names.mlFamily, taskDefinition: this.services.mlTaskDefinition },
+      ],
+      alerting: this.alerting,
+      alarmWindowHours: config.rollback.alarmWindowHours,
+      waitForStableMinutes: config.rollback.waitForStableMinutes,
+      // The bot's error storm after a deploy rolls it back, where the environment allows it.
+      triggers: config.rollback.alarmActionEnabled
+        ? [{ ...this.deploymentSafety.botErrorAlarm, service: 'bot' }]
+        : [],
+      logRetention,
+      logRemovalPolicy,
+    });
+
     // What `terraform output -json` used to give operators.
     const outputs: Record<string, [string, string]> = {
       ClusterName: [this.services.cluster.clusterName, 'ECS cluster'],
@@ -194,6 +240,7 @@ export class CleverBetterStack extends Stack {
       ],
       ConfigSecretArn: [this.secrets.config.secretArn, 'Runtime config secret (live_trading_enabled)'],
       OnCallTopicArn: [this.alerting.topic.topicArn, 'SNS topic that pages the on-call person'],
+      RollbackFunctionName: [this.rollback.function.function.functionName, 'Function `ops rollback` invokes'],
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this environment'],
       AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],
       BotRepositoryUri: [this.registry.botRepository.repositoryUri, 'ECR repository of the bot image'],

@@ -1,6 +1,7 @@
 import { commands, OpsArgs } from './commands';
 import { awsContext, findEnvironment, OpsContext, UsageError } from './context';
 // Each import registers one command.
+import './rollback';
 
 /** Splits argv into the command, positionals and `--name value` / `--flag` options. */
 export function parseArgs(argv: readonly string[]): { command: string | undefined; args: OpsArgs } {

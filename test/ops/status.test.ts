@@ -1,0 +1,384 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { InvokeCommand, InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { production } from '../../environments';
+import { main } from '../../lib/ops';
+import { collectStatus, formatStatus, shortImage, shortTaskDefinition } from '../../lib/ops/status';
+import { fakeContext } from './ops-context';
+
+const ecsMock = mockClient(ECSClient);
+const secretsMock = mockClient(SecretsManagerClient);
+const cwMock = mockClient(CloudWatchClient);
+const lambdaMock = mockClient(LambdaClient);
+const cfnMock = mockClient(CloudFormationClient);
+
+const NOW = new Date('2026-05-01T12:00:00Z');
+const REGISTRY = '222222222222.dkr.ecr.eu-west-1.amazonaws.com';
+const TD = 'arn:aws:ecs:eu-west-1:222222222222:task-definition';
+const OUTPUTS = { MigrationFunctionName: 'ProductionStack-Migrations-Fn' };
+
+/** A Lambda payload as the SDK returns it (a Uint8Array; the SDK's blob adapter only adds helpers). */
+const encode = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value)) as InvokeCommandOutput['Payload'];
+
+/** A healthy production: both services at their desired count, flag on, no alarms, migrations clean. */
+function healthy(): void {
+  ecsMock.on(DescribeServicesCommand).resolves({
+    services: [
+      {
+        serviceName: 'bot',
+        runningCount: 1,
+        desiredCount: 1,
+        pendingCount: 0,
+        taskDefinition: `${TD}/clever-better-bot:42`,
+        deployments: [
+          {
+            status: 'PRIMARY',
+            rolloutState: 'COMPLETED',
+            taskDefinition: `${TD}/clever-better-bot:42`,
+            runningCount: 1,
+            desiredCount: 1,
+            updatedAt: new Date('2026-05-01T10:02:00Z'),
+          },
+        ],
+      },
+      {
+        serviceName: 'ml-service',
+        runningCount: 2,
+        desiredCount: 2,
+        pendingCount: 0,
+        taskDefinition: `${TD}/clever-better-ml:17`,
+        deployments: [
+          {
+            status: 'PRIMARY',
+            rolloutState: 'COMPLETED',
+            taskDefinition: `${TD}/clever-better-ml:17`,
+            runningCount: 2,
+            desiredCount: 2,
+            updatedAt: new Date('2026-04-30T09:00:00Z'),
+          },
+        ],
+      },
+    ],
+  });
+  ecsMock.on(DescribeTaskDefinitionCommand, { taskDefinition: `${TD}/clever-better-bot:42` }).resolves({
+    taskDefinition: {
+      containerDefinitions: [{ name: 'app', image: `${REGISTRY}/clever-better-bot:v1.2.3` }],
+    },
+  });
+  ecsMock.on(DescribeTaskDefinitionCommand, { taskDefinition: `${TD}/clever-better-ml:17` }).resolves({
+    taskDefinition: { containerDefinitions: [{ name: 'app', image: `${REGISTRY}/clever-better-ml:v1.2.0` }] },
+  });
+  secretsMock
+    .on(GetSecretValueCommand)
+    .resolves({ SecretString: JSON.stringify({ live_trading_enabled: true }) });
+  cwMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+  lambdaMock.on(InvokeCommand).resolves({
+    StatusCode: 200,
+    Payload: encode({
+      command: 'version',
+      version: '20240115120000',
+      dirty: false,
+      output: ['20240115120000'],
+    }),
+  });
+  cfnMock.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: 'ProductionStack',
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date('2026-01-01T00:00:00Z'),
+        LastUpdatedTime: new Date('2026-05-01T10:00:00Z'),
+      },
+    ],
+  });
+}
+
+beforeEach(() => {
+  for (const m of [ecsMock, secretsMock, cwMock, lambdaMock, cfnMock]) m.reset();
+  healthy();
+});
+
+async function screen(outputs: Record<string, string> = OUTPUTS): Promise<string> {
+  const ctx = fakeContext(production, outputs);
+  return formatStatus(await collectStatus(ctx), NOW).join('\n');
+}
+
+describe('npm run ops -- status', () => {
+  test('GIVEN a healthy environment THEN one screen shows counts, images, flag, no alarms, migration and deployments', async () => {
+    expect(await screen()).toBe(
+      [
+        'Clever Better production (ProductionStack, eu-west-1) at 2026-05-01 12:00 UTC',
+        '',
+        'Services (cluster clever-better-production)',
+        '  bot           running 1/1, pending 0, task definition clever-better-bot:42',
+        '                image clever-better-bot:v1.2.3',
+        '  ml-service    running 2/2, pending 0, task definition clever-better-ml:17',
+        '                image clever-better-ml:v1.2.0',
+        '',
+        'Live trading    ON',
+        '',
+        'Alarms          none in ALARM (clever-better-production-*)',
+        '',
+        'Migration       20240115120000',
+        '',
+        'Last deployment',
+        '  stack         UPDATE_COMPLETE at 2026-05-01 10:00 UTC',
+        '  bot           COMPLETED clever-better-bot:42 at 2026-05-01 10:02 UTC',
+        '  ml-service    COMPLETED clever-better-ml:17 at 2026-04-30 09:00 UTC',
+      ].join('\n'),
+    );
+  });
+
+  test('asks the right resources: the cluster and services of the guide, the config secret, the alarm prefix, the migration function', async () => {
+    await screen();
+    expect(ecsMock.commandCalls(DescribeServicesCommand)[0].args[0].input).toEqual({
+      cluster: 'clever-better-production',
+      services: ['bot', 'ml-service'],
+    });
+    expect(secretsMock.commandCalls(GetSecretValueCommand)[0].args[0].input).toEqual({
+      SecretId: 'clever-better/production/config',
+    });
+    expect(cwMock.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toMatchObject({
+      AlarmNamePrefix: 'clever-better-production-',
+      StateValue: 'ALARM',
+    });
+    const invoke = lambdaMock.commandCalls(InvokeCommand)[0].args[0].input;
+    expect(invoke.FunctionName).toBe('ProductionStack-Migrations-Fn');
+    expect(JSON.parse(new TextDecoder().decode(invoke.Payload as Uint8Array))).toEqual({
+      command: 'version',
+    });
+    expect(cfnMock.commandCalls(DescribeStacksCommand)[0].args[0].input).toEqual({
+      StackName: 'ProductionStack',
+    });
+  });
+
+  test('GIVEN an emergency stop THEN it shows the bot below desired, the flag off with who and why, and the alarms', async () => {
+    ecsMock.on(DescribeServicesCommand).resolves({
+      services: [
+        {
+          serviceName: 'bot',
+          runningCount: 0,
+          desiredCount: 0,
+          pendingCount: 0,
+          taskDefinition: `${TD}/clever-better-bot:42`,
+        },
+        {
+          serviceName: 'ml-service',
+          runningCount: 1,
+          desiredCount: 2,
+          pendingCount: 1,
+          taskDefinition: `${TD}/clever-better-ml:17`,
+        },
+      ],
+    });
+    secretsMock.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({
+        live_trading_enabled: false,
+        stopped_by: 'alarm clever-better-production-emergency-stop-loss-limit',
+        stopped_at: '2026-05-01T11:40:00.000Z',
+        stopped_reason: 'Threshold Crossed',
+      }),
+    });
+    cwMock.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        {
+          AlarmName: 'clever-better-production-bot-silent',
+          StateUpdatedTimestamp: new Date('2026-05-01T11:46:00Z'),
+          StateReason: 'Threshold Crossed: 5 datapoints were not less than the threshold (1.0).',
+        },
+        {
+          AlarmName: 'clever-better-production-emergency-stop-loss-limit',
+          StateUpdatedTimestamp: new Date('2026-05-01T11:40:00Z'),
+          StateReason: 'x'.repeat(150),
+        },
+      ],
+    });
+    const out = await screen();
+    expect(out).toContain('  bot           running 0/0, pending 0, task definition clever-better-bot:42\n');
+    expect(out).toContain(
+      '  ml-service    running 1/2, pending 1, task definition clever-better-ml:17  << below desired',
+    );
+    expect(out).toContain(
+      'Live trading    OFF\n                stopped by alarm clever-better-production-emergency-stop-loss-limit at 2026-05-01T11:40:00.000Z: Threshold Crossed',
+    );
+    expect(out).toContain(
+      `Alarms in ALARM (2)\n  clever-better-production-emergency-stop-loss-limit since 2026-05-01 11:40 UTC: ${'x'.repeat(99)}…\n` +
+        '  clever-better-production-bot-silent since 2026-05-01 11:46 UTC: Threshold Crossed',
+    );
+    expect(out).toContain('  bot           no deployment');
+  });
+
+  test('GIVEN a rollout in progress THEN the last deployment shows it and the old revision still running', async () => {
+    ecsMock.on(DescribeServicesCommand).resolves({
+      services: [
+        {
+          serviceName: 'ml-service',
+          runningCount: 3,
+          desiredCount: 2,
+          pendingCount: 0,
+          taskDefinition: `${TD}/clever-better-ml:18`,
+          deployments: [
+            {
+              status: 'ACTIVE',
+              rolloutState: 'COMPLETED',
+              taskDefinition: `${TD}/clever-better-ml:17`,
+              runningCount: 2,
+              updatedAt: new Date('2026-04-30T09:00:00Z'),
+            },
+            {
+              status: 'PRIMARY',
+              rolloutState: 'IN_PROGRESS',
+              rolloutStateReason: 'ECS deployment ecs-svc/123 in progress.',
+              taskDefinition: `${TD}/clever-better-ml:18`,
+              runningCount: 1,
+              updatedAt: new Date('2026-05-01T11:55:00Z'),
+            },
+          ],
+        },
+      ],
+      failures: [
+        { arn: 'arn:aws:ecs:eu-west-1:222222222222:service/clever-better-production/bot', reason: 'MISSING' },
+      ],
+    });
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: {
+        containerDefinitions: [{ name: 'app', image: `${REGISTRY}/clever-better-ml:v1.3.0` }],
+      },
+    });
+    const out = await screen();
+    expect(out).toContain('  bot           not found: MISSING');
+    expect(out).toContain(
+      '  ml-service    IN_PROGRESS clever-better-ml:18 at 2026-05-01 11:55 UTC: ECS deployment ecs-svc/123 in progress.; ' +
+        'still running clever-better-ml:17 (2 running)',
+    );
+  });
+
+  test('reports a dirty migration version with the way out', async () => {
+    lambdaMock
+      .on(InvokeCommand)
+      .resolves({ Payload: encode({ command: 'version', version: '3', dirty: true }) });
+    expect(await screen()).toContain('Migration       3 (dirty: fix, then `migrate force`)');
+  });
+
+  test('reports a database without migrations', async () => {
+    lambdaMock
+      .on(InvokeCommand)
+      .resolves({ Payload: encode({ command: 'version', version: null, dirty: false }) });
+    expect(await screen()).toContain('Migration       no migration applied');
+  });
+
+  test('says "unknown" for the migration version when the stack has no migration function, without calling Lambda', async () => {
+    expect(await screen({})).toContain(
+      'Migration       unknown (the stack has no MigrationFunctionName output)',
+    );
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  test('shows a flag the bot cannot read as unreadable, which the bot treats as OFF', async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"live_trading_enabled": "yes"}' });
+    expect(await screen()).toContain(
+      'Live trading    unreadable: live_trading_enabled is missing or not true/false (the bot treats this as OFF)',
+    );
+  });
+
+  test('pages through every alarm in ALARM', async () => {
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'clever-better-production-bot-cpu' }], NextToken: 't1' })
+      .resolvesOnce({ CompositeAlarms: [{ AlarmName: 'clever-better-production-composite' }] });
+    const out = await screen();
+    expect(out).toContain('Alarms in ALARM (2)');
+    expect(cwMock.commandCalls(DescribeAlarmsCommand)[1].args[0].input.NextToken).toBe('t1');
+  });
+
+  describe('each section degrades on its own', () => {
+    test('fails only the services section when ECS refuses, and still shows the rest', async () => {
+      ecsMock
+        .on(DescribeServicesCommand)
+        .rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
+      const out = await screen();
+      expect(out).toContain(
+        'Services (cluster clever-better-production)\n  error: AccessDeniedException: User is not authorized',
+      );
+      expect(out).toContain('Live trading    ON');
+      expect(out).toContain('Migration       20240115120000');
+      expect(out).toContain('  stack         UPDATE_COMPLETE');
+    });
+
+    test('fails only the image line of a service whose task definition cannot be read', async () => {
+      ecsMock
+        .on(DescribeTaskDefinitionCommand, { taskDefinition: `${TD}/clever-better-ml:17` })
+        .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      const out = await screen();
+      expect(out).toContain('                image clever-better-bot:v1.2.3');
+      expect(out).toContain('                image error: ThrottlingException: Rate exceeded');
+    });
+
+    test.each([
+      [
+        'live trading',
+        () => secretsMock.on(GetSecretValueCommand).rejects(new Error('secret gone')),
+        'Live trading    error: secret gone (the bot treats an unreadable flag as OFF)',
+      ],
+      [
+        'alarms',
+        () => cwMock.on(DescribeAlarmsCommand).rejects(new Error('throttled')),
+        'Alarms          error: throttled',
+      ],
+      [
+        'migration',
+        () =>
+          lambdaMock.on(InvokeCommand).resolves({
+            FunctionError: 'Unhandled',
+            Payload: encode({ errorMessage: 'connect ETIMEDOUT 10.1.2.3:5432' }),
+          }),
+        'Migration       error: ProductionStack-Migrations-Fn failed: connect ETIMEDOUT 10.1.2.3:5432',
+      ],
+      [
+        'stack',
+        () => cfnMock.on(DescribeStacksCommand).rejects(new Error('Stack does not exist')),
+        '  stack         error: Stack does not exist',
+      ],
+    ])('fails only the %s section', async (_name, breakIt, expected) => {
+      breakIt();
+      const out = await screen();
+      expect(out).toContain(expected);
+      expect(out).toContain('  bot           running 1/1');
+    });
+  });
+
+  test('exits 0 when every section was read, even with alarms in ALARM', async () => {
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: 'clever-better-production-bot-cpu' }] });
+    const ctx = fakeContext(production, OUTPUTS);
+    expect(await main(['status', '--env', 'production'], () => ctx)).toBe(0);
+    expect(ctx.lines).toContain('Alarms in ALARM (1)');
+  });
+
+  test('exits 1 when a section could not be read, after printing the others', async () => {
+    secretsMock.on(GetSecretValueCommand).rejects(new Error('secret gone'));
+    const ctx = fakeContext(production, OUTPUTS);
+    expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+    expect(ctx.lines).toContain('Migration       20240115120000');
+  });
+});
+
+describe('status formatting helpers', () => {
+  test.each([
+    [`${REGISTRY}/clever-better-bot:v1.2.3`, 'clever-better-bot:v1.2.3'],
+    [`${REGISTRY}/clever-better-ml@sha256:${'a'.repeat(64)}`, `clever-better-ml@sha256:${'a'.repeat(12)}…`],
+    ['busybox', 'busybox'],
+  ])('shortens image %s to %s', (image, short) => {
+    expect(shortImage(image)).toBe(short);
+  });
+
+  test('shortens a task definition ARN to family:revision', () => {
+    expect(shortTaskDefinition(`${TD}/clever-better-bot:42`)).toBe('clever-better-bot:42');
+    expect(shortTaskDefinition(undefined)).toBe('unknown');
+  });
+});
