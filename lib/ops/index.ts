@@ -1,6 +1,7 @@
 import { commands, OpsArgs } from './commands';
 import { awsContext, findEnvironment, OpsContext, UsageError } from './context';
 // Each import registers one command.
+import './migrate';
 import './rollback';
 
 /** Splits argv into the command, positionals and `--name value` / `--flag` options. */

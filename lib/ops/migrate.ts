@@ -1,0 +1,127 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { OperatorResponse } from '../../lambda/db-migrate/operations';
+import { registerCommand } from './commands';
+import { OpsContext, requireOutput, UsageError } from './context';
+
+/**
+ * `npm run ops -- migrate <version|up|down N|goto V|force V> --env <env>`: the guide's
+ * `migrate -path migrations -database … <verb>`, run by the migration function inside the VPC
+ * (the same code the deploy's custom resource runs), printing what golang-migrate prints.
+ * `down`, and `goto` to a lower version, first list the down files and ask.
+ */
+
+/** The request sent to the migration function (lambda/db-migrate/operations.ts). */
+type MigrateRequest =
+  | { command: 'version' }
+  | { command: 'up'; limit?: number }
+  | { command: 'down'; steps: number }
+  | { command: 'goto'; version: string }
+  | { command: 'force'; version: string };
+
+const VERBS = 'version | up [N] | down N | goto V | force V';
+
+function wholeNumber(word: string | undefined, what: string, min: bigint, example: string): string {
+  if (word === undefined || !/^-?[0-9]+$/.test(word) || BigInt(word) < min) {
+    throw new UsageError(
+      `${what} ${word === undefined ? 'is missing' : `"${word}" is not a whole number >= ${min}`}: e.g. npm run ops -- migrate ${example} --env <env>`,
+    );
+  }
+  return String(BigInt(word));
+}
+
+/** Parses the words after `migrate`, golang-migrate style. */
+export function parseMigrateArgs(words: readonly string[]): MigrateRequest {
+  const [verb, arg, extra] = words;
+  if (extra !== undefined) throw new UsageError(`too many arguments: migrate ${VERBS}`);
+  switch (verb) {
+    case 'version':
+      if (arg !== undefined) throw new UsageError('version takes no argument');
+      return { command: 'version' };
+    case 'up':
+      return arg === undefined
+        ? { command: 'up' }
+        : { command: 'up', limit: Number(wholeNumber(arg, 'N', 1n, 'up 1')) };
+    case 'down':
+      // golang-migrate's bare `down` undoes every migration; here the count is always explicit.
+      return {
+        command: 'down',
+        steps: Number(wholeNumber(arg, 'N (how many migrations to undo)', 1n, 'down 1')),
+      };
+    case 'goto':
+      return { command: 'goto', version: wholeNumber(arg, 'V', 0n, 'goto 20240115120000') };
+    case 'force':
+      return { command: 'force', version: wholeNumber(arg, 'V', -1n, 'force 20240115120000') };
+    default:
+      throw new UsageError(
+        `${verb === undefined ? 'a verb is missing' : `"${verb}" is not a migrate verb`}: use migrate ${VERBS}`,
+      );
+  }
+}
+
+async function invoke(
+  lambda: LambdaClient,
+  functionName: string,
+  request: MigrateRequest & { dryRun?: boolean },
+): Promise<OperatorResponse> {
+  const res = await lambda.send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: 'RequestResponse',
+      Payload: new TextEncoder().encode(JSON.stringify(request)),
+    }),
+  );
+  const payload = res.Payload ? new TextDecoder().decode(res.Payload) : '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    parsed = undefined;
+  }
+  if (res.FunctionError) {
+    // The function throws golang-migrate's own messages (e.g. "Dirty database version 3. Fix and
+    // force version."); the CLI prints them after "error: ", as main() does with this one.
+    throw new Error((parsed as { errorMessage?: string } | undefined)?.errorMessage ?? payload);
+  }
+  const response = parsed as OperatorResponse | undefined;
+  if (!response || !Array.isArray(response.output))
+    throw new Error(`Unexpected answer from ${functionName}: ${payload}`);
+  return response;
+}
+
+/** Lists the files a down-going command will run and asks; true when there is nothing to ask about. */
+async function confirmDowns(ctx: OpsContext, plan: OperatorResponse): Promise<boolean> {
+  const downs = plan.steps.filter((s) => s.direction === 'down');
+  if (downs.length === 0) return true;
+  ctx.print(
+    `${ctx.env.name}: the database is at version ${plan.version}. These down migrations will run, in order ` +
+      '(they can drop tables and the data in them):',
+  );
+  for (const step of plan.steps) {
+    const after = step.target === '-1' ? 'no version' : `version ${step.target}`;
+    ctx.print(
+      `  ${step.file ?? `(no ${step.direction} file for ${step.version}; only the version changes)`}  -> ${after}`,
+    );
+  }
+  for (const line of plan.output.filter((l) => l.startsWith('then fail'))) ctx.print(`  ${line}`);
+  return ctx.confirm(`Run ${downs.length} down migration(s) on ${ctx.env.name}?`);
+}
+
+registerCommand('migrate', {
+  usage: `migrate <${VERBS}> --env <env> [--yes]   golang-migrate's verbs, run inside the VPC by the migration function`,
+  async run(args, ctx) {
+    const request = parseMigrateArgs(args.positionals);
+    const functionName = await requireOutput(ctx, 'MigrationFunctionName');
+    // One attempt: an SDK retry after a slow answer would run the migration a second time.
+    const lambda = new LambdaClient({ region: ctx.env.region, maxAttempts: 1 });
+    if (request.command === 'down' || request.command === 'goto') {
+      const plan = await invoke(lambda, functionName, { ...request, dryRun: true });
+      if (!(await confirmDowns(ctx, plan))) {
+        ctx.print('Not applying down migrations');
+        return 1;
+      }
+    }
+    const result = await invoke(lambda, functionName, request);
+    for (const line of result.output) ctx.print(line);
+    return result.exitCode;
+  },
+});

@@ -1,0 +1,225 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { staging } from '../../environments';
+import type { OperatorResponse } from '../../lambda/db-migrate/operations';
+import { runbookNames } from '../../lib/names';
+import { main } from '../../lib/ops';
+import { OpsContext } from '../../lib/ops/context';
+
+const lambda = mockClient(LambdaClient);
+const FUNCTION = 'StagingStack-MigrationsFunction-abc';
+
+function context(answer = false, outputs: Record<string, string> = { MigrationFunctionName: FUNCTION }) {
+  const lines: string[] = [];
+  const questions: string[] = [];
+  const ctx: OpsContext = {
+    env: staging,
+    names: runbookNames('staging'),
+    outputs: async () => outputs,
+    print: (line) => lines.push(line),
+    confirm: async (question) => {
+      questions.push(question);
+      return answer;
+    },
+  };
+  return { ctx, lines, questions };
+}
+
+const response = (overrides: Partial<OperatorResponse>): OperatorResponse => ({
+  command: 'version',
+  dryRun: false,
+  version: '20240201090000',
+  dirty: false,
+  steps: [],
+  output: ['20240201090000'],
+  exitCode: 0,
+  ...overrides,
+});
+
+const reply = (body: unknown, functionError?: string) => ({
+  StatusCode: 200,
+  FunctionError: functionError,
+  Payload: new TextEncoder().encode(JSON.stringify(body)) as never,
+});
+
+const sent = () =>
+  lambda
+    .commandCalls(InvokeCommand)
+    .map((c) => JSON.parse(new TextDecoder().decode(c.args[0].input.Payload as Uint8Array)));
+
+const DOWN_PLAN = response({
+  command: 'down',
+  dryRun: true,
+  steps: [
+    {
+      version: '20240201090000',
+      target: '20240125090000',
+      direction: 'down',
+      file: '20240201090000_ml_predictions.down.sql',
+    },
+  ],
+  output: ['would run 20240201090000/d ml_predictions (20240201090000_ml_predictions.down.sql)'],
+});
+
+beforeEach(() => lambda.reset());
+
+test('version invokes the function synchronously and prints N, as golang-migrate does', async () => {
+  lambda.on(InvokeCommand).resolves(reply(response({})));
+  const { ctx, lines } = context();
+  expect(await main(['migrate', 'version', '--env', 'staging'], () => ctx)).toBe(0);
+  expect(lambda.commandCalls(InvokeCommand)[0].args[0].input).toMatchObject({
+    FunctionName: FUNCTION,
+    InvocationType: 'RequestResponse',
+  });
+  expect(sent()).toEqual([{ command: 'version' }]);
+  expect(lines).toEqual(['20240201090000']);
+});
+
+test('version with no migration prints the CLI error and exits 1', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolves(reply(response({ version: null, output: ['error: no migration'], exitCode: 1 })));
+  const { ctx, lines } = context();
+  expect(await main(['migrate', 'version', '--env', 'staging'], () => ctx)).toBe(1);
+  expect(lines).toEqual(['error: no migration']);
+});
+
+test('up prints one line per migration, without asking', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolves(reply(response({ command: 'up', output: ['20240201090000/u ml_predictions (41.2ms)'] })));
+  const { ctx, lines, questions } = context();
+  expect(await main(['migrate', 'up', '--env', 'staging'], () => ctx)).toBe(0);
+  expect(sent()).toEqual([{ command: 'up' }]);
+  expect(lines).toEqual(['20240201090000/u ml_predictions (41.2ms)']);
+  expect(questions).toEqual([]);
+});
+
+test('down N lists the files it will run, asks, and runs nothing when declined', async () => {
+  lambda.on(InvokeCommand).resolves(reply(DOWN_PLAN));
+  const { ctx, lines, questions } = context(false);
+  expect(await main(['migrate', 'down', '1', '--env', 'staging'], () => ctx)).toBe(1);
+  expect(sent()).toEqual([{ command: 'down', steps: 1, dryRun: true }]);
+  expect(lines).toEqual([
+    'staging: the database is at version 20240201090000. These down migrations will run, in order (they can drop tables and the data in them):',
+    '  20240201090000_ml_predictions.down.sql  -> version 20240125090000',
+    'Not applying down migrations',
+  ]);
+  expect(questions).toEqual(['Run 1 down migration(s) on staging?']);
+});
+
+test('down N runs the down migrations once confirmed', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolvesOnce(reply(DOWN_PLAN))
+    .resolvesOnce(
+      reply(
+        response({
+          command: 'down',
+          version: '20240125090000',
+          output: ['20240201090000/d ml_predictions (9ms)'],
+        }),
+      ),
+    );
+  const { ctx, lines } = context(true);
+  expect(await main(['migrate', 'down', '1', '--env', 'staging', '--yes'], () => ctx)).toBe(0);
+  expect(sent()).toEqual([
+    { command: 'down', steps: 1, dryRun: true },
+    { command: 'down', steps: 1 },
+  ]);
+  expect(lines[lines.length - 1]).toBe('20240201090000/d ml_predictions (9ms)');
+});
+
+test('goto to a higher version runs without asking', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolvesOnce(
+      reply(
+        response({
+          dryRun: true,
+          command: 'goto',
+          steps: [{ version: '3', target: '3', direction: 'up', file: '3_c.up.sql' }],
+        }),
+      ),
+    )
+    .resolvesOnce(reply(response({ command: 'goto', output: ['3/u c (1ms)'] })));
+  const { ctx, questions } = context(false);
+  expect(await main(['migrate', 'goto', '3', '--env', 'staging'], () => ctx)).toBe(0);
+  expect(sent()).toEqual([
+    { command: 'goto', version: '3', dryRun: true },
+    { command: 'goto', version: '3' },
+  ]);
+  expect(questions).toEqual([]);
+});
+
+test("goto to a lower version asks first (the guide's goto 20240115120000)", async () => {
+  lambda.on(InvokeCommand).resolves(reply({ ...DOWN_PLAN, command: 'goto' }));
+  const { ctx, questions } = context(false);
+  expect(await main(['migrate', 'goto', '20240115120000', '--env', 'staging'], () => ctx)).toBe(1);
+  expect(sent()).toEqual([{ command: 'goto', version: '20240115120000', dryRun: true }]);
+  expect(questions).toHaveLength(1);
+});
+
+test('force sends the version as a string, -1 included', async () => {
+  lambda.on(InvokeCommand).resolves(reply(response({ command: 'force', version: null, output: [] })));
+  const { ctx } = context();
+  expect(await main(['migrate', 'force', '-1', '--env', 'staging'], () => ctx)).toBe(0);
+  expect(sent()).toEqual([{ command: 'force', version: '-1' }]);
+});
+
+test("fails with golang-migrate's message when the function refuses", async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolves(
+      reply(
+        { errorType: 'DirtyDatabaseError', errorMessage: 'Dirty database version 3. Fix and force version.' },
+        'Unhandled',
+      ),
+    );
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const { ctx } = context();
+    expect(await main(['migrate', 'up', '--env', 'staging'], () => ctx)).toBe(1);
+    expect(stderr).toHaveBeenCalledWith('error: Dirty database version 3. Fix and force version.\n');
+  } finally {
+    stderr.mockRestore();
+  }
+});
+
+describe('fails on a bad command line with exit 2, invoking nothing', () => {
+  test.each([
+    [['migrate'], /a verb is missing: use migrate version \| up \[N\] \| down N \| goto V \| force V/],
+    [['migrate', 'drop'], /"drop" is not a migrate verb/],
+    [
+      ['migrate', 'down'],
+      /N \(how many migrations to undo\) is missing: e\.g\. npm run ops -- migrate down 1/,
+    ],
+    [['migrate', 'down', '0'], /"0" is not a whole number >= 1/],
+    [['migrate', 'goto', 'v2'], /V "v2" is not a whole number >= 0/],
+    [['migrate', 'force', '-2'], /V "-2" is not a whole number >= -1/],
+    [['migrate', 'version', '3'], /version takes no argument/],
+  ])('%j', async (argv, message) => {
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { ctx } = context();
+      expect(await main([...argv, '--env', 'staging'], () => ctx)).toBe(2);
+      expect(String(stderr.mock.calls[0][0])).toMatch(message);
+      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+});
+
+test('fails when the stack has no MigrationFunctionName output yet', async () => {
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const { ctx } = context(false, {});
+    expect(await main(['migrate', 'version', '--env', 'staging'], () => ctx)).toBe(1);
+    expect(String(stderr.mock.calls[0][0])).toMatch(
+      /has no output MigrationFunctionName: deploy the current version/,
+    );
+  } finally {
+    stderr.mockRestore();
+  }
+});
