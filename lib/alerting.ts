@@ -27,8 +27,8 @@ export class Alerting extends Construct {
       enforceSSL: true,
       masterKey: props.key,
     });
-    this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
-    Validations.of(this.topic).acknowledge({
+    const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+    Validations.of(subscription).acknowledge({
       id: 'Serverless-SNSRedrivePolicy',
       reason:
         'SNS retries e-mail delivery itself; a dead-letter queue for the on-call e-mail would hold pages nobody reads. ' +

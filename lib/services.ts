@@ -163,8 +163,9 @@ export class Services extends Construct {
       'NIST.800.53.R5-S3BucketReplicationEnabled':
         'Access logs of an internal ALB are diagnostics, not data to replicate across regions',
     };
-    for (const [id, reason] of Object.entries(logBucketReasons))
-      Validations.of(accessLogs).acknowledge({ id, reason });
+    for (const [id, reason] of Object.entries(logBucketReasons)) {
+      Validations.of(accessLogs.node.defaultChild!).acknowledge({ id, reason });
+    }
     skipCheckov(accessLogs, 'CKV_AWS_18', logBucketReasons['AwsSolutions-S1']);
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
@@ -176,13 +177,13 @@ export class Services extends Construct {
       deletionProtection: props.loadBalancerDeletionProtection,
     });
     this.loadBalancer.logAccessLogs(accessLogs, 'alb');
-    Validations.of(this.loadBalancer).acknowledge({
+    Validations.of(this.loadBalancer.node.defaultChild!).acknowledge({
       id: 'NIST.800.53.R5-ALBWAFEnabled',
       reason:
         'Internal load balancer: reachable only from inside the VPC, where nothing serves untrusted web clients',
     });
     if (!props.loadBalancerDeletionProtection) {
-      Validations.of(this.loadBalancer).acknowledge({
+      Validations.of(this.loadBalancer.node.defaultChild!).acknowledge({
         id: 'NIST.800.53.R5-ELBDeletionProtectionEnabled',
         reason: 'Off by configuration so this environment can be torn down; production has it on',
       });
@@ -274,7 +275,7 @@ export class Services extends Construct {
       'NIST.800.53.R5-ELBv2ACMCertificateRequired',
       'NIST.800.53.R5-ALBHttpToHttpsRedirection',
     ]) {
-      Validations.of(this.listener).acknowledge({ id, reason: plainHttp });
+      Validations.of(this.listener.node.defaultChild!).acknowledge({ id, reason: plainHttp });
     }
     skipCheckov(this.listener, 'CKV_AWS_2', plainHttp);
     skipCheckov(this.listener, 'CKV_AWS_103', plainHttp);
@@ -343,7 +344,7 @@ export class Services extends Construct {
         'ecr:GetAuthorizationToken has no resource-level permissions; image pulls are scoped to the repository',
     });
     app.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
-    Validations.of(taskDefinition).acknowledge({
+    Validations.of(taskDefinition.node.defaultChild!).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
         'The environment holds only names and endpoints (environment, DB host/port/name, config secret name); ' +

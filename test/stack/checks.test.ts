@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { environments } from '../../environments';
 import { applyChecks } from '../../lib/checks';
+import { exceptionKey, exceptionsOf, reportedExceptionKeys } from '../../scripts/compliance-report';
 import { buildApp } from '../helpers/app';
 
 interface Report {
@@ -40,6 +41,20 @@ describe('checks at synth', () => {
       Annotations.fromStack(stack).hasNoError('*', Match.anyValue());
       Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
     }
+
+    // No exception may land without docs/compliance.md listing it (npm run compliance).
+    const reported = reportedExceptionKeys(
+      fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'compliance.md'), 'utf8'),
+    );
+    const declared = stacks.flatMap((stack) =>
+      exceptionsOf(
+        stack.stackName,
+        JSON.parse(fs.readFileSync(path.join(app.outdir, `${stack.stackName}.template.json`), 'utf8')),
+      ),
+    );
+    expect(declared.length).toBeGreaterThan(0);
+    const unreported = [...new Set(declared.map(exceptionKey))].filter((key) => !reported.has(key));
+    expect(unreported).toEqual([]);
   });
 
   test('fails synth on an unacknowledged finding (the rule pack is really wired)', () => {
