@@ -7,7 +7,8 @@ import { describeStep, NIL_VERSION, Plan, planDown, planGoto, planUp, Step } fro
  * A golang-migrate v4 compatible runner for PostgreSQL (`migrate.go` + `database/postgres`):
  * - `schema_migrations (version bigint not null primary key, dirty boolean not null)` in
  *   `current_schema()`, holding at most one row;
- * - before each file `(target, dirty=true)` is committed in its own transaction, the whole file is
+ * - before each file `(target, dirty=true)` replaces the row in its own committed transaction
+ *   (DELETE + INSERT where golang-migrate uses TRUNCATE + INSERT: same row, 10× cheaper), the whole file is
  *   sent as ONE simple-protocol query (so PostgreSQL runs it as one implicit transaction unless it
  *   has its own BEGIN/COMMIT), then `(target, false)` is committed;
  * - a dirty database is refused with `Dirty database version N. Fix and force version.`;
@@ -249,14 +250,19 @@ export class Migrator {
     await this.resetAfter('statement_timeout', send);
   }
 
-  /** golang-migrate `SetVersion`: TRUNCATE and INSERT in one committed transaction, one round trip. */
+  /**
+   * golang-migrate `SetVersion`: empty the table and insert the row in one committed transaction, in
+   * one round trip. golang-migrate empties it with TRUNCATE; DELETE leaves the same single row in the
+   * same transaction, and costs 0.2 ms where TRUNCATE (a new table file every time) costs 2–3 ms,
+   * twice per migration (bench/migrate.ts).
+   */
   private async setVersion(version: bigint, dirty: boolean): Promise<void> {
     // Both values are a bigint and a boolean produced here, never text from outside.
     const insert =
       version >= 0n || (version === NIL_VERSION && dirty)
         ? `INSERT INTO ${this.table} (version, dirty) VALUES (${version}, ${dirty});`
         : '';
-    await this.client.query(`BEGIN; TRUNCATE ${this.table}; ${insert} COMMIT;`);
+    await this.client.query(`BEGIN; DELETE FROM ${this.table}; ${insert} COMMIT;`);
   }
 
   private async ensureVersionTable(): Promise<void> {
