@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { MigrationSet } from '../../lambda/db-migrate/files';
 import { Database } from '../../lib/database';
@@ -110,45 +111,46 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
   });
 });
 
-describe('DatabaseMigrations', () => {
-  function build(props: Partial<ConstructorParameters<typeof DatabaseMigrations>[2]> = {}) {
-    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test', {
-      env: { account: '111111111111', region: 'eu-west-1' },
-    });
-    const vpc = new ec2.Vpc(stack, 'Vpc', {
-      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-      subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
-        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-        { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      ],
-    });
-    const secret = new rds.DatabaseSecret(stack, 'Secret', { username: 'admin' });
-    const database = new Database(stack, 'Database', {
-      vpc,
-      credentials: secret,
-      databaseName: 'clever_better',
-      instanceClass: 'db.t3.medium',
-      allocatedStorageGiB: 20,
-      maxAllocatedStorageGiB: 30,
-      multiAz: false,
-      backupRetentionDays: 7,
-      deletionProtection: false,
-      removalPolicy: 'snapshot',
-      monitoringIntervalSeconds: 0,
-      logRetention: logs.RetentionDays.ONE_MONTH,
-    } as ConstructorParameters<typeof Database>[2]);
-    return new DatabaseMigrations(stack, 'Migrations', {
-      vpc,
-      database,
-      databaseSecret: secret,
-      databaseName: 'clever_better',
-      environmentName: 'staging',
-      logRetention: logs.RetentionDays.ONE_MONTH,
-      ...props,
-    });
-  }
+/** A stack holding only the network, a database and the migrations; bundled only when asked. */
+function build(props: Partial<ConstructorParameters<typeof DatabaseMigrations>[2]> = {}, app?: App) {
+  const stack = new Stack(app ?? new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test', {
+    env: { account: '111111111111', region: 'eu-west-1' },
+  });
+  const vpc = new ec2.Vpc(stack, 'Vpc', {
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    subnetConfiguration: [
+      { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+      { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    ],
+  });
+  const secret = new rds.DatabaseSecret(stack, 'Secret', { username: 'admin' });
+  const database = new Database(stack, 'Database', {
+    vpc,
+    credentials: secret,
+    databaseName: 'clever_better',
+    instanceClass: 'db.t3.medium',
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 30,
+    multiAz: false,
+    backupRetentionDays: 7,
+    deletionProtection: false,
+    removalPolicy: 'snapshot',
+    monitoringIntervalSeconds: 0,
+    logRetention: logs.RetentionDays.ONE_MONTH,
+  } as ConstructorParameters<typeof Database>[2]);
+  return new DatabaseMigrations(stack, 'Migrations', {
+    vpc,
+    database,
+    databaseSecret: secret,
+    databaseName: 'clever_better',
+    environmentName: 'staging',
+    logRetention: logs.RetentionDays.ONE_MONTH,
+    ...props,
+  });
+}
 
+describe('DatabaseMigrations', () => {
   test.each([
     [
       'a 15-minute timeout',
@@ -199,4 +201,29 @@ describe('hashMigrations', () => {
     expect(hashMigrations(dir).latestVersion).toBe('10');
     expect(fs.existsSync(path.join(dir, 'README.md'))).toBe(true);
   });
+});
+
+describe('the bundle', () => {
+  test('holds the handler and the migrations/ files, as the runner reads them next to index.js', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-bundle-'));
+    try {
+      const app = new App({ outdir });
+      build({}, app);
+      app.synth();
+      const assets = fs
+        .readdirSync(outdir)
+        .map((name) => path.join(outdir, name))
+        .filter((dir) => fs.existsSync(path.join(dir, 'migrations')));
+      expect(assets).toHaveLength(1);
+      const bundled = MigrationSet.fromDirectory(path.join(assets[0], 'migrations'));
+      const repo = MigrationSet.fromDirectory(MIGRATIONS_DIR);
+      expect(bundled.versions).toEqual(repo.versions);
+      expect(bundled.body(bundled.file(repo.last!, 'up')!)).toBe(repo.body(repo.file(repo.last!, 'up')!));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require(path.join(assets[0], 'index.js'));
+      expect(typeof mod.handler).toBe('function');
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
