@@ -223,6 +223,7 @@ export class CleverBetterStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
+    this.monitoring.showInvocations('rollback', this.rollback.function.function);
 
     // What `terraform output -json` used to give operators.
     const outputs: Record<string, [string, string]> = {

@@ -250,6 +250,13 @@ const EXPECTATIONS: Record<MonitoringSymptom, AlarmExpectation> = {
       expectMetric(p, 'AWS/RDS', 'ReadLatency', 'Average', 300);
     },
   },
+  'failed-task-events-undelivered': {
+    threshold: () => 1,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    missing: 'notBreaching',
+    evaluationPeriods: () => 1,
+    check: (p) => expectMetric(p, 'AWS/Events', 'FailedInvocations', 'Sum', 300),
+  },
   'database-write-latency': {
     threshold: (m) => m.databaseLatencyMs,
     comparison: 'GreaterThanThreshold',
@@ -485,6 +492,17 @@ describe.each(ENVIRONMENT_NAMES)('%s dashboard', (env) => {
     ]) {
       expect(body).toContain(piece);
     }
+  });
+
+  test("graphs the rollback function's invocations and errors, registered after the dashboard was laid out", () => {
+    const { stack, template } = synthesized(env);
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    const rollbackFn = stack.getLogicalId(stack.rollback.function.function.node.defaultChild as never);
+    expect(body).toContain('Rollback: invocations and errors');
+    expect(body).toContain(`{"Ref":"${rollbackFn}"}`);
+    expect(() => stack.monitoring.showInvocations('rollback', stack.rollback.function.function)).toThrow(
+      /already shows a rollback function/,
+    );
   });
 
   test('its name is a stack output for the runbooks and ops status', () => {

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -93,6 +93,13 @@ export class FailedTaskEvents extends Construct {
       }),
     });
 
+    Validations.of(this.rule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'EventBridge retries delivery into this log group for 24 hours; a delivery that still fails ' +
+        'raises the failed-task-events-undelivered alarm (FailedInvocations) instead of sitting in a queue nobody reads',
+    });
+
     for (const service of props.services) {
       const filter = new logs.MetricFilter(this, `${service.metricName}Filter`, {
         logGroup: this.logGroup,
@@ -110,6 +117,17 @@ export class FailedTaskEvents extends Construct {
         filter.metric({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) }),
       );
     }
+  }
+
+  /** Events the rule matched but could not write to the log group (5-minute sums). */
+  metricUndelivered(): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Events',
+      metricName: 'FailedInvocations',
+      dimensionsMap: { RuleName: this.rule.ruleName },
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.minutes(5),
+    });
   }
 
   /** The failed-task count of one service (5-minute sums). */

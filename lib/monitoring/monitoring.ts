@@ -57,6 +57,7 @@ export const MONITORING_SYMPTOMS = [
   'database-connections',
   'database-read-latency',
   'database-write-latency',
+  'failed-task-events-undelivered',
 ] as const;
 
 /** One symptom an alarm watches. */
@@ -100,9 +101,15 @@ export interface MonitoringProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Where alarm descriptions send the reader. @default 'docs/runbooks.md' (in this repository) */
   readonly runbookUrl?: string;
-  /** The emergency-stop function, whose invocations the dashboard shows. @default not shown */
+  /**
+   * The emergency-stop function, whose invocations the dashboard shows.
+   * @default not shown, unless given later to {@link Monitoring.showInvocations}
+   */
   readonly emergencyStopFunction?: lambda.IFunction;
-  /** The rollback function, whose invocations the dashboard shows. @default not shown */
+  /**
+   * The rollback function, whose invocations the dashboard shows.
+   * @default not shown, unless given later to {@link Monitoring.showInvocations}
+   */
   readonly rollbackFunction?: lambda.IFunction;
 }
 
@@ -153,6 +160,35 @@ export function operationsWidgets(
   );
 }
 
+/** Functions whose invocations the dashboard's operations row shows. */
+export type OperationsFunction = 'emergencyStop' | 'rollback';
+
+/**
+ * A widget rendered at synth time, so functions registered after the dashboard was laid out still
+ * appear (the dashboard body is itself resolved lazily).
+ */
+class LateWidget implements cloudwatch.IWidget {
+  private x = 0;
+  private y = 0;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    private readonly build: () => cloudwatch.IWidget,
+  ) {}
+
+  position(x: number, y: number): void {
+    this.x = x;
+    this.y = y;
+  }
+
+  toJson(): unknown[] {
+    const widget = this.build();
+    widget.position(this.x, this.y);
+    return widget.toJson();
+  }
+}
+
 /**
  * The environment's alarms (one per symptom of the guide's runbooks, all to the on-call topic) and its
  * dashboard. Built on cdk-monitoring-constructs: its Fargate segment supplies the services' standard
@@ -166,6 +202,7 @@ export class Monitoring extends Construct {
   readonly failedTasks: FailedTaskEvents;
   private readonly facade: MonitoringFacade;
   private readonly props: MonitoringProps;
+  private readonly operations: Partial<Record<OperationsFunction, lambda.IFunction>> = {};
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -232,7 +269,23 @@ export class Monitoring extends Construct {
     for (const segment of [trading, bot, ml, tasks, latency, database]) {
       this.dashboard.addWidgets(...segment.widgets());
     }
-    this.dashboard.addWidgets(...operationsWidgets(props.emergencyStopFunction, props.rollbackFunction));
+    if (props.emergencyStopFunction) this.showInvocations('emergencyStop', props.emergencyStopFunction);
+    if (props.rollbackFunction) this.showInvocations('rollback', props.rollbackFunction);
+    this.dashboard.addWidgets(
+      new LateWidget(24, 6, () => {
+        const { emergencyStop, rollback } = this.operations;
+        return new cloudwatch.Row(...operationsWidgets(emergencyStop, rollback));
+      }),
+    );
+  }
+
+  /**
+   * Shows `fn`'s invocations and errors in the dashboard's operations row. For functions built after
+   * this construct (the deployment safety needs its failed-task metrics first).
+   */
+  showInvocations(kind: OperationsFunction, fn: lambda.IFunction): void {
+    if (this.operations[kind]) throw new Error(`The dashboard already shows a ${kind} function`);
+    this.operations[kind] = fn;
   }
 
   /** The alarm of one symptom; throws if it was not created (e.g. `bot-no-bets` without racing days). */
@@ -526,6 +579,31 @@ export class Monitoring extends Construct {
           },
         ],
       };
+    });
+    groups.push({
+      title: 'Failed-task events EventBridge could not deliver',
+      metrics: [
+        {
+          metric: this.failedTasks.metricUndelivered(),
+          alarmFriendlyName: 'failed-task-events-undelivered',
+          addAlarm: {
+            Critical: {
+              threshold: 1,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+              ...this.threshold('failed-task-events-undelivered', {
+                description:
+                  'EventBridge could not write failed-task events to ' +
+                  `${this.props.names.failedTaskEventsLogGroup}: the failed-tasks alarms are blind until it can.`,
+                runbook: 'service-not-starting',
+                // EventBridge publishes FailedInvocations only when a delivery fails.
+                missing: NOT_BREACHING,
+                period: Duration.minutes(5),
+                evaluationPeriods: 1,
+              }),
+            },
+          },
+        },
+      ],
     });
     return this.custom('tasks', 'Tasks: running vs desired, failures', groups);
   }
