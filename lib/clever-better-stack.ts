@@ -224,6 +224,9 @@ export class CleverBetterStack extends Stack {
       logRemovalPolicy,
     });
     this.monitoring.showInvocations('rollback', this.rollback.function.function);
+    this.monitoring.showAlarms(
+      ...Object.values(this.deploymentSafety.alarms).flatMap((all) => all.map((a) => a.alarm)),
+    );
 
     // What `terraform output -json` used to give operators.
     const outputs: Record<string, [string, string]> = {

@@ -505,6 +505,18 @@ describe.each(ENVIRONMENT_NAMES)('%s dashboard', (env) => {
     );
   });
 
+  test("its alarm states include the deployment safety's alarms, added after the dashboard was laid out", () => {
+    const { stack, template } = synthesized(env);
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    const deploymentAlarms = Object.values(stack.deploymentSafety.alarms).flat();
+    expect(deploymentAlarms.length).toBeGreaterThan(0);
+    for (const { alarm } of [...deploymentAlarms, { alarm: stack.monitoring.alarm('bot-silent') }]) {
+      expect(body).toContain(
+        `{"Fn::GetAtt":["${stack.getLogicalId(alarm.node.defaultChild as never)}","Arn"]}`,
+      );
+    }
+  });
+
   test('its name is a stack output for the runbooks and ops status', () => {
     synthesized(env).template.hasOutput('DashboardName', {});
   });

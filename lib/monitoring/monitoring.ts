@@ -203,6 +203,8 @@ export class Monitoring extends Construct {
   private readonly facade: MonitoringFacade;
   private readonly props: MonitoringProps;
   private readonly operations: Partial<Record<OperationsFunction, lambda.IFunction>> = {};
+  /** Alarms of the dashboard's "Alarm states" widget: these, and others' given to showAlarms. */
+  private readonly statusAlarms: cloudwatch.IAlarm[] = [];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -246,7 +248,7 @@ export class Monitoring extends Construct {
       dashboardName: names.dashboard,
       start: '-PT8H',
     });
-    const allAlarms = Object.values(this.alarms);
+    this.statusAlarms.push(...Object.values(this.alarms));
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown:
@@ -257,14 +259,21 @@ export class Monitoring extends Construct {
         height: 2,
       }),
     );
+    // Built at synth time so alarms of constructs created later (showAlarms) are included; the
+    // widget scrolls when there are more alarms than fit.
     this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({
-        title: 'Alarm states',
-        alarms: allAlarms,
-        width: 24,
-        height: 2 + Math.ceil(allAlarms.length / 4),
-        sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
-      }),
+      new LateWidget(
+        24,
+        8,
+        () =>
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Alarm states (most recently changed first)',
+            alarms: [...this.statusAlarms],
+            width: 24,
+            height: 8,
+            sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+          }),
+      ),
     );
     for (const segment of [trading, bot, ml, tasks, latency, database]) {
       this.dashboard.addWidgets(...segment.widgets());
@@ -286,6 +295,11 @@ export class Monitoring extends Construct {
   showInvocations(kind: OperationsFunction, fn: lambda.IFunction): void {
     if (this.operations[kind]) throw new Error(`The dashboard already shows a ${kind} function`);
     this.operations[kind] = fn;
+  }
+
+  /** Adds alarms of other constructs (deployment safety, emergency stop) to the dashboard's alarm states. */
+  showAlarms(...alarms: cloudwatch.IAlarm[]): void {
+    this.statusAlarms.push(...alarms);
   }
 
   /** The alarm of one symptom; throws if it was not created (e.g. `bot-no-bets` without racing days). */
@@ -353,7 +367,7 @@ export class Monitoring extends Construct {
       });
     }
     groups.push({
-      title: 'BetsPlaced data points per minute (0 = bot silent)',
+      title: 'BetsPlaced data points per minute (a gap = bot silent)',
       metrics: [
         {
           metric: bets(cloudwatch.Stats.SAMPLE_COUNT, Duration.minutes(1)),
