@@ -5,7 +5,16 @@ import { production, staging } from '../../environments';
 import { FAILED_TASK_STOP_CODES, LOG_METRICS, MONITORING_NAMESPACE } from '../../lib/monitoring';
 import { ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
 
-type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
+/** The properties the replacement-time test reads, of a service or a target group. */
+interface Properties {
+  readonly ServiceName?: string;
+  readonly HealthCheckGracePeriodSeconds?: number;
+  readonly LoadBalancers?: readonly { TargetGroupArn: { Ref: string } }[];
+  readonly HealthCheckIntervalSeconds?: number;
+  readonly HealthyThresholdCount?: number;
+  readonly TargetGroupAttributes?: readonly { Key: string; Value: string }[];
+}
+type Resource = { Type: string; Properties: Properties; DependsOn?: string[] };
 
 const CONFIGS = { staging, production };
 
@@ -154,14 +163,13 @@ describe.each(ENVIRONMENT_NAMES)('%s: a bad task is replaced quickly', (env) => 
       const [, service] = Object.entries(all).find(
         ([, r]) => r.Type === 'AWS::ECS::Service' && r.Properties.ServiceName === name,
       )!;
-      const tgId: string = service.Properties.LoadBalancers[0].TargetGroupArn.Ref;
+      const tgId = service.Properties.LoadBalancers![0].TargetGroupArn.Ref;
       const tg = all[tgId].Properties;
-      const attribute = (key: string) =>
-        Number(tg.TargetGroupAttributes.find((a: { Key: string }) => a.Key === key).Value);
+      const attribute = (key: string) => Number(tg.TargetGroupAttributes!.find((a) => a.Key === key)!.Value);
       const figures = {
-        grace: service.Properties.HealthCheckGracePeriodSeconds,
-        interval: tg.HealthCheckIntervalSeconds,
-        healthyThreshold: tg.HealthyThresholdCount,
+        grace: service.Properties.HealthCheckGracePeriodSeconds!,
+        interval: tg.HealthCheckIntervalSeconds!,
+        healthyThreshold: tg.HealthyThresholdCount!,
         deregistration: attribute('deregistration_delay.timeout_seconds'),
       };
       // 30 + 5 × 2 + 10 = 50 s with the committed settings.
@@ -270,7 +278,19 @@ describe.each(ENVIRONMENT_NAMES)('%s: the rollback function', (env) => {
     template.hasOutput('RollbackFunctionName', { Value: stack.resolve(fn.function.functionName) });
   });
 
-  test('pages the on-call person when it fails', () => {
+  test('runs one rollback at a time', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Rolls bot or ml-service back'),
+      ReservedConcurrentExecutions: 1,
+    });
+  });
+
+  test('pages the on-call person when it fails: alarm-triggered runs that fail land on the topic, errors alarm', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: stack.resolve(fn.function.functionName),
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: stack.resolve(stack.alerting.topic.topicArn) } },
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `clever-better-${env}-rollback-function-errors`,
       MetricName: 'Errors',
