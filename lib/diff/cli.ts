@@ -5,11 +5,13 @@ import * as path from 'node:path';
 import {
   AssemblyStack,
   deployedTemplate,
+  equivalentAssets,
   exportCommit,
   readAssembly,
   regionOf,
   resolveRef,
   synthesize,
+  withAssetHashes,
 } from './assembly';
 import { renderMarkdown, renderText } from './render';
 import { StackDiff, summarizeStack } from './summary';
@@ -103,8 +105,8 @@ export function parseDiffArgs(argv: readonly string[]): DiffArgs {
 export interface DiffDeps {
   /** Root of the project (where cdk.json and node_modules are). */
   readonly projectRoot: string;
-  /** Synthesizes the app in `cwd` into `outDir`. */
-  synthesize(cwd: string, outDir: string, label: string): Promise<void>;
+  /** Synthesizes the app in `cwd` into `outDir`; resolves to a warning when it wrote templates despite errors. */
+  synthesize(cwd: string, outDir: string, label: string): Promise<string | undefined>;
   /** Resolves a git ref to a commit. */
   resolveRef(projectRoot: string, ref: string): string;
   /** Writes a commit's files into `dest`, with node_modules linked. */
@@ -140,11 +142,18 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-diff-'));
   try {
+    const notes: string[] = [];
+    const synth = (cwd: string, outDir: string, label: string) =>
+      deps.synthesize(cwd, outDir, label).then((warning) => {
+        if (warning) {
+          deps.err(`warning: ${warning}\n`);
+          notes.push(warning.split('\n')[0]);
+        }
+        return outDir;
+      });
     const headJob = args.headDir
       ? Promise.resolve(path.resolve(args.headDir))
-      : deps
-          .synthesize(deps.projectRoot, path.join(work, 'head.out'), 'the working tree')
-          .then(() => path.join(work, 'head.out'));
+      : synth(deps.projectRoot, path.join(work, 'head.out'), 'the working tree');
     let baseLabel = args.baseLabel;
     let baseJob: Promise<string | undefined> = Promise.resolve(args.baseDir && path.resolve(args.baseDir));
     if (args.base !== undefined) {
@@ -152,9 +161,7 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
       baseLabel ??= `${args.base} (${sha.slice(0, 7)})`;
       const src = path.join(work, 'base-src');
       deps.exportCommit(deps.projectRoot, sha, src);
-      baseJob = deps
-        .synthesize(src, path.join(work, 'base.out'), `${args.base}`)
-        .then(() => path.join(work, 'base.out'));
+      baseJob = synth(src, path.join(work, 'base.out'), args.base);
     }
     // Both syntheses at once: each is mostly one busy Node process.
     // Both finish before anything is read or the work directory is removed, even when one fails.
@@ -164,6 +171,7 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
     const [headDir, baseDir] = settled.map((s) => (s as PromiseFulfilledResult<string | undefined>).value);
     const head = readAssembly(headDir!);
     const base = baseDir ? readAssembly(baseDir) : new Map<string, AssemblyStack>();
+    const sameAssets = baseDir ? equivalentAssets(baseDir, headDir!) : new Map<string, string>();
     const names = args.stacks.length ? args.stacks : [...new Set([...head.keys(), ...base.keys()])];
     const unknown = names.filter((n) => !head.has(n) && !base.has(n));
     if (unknown.length) {
@@ -175,13 +183,16 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
     for (const name of names) {
       const oldTemplate = args.deployed
         ? await deps.deployedTemplate(name, regionOf(head.get(name)?.environment))
-        : base.get(name)?.template;
+        : base.has(name)
+          ? withAssetHashes(base.get(name)!.template, sameAssets)
+          : undefined;
       results.push(summarizeStack(name, oldTemplate, head.get(name)?.template, args));
     }
     const labels = {
       baseLabel: baseLabel ?? (args.deployed ? 'deployed stacks' : args.baseDir),
       headLabel: args.headLabel ?? (args.headDir ? args.headDir : 'working tree'),
       allowDestructive: args.allowDestructive,
+      notes,
     };
     deps.out(`${renderText(results, labels)}\n`);
     if (args.markdown) fs.writeFileSync(args.markdown, `${renderMarkdown(results, labels)}\n`);

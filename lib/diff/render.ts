@@ -20,6 +20,8 @@ export interface RenderOptions {
   readonly allowDestructive?: boolean;
   /** Longest markdown produced, in characters; raw diffs are cut to fit. @default 60000 */
   readonly maxLength?: number;
+  /** Warnings about how the templates were obtained, shown under the status. @default none */
+  readonly notes?: readonly string[];
 }
 
 const ANSI = /\u001b\[[0-9;]*m/g;
@@ -141,6 +143,7 @@ export function renderMarkdown(stacks: readonly StackDiff[], options: RenderOpti
     head.push(`Base ${code(options.baseLabel ?? '?')} → ${code(options.headLabel ?? 'this change')}`, '');
   }
   head.push(status(stacks, options.allowDestructive === true), '');
+  for (const note of options.notes ?? []) head.push(`> ⚠️ ${note}`, '');
   head.push(
     '| Stack | Changes | Replaced / deleted (stateful) | Risk items |',
     '| --- | ---: | ---: | ---: |',
@@ -184,6 +187,7 @@ export function renderText(stacks: readonly StackDiff[], options: RenderOptions 
     out.push(`Base ${options.baseLabel ?? '?'} → ${options.headLabel ?? 'working tree'}`, '');
   }
   out.push(status(stacks, options.allowDestructive === true).replace(/\*\*/g, ''), '');
+  for (const note of options.notes ?? []) out.push(`warning: ${note}`, '');
   for (const { summary, diff } of stacks) {
     out.push(`=== ${summary.stackName}: ${summary.changeCount} change(s)`);
     const lines = summaryLines(summary);

@@ -60,6 +60,7 @@ function fakeDeps(overrides: Partial<DiffDeps> = {}): Recorder {
         StagingStack: BASE,
         ProductionStack: cwd === '/project' ? RDS_REPLACED : BASE,
       });
+      return undefined;
     },
     resolveRef: (_, ref) => (ref === 'main' ? 'abc1234def' : '0000000000'),
     exportCommit: (_, sha, dest) => calls.push(`export ${sha} ${path.basename(dest)}`),
@@ -157,6 +158,51 @@ describe('npm run diff: run', () => {
     expect(r.calls).toEqual(['deployed ProductionStack eu-west-1']);
   });
 
+  describe('Lambda assets built in two directories', () => {
+    const lambdaTemplate = (hash: string) => ({
+      Resources: {
+        EmergencyStopFunction: {
+          Type: 'AWS::Lambda::Function',
+          Properties: { Description: 'emergency stop', Code: { S3Bucket: 'assets', S3Key: `${hash}.zip` } },
+          Metadata: { 'aws:asset:path': `asset.${hash}` },
+        },
+      },
+    });
+    const assembly = (dir: string, hash: string, code: string, sourceMap: string) => {
+      writeAssembly(dir, { StagingStack: lambdaTemplate(hash) });
+      fs.mkdirSync(path.join(dir, `asset.${hash}`));
+      fs.writeFileSync(path.join(dir, `asset.${hash}`, 'index.js'), code);
+      fs.writeFileSync(path.join(dir, `asset.${hash}`, 'index.js.map'), sourceMap);
+      return dir;
+    };
+    const [A, B] = ['a'.repeat(64), 'b'.repeat(64)];
+
+    test('the same code whose source maps differ (they hold build paths) is no change', async () => {
+      const dir = tmp('cb-diff-assets-');
+      const base = assembly(
+        path.join(dir, 'base'),
+        A,
+        'exports.handler=1',
+        '{"sources":["../../base-src/x.ts"]}',
+      );
+      const head = assembly(path.join(dir, 'head'), B, 'exports.handler=1', '{"sources":["../../x.ts"]}');
+      const r = fakeDeps();
+      expect(await runDiff(['--base-dir', base, '--head-dir', head], r.deps)).toBe(EXIT.ok);
+      expect(r.out.join('')).toContain('=== StagingStack: 0 change(s)');
+    });
+
+    test('changed code is still a change to the emergency stop', async () => {
+      const dir = tmp('cb-diff-assets-');
+      const base = assembly(path.join(dir, 'base'), A, 'exports.handler=1', '{}');
+      const head = assembly(path.join(dir, 'head'), B, 'exports.handler=2', '{}');
+      const r = fakeDeps();
+      await runDiff(['--base-dir', base, '--head-dir', head], r.deps);
+      expect(r.out.join('')).toContain(
+        '**Emergency stop** function `EmergencyStopFunction` AWS::Lambda::Function updated: Code: new bundle',
+      );
+    });
+  });
+
   test('fails with exit 2 on an unknown stack, listing the known ones', async () => {
     const dir = tmp('cb-diff-cli-');
     const head = writeAssembly(path.join(dir, 'head'), { StagingStack: BASE });
@@ -175,6 +221,23 @@ describe('npm run diff: run', () => {
     });
     expect(await runDiff(['--base', 'main'], r.deps)).toBe(EXIT.error);
     expect(r.err.join('')).toMatch(/cdk synth of main failed/);
+  });
+
+  test('compares the templates a synth wrote despite cdk-nag errors, saying so in the output and the comment', async () => {
+    const dir = tmp('cb-diff-cli-');
+    const md = path.join(dir, 'comment.md');
+    const r = fakeDeps({
+      synthesize: async (cwd, outDir, label) => {
+        writeAssembly(outDir, { StagingStack: BASE });
+        return cwd === '/project'
+          ? undefined
+          : `cdk synth of ${label} reported 2 error(s) (cdk-nag or validation findings); its templates are compared anyway.\nERROR ...`;
+      },
+    });
+    expect(await runDiff(['--base', 'main', '--markdown', md], r.deps)).toBe(EXIT.ok);
+    expect(r.out.join('')).toContain('warning: cdk synth of main reported 2 error(s)');
+    expect(r.err.join('')).toContain('ERROR ...');
+    expect(fs.readFileSync(md, 'utf8')).toContain('> ⚠️ cdk synth of main reported 2 error(s)');
   });
 
   test('prints usage for --help and exits 0', async () => {
