@@ -120,7 +120,8 @@ export class GitHubOidcStack extends Stack {
     this.deployRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'AssumeCdkBootstrapRoles',
-        actions: ['sts:AssumeRole'],
+        // TagSession: the bootstrap roles' trust allows session tags, which the CDK CLI may pass.
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
         resources: ['deploy', 'file-publishing', 'image-publishing', 'lookup'].map(bootstrapRole),
       }),
     );
@@ -134,7 +135,7 @@ export class GitHubOidcStack extends Stack {
     this.diffRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'AssumeCdkLookupRole',
-        actions: ['sts:AssumeRole'],
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
         resources: [bootstrapRole('lookup')],
       }),
     );

@@ -76,7 +76,7 @@ describe('GitHub OIDC stack', () => {
           {
             Sid: 'AssumeCdkBootstrapRoles',
             Effect: 'Allow',
-            Action: 'sts:AssumeRole',
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
             Resource: ['deploy', 'file-publishing', 'image-publishing', 'lookup'].map(bootstrapRole),
           },
         ],
@@ -100,7 +100,7 @@ describe('GitHub OIDC stack', () => {
           {
             Sid: 'AssumeCdkLookupRole',
             Effect: 'Allow',
-            Action: 'sts:AssumeRole',
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
             Resource: bootstrapRole('lookup'),
           },
           {
