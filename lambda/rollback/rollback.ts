@@ -119,6 +119,8 @@ export async function runRollback(request: RollbackRequest, deps: RollbackDeps):
       timeoutMs: config.waitTimeoutMs,
       pollIntervalMs: config.pollIntervalMs,
       clock: deps.clock,
+      // Steady on the revision ECS returns to, not on the stopped deployment's last poll.
+      expectedTaskDefinition: sourceArn,
     });
     return finish(
       { ...plan, stable: waited.stable, waitedSeconds: waited.waitedSeconds, warnings: failed(waited) },

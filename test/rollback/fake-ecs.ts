@@ -86,6 +86,8 @@ export interface FakeService {
   readonly deployments: readonly FakeDeployment[];
   /** DescribeServices polls after the update that still show the rollout in progress. */
   readonly pollsUntilStable?: number;
+  /** After the update, the rollout fails (the circuit breaker tripped) instead of completing. */
+  readonly rolloutFails?: boolean;
   /** How many times UpdateService answers ThrottlingException before it works. */
   readonly throttleUpdates?: number;
 }
@@ -159,7 +161,12 @@ export function fakeEcs(ecs: AwsClientStub<ECSClient>, world: FakeService) {
             {
               status: 'PRIMARY',
               taskDefinition: state.current,
-              rolloutState: rolling ? 'IN_PROGRESS' : 'COMPLETED',
+              rolloutState:
+                state.updated && world.rolloutFails ? 'FAILED' : rolling ? 'IN_PROGRESS' : 'COMPLETED',
+              rolloutStateReason:
+                state.updated && world.rolloutFails
+                  ? 'ECS deployment circuit breaker: tasks failed to start.'
+                  : undefined,
               desiredCount: desired,
               runningCount: rolling ? 0 : desired,
             },
@@ -230,8 +237,13 @@ export function fakeEcs(ecs: AwsClientStub<ECSClient>, world: FakeService) {
     state.updated = true;
     return { service: { serviceName: world.service } };
   });
-  ecs.on(StopServiceDeploymentCommand).callsFake((input: { serviceDeploymentArn: string }) => ({
-    serviceDeploymentArn: input.serviceDeploymentArn,
-  }));
+  ecs.on(StopServiceDeploymentCommand).callsFake((input: { serviceDeploymentArn: string }) => {
+    // ECS rolls the service back to the deployment's source revision.
+    const d = world.deployments.find(
+      (x) => deploymentArn(world.service, x.id) === input.serviceDeploymentArn,
+    );
+    if (d?.sourceRevision !== undefined) state.current = tdArn(world.family, d.sourceRevision);
+    return { serviceDeploymentArn: input.serviceDeploymentArn };
+  });
   return state;
 }

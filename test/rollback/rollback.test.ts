@@ -232,6 +232,7 @@ describe('a deployment in progress', () => {
       stoppedDeployment: deploymentArn('bot', 'd6'),
     });
     expect(report.driftNote).toContain('CloudFormation fails that update');
+    expect(report.stable).toBe(true);
     expect(published).toHaveLength(1);
   });
 
@@ -433,6 +434,17 @@ describe('waiting for a steady state', () => {
     const report = await result;
     expect(report).toMatchObject({ stable: true, waitedSeconds: 45 });
     expect(clock.sleeps).toEqual([15_000, 15_000, 15_000]);
+  });
+
+  test('fails the report, not the run, when ECS says the rollout FAILED', async () => {
+    fakeEcs(ecs, { ...healthyHistory, rolloutFails: true });
+    const { result, published } = run(request());
+    const report = await result;
+    expect(report).toMatchObject({ outcome: 'rolled-back', stable: false });
+    expect(report.warnings).toContain(
+      'ECS reports the rollout FAILED: ECS deployment circuit breaker: tasks failed to start.',
+    );
+    expect(published[0].message).toContain('rollout FAILED');
   });
 
   test('gives up at the bound and says the service is not yet stable', async () => {
