@@ -9,6 +9,7 @@ export interface Budget {
   readonly cancelBetsMs: number;
   readonly betfairRequestMs: number;
   readonly notifyMs: number;
+  readonly logoutGraceMs: number;
   readonly matcherBackoffMs: readonly number[];
 }
 
@@ -24,12 +25,20 @@ export const BUDGET: Budget = {
   /** SNS publish of the outcome. */
   notifyMs: 10_000,
   /**
+   * How much longer than the notification the run waits for the Betfair logout's answer. The stop
+   * is complete by then and the logout request is under way; a session it does not end expires on
+   * its own, so the function returns instead of holding on for a housekeeping answer.
+   */
+  logoutGraceMs: 0,
+  /**
    * Waits between cancel-all attempts rejected with ERROR_IN_MATCHER (another cancel-all is still
    * running at Betfair). Bounded: after the last one the step reports the rejection.
    */
   matcherBackoffMs: [250, 500, 1_000, 2_000, 4_000],
 };
 
-/** Longest a run can take: the slowest concurrent step, then the notification (logout overlaps it). */
+/** Longest a run can take: the slowest concurrent step, then the notification (the logout overlaps it). */
 export const WORST_CASE_RUN_MS =
-  Math.max(BUDGET.tradingFlagMs, BUDGET.scaleBotMs, BUDGET.cancelBetsMs) + BUDGET.notifyMs;
+  Math.max(BUDGET.tradingFlagMs, BUDGET.scaleBotMs, BUDGET.cancelBetsMs) +
+  BUDGET.notifyMs +
+  BUDGET.logoutGraceMs;

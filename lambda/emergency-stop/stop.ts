@@ -47,7 +47,12 @@ export async function runEmergencyStop(trigger: Trigger, deps: StopDeps): Promis
   );
 
   const notified = await runStep('notify', budget.notifyMs, (signal) => notify(deps, trigger, steps, signal));
-  const logout = (await Promise.all(logouts)).join('; ');
+  // The logout started with the notification; its answer is waited for only within the grace.
+  const logout = await within(
+    Promise.all(logouts).then((r) => r.join('; ')),
+    budget.logoutGraceMs,
+    'sent; answer not awaited (the session expires on its own if it did not land)',
+  );
   const reported = steps.map((s) =>
     s.step === 'cancel-bets' && logout ? { ...s, details: { ...s.details, logout } } : s,
   );
@@ -83,5 +88,16 @@ async function runStep(
       durationMs: Math.round(performance.now() - started),
       ...(progress ? { details: progress() } : {}),
     };
+  }
+}
+
+/** `promise`'s value if it settles within `ms`, else `fallback`. */
+async function within(promise: Promise<string>, ms: number, fallback: string): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -83,7 +83,8 @@ function deps(budget: StopDeps['budget'] = {}): StopDeps {
     sleep: async (ms) => {
       sleeps.push(ms);
     },
-    budget: { betfairRequestMs: 2_000, ...budget },
+    // A generous logout grace keeps the logout's outcome in every report; production waits 0 ms.
+    budget: { betfairRequestMs: 2_000, logoutGraceMs: 5_000, ...budget },
   };
 }
 
@@ -204,6 +205,16 @@ describe('an emergency stop with every dependency healthy', () => {
       ok: false,
       summary: 'Betfair certlogin: CERT_AUTH_REQUIRED',
     });
+  });
+  test('returns once on-call is notified, without waiting for the logout answer (production grace 0 ms)', async () => {
+    fake.hang.add('logout');
+    const report = await runEmergencyStop(TRIGGER, deps({ logoutGraceMs: 0 }));
+    // The logout never answers, yet the run is over.
+    expect(report.ok).toBe(true);
+    expect(bets(report).logout).toMatch(/^sent; answer not awaited/);
+    for (let i = 0; i < 100 && fake.calls('logout').length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(fake.calls('logout')).toHaveLength(1);
   });
 });
 
