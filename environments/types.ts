@@ -85,15 +85,22 @@ export interface NetworkConfig {
 /** Thresholds of the alarms that stop trading (see docs/metrics.md for the metrics the bot publishes). */
 export interface EmergencyStopConfig {
   /**
-   * Realised loss, in account currency, within `lossWindowMinutes` that stops trading.
-   * Compared against the bot's `DailyLoss` metric.
+   * Realised loss, in account currency (positive), within `lossWindowMinutes` that stops trading:
+   * the alarm fires when the bot's `NetProfit` summed over the window is at or below `-lossLimit`.
+   * @default 500
    */
   readonly lossLimit: number;
-  /** Window over which `lossLimit` is evaluated, in minutes. */
+  /**
+   * Window over which `NetProfit` is summed, in minutes (1–1440): one alarm period, evaluated as a
+   * sliding window every minute. @default 60
+   */
   readonly lossWindowMinutes: number;
-  /** Bot `Errors` per minute that count as an error storm. */
+  /** Bot `Errors` per minute (a whole number, at least 1) that count as an error storm. @default 50 */
   readonly errorStormPerMinute: number;
-  /** Consecutive minutes the error rate must stay above `errorStormPerMinute` before stopping. */
+  /**
+   * Consecutive minutes (1–60) the error rate must stay at or above `errorStormPerMinute` before
+   * stopping. @default 3
+   */
   readonly errorStormMinutes: number;
 }
 

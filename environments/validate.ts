@@ -1,6 +1,7 @@
 import { fargateMemoryOptions, FARGATE_TASK_SIZES } from './fargate';
 import { LOG_RETENTION_DAYS, RDS_POSTGRES_INSTANCE_CLASSES, RDS_STORAGE_GIB } from './rds';
 import { EnvironmentConfig, ServiceConfig } from './types';
+import { emergencyStopProblems } from './validate-emergency-stop';
 import { monitoringProblems } from './validate-monitoring';
 import { rollbackProblems } from './validate-rollback';
 
@@ -304,6 +305,7 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
   }
   problems.push(...rollbackProblems(env));
   problems.push(...monitoringProblems(env));
+  problems.push(...emergencyStopProblems(env));
   return problems;
 }
 

@@ -5,6 +5,7 @@ import { EnvironmentConfig } from '../environments/types';
 import { Alerting } from './alerting';
 import { acceptCdkInternals } from './compliance';
 import { Database } from './database';
+import { EmergencyStop } from './emergency-stop';
 import { DeploymentSafety } from './deployment-safety';
 import { Encryption } from './encryption';
 import { DatabaseMigrations } from './migrations';
@@ -38,6 +39,7 @@ export class CleverBetterStack extends Stack {
   readonly secrets: AppSecrets;
   readonly database: Database;
   readonly services: Services;
+  readonly emergencyStop: EmergencyStop;
   readonly deploymentSafety: DeploymentSafety;
   readonly rollback: Rollback;
   readonly monitoring: Monitoring;
@@ -228,6 +230,20 @@ export class CleverBetterStack extends Stack {
       ...Object.values(this.deploymentSafety.alarms).flatMap((all) => all.map((a) => a.alarm)),
     );
 
+    // Alarms that halt trading with nobody awake, and `ops emergency-stop` (README "Emergency stop").
+    this.emergencyStop = new EmergencyStop(this, 'EmergencyStop', {
+      environmentName: config.name,
+      namePrefix: `clever-better-${config.name}`,
+      cluster: this.services.cluster,
+      botService: this.services.bot,
+      configSecret: this.secrets.config,
+      betfairSecret: this.secrets.betfair,
+      alerting: this.alerting,
+      thresholds: config.emergencyStop,
+      logRetention,
+      logRemovalPolicy,
+    });
+
     // What `terraform output -json` used to give operators.
     const outputs: Record<string, [string, string]> = {
       ClusterName: [this.services.cluster.clusterName, 'ECS cluster'],
@@ -244,6 +260,14 @@ export class CleverBetterStack extends Stack {
       ],
       ConfigSecretArn: [this.secrets.config.secretArn, 'Runtime config secret (live_trading_enabled)'],
       OnCallTopicArn: [this.alerting.topic.topicArn, 'SNS topic that pages the on-call person'],
+      EmergencyStopFunctionName: [
+        this.emergencyStop.function.function.functionName,
+        'Function `ops emergency-stop` invokes',
+      ],
+      EmergencyStopTriggerAlarms: [
+        this.emergencyStop.triggerAlarmNames,
+        'Alarms that stop trading; `ops resume` refuses while one is in ALARM',
+      ],
       RollbackFunctionName: [this.rollback.function.function.functionName, 'Function `ops rollback` invokes'],
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this environment'],
       AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],

@@ -1,7 +1,9 @@
 import { commands, OpsArgs } from './commands';
 import { awsContext, findEnvironment, OpsContext, UsageError } from './context';
 // Each import registers one command.
+import './emergency-stop';
 import './migrate';
+import './resume';
 import './rollback';
 
 /** Splits argv into the command, positionals and `--name value` / `--flag` options. */
