@@ -243,6 +243,13 @@ export class CleverBetterStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
+    this.monitoring.showInvocations('emergencyStop', this.emergencyStop.function.function);
+    this.monitoring.showAlarms(
+      this.emergencyStop.lossLimitAlarm,
+      this.emergencyStop.errorStormAlarm,
+      this.emergencyStop.failedAlarm,
+      this.emergencyStop.undeliveredAlarm,
+    );
 
     // What `terraform output -json` used to give operators.
     const outputs: Record<string, [string, string]> = {

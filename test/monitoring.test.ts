@@ -494,23 +494,33 @@ describe.each(ENVIRONMENT_NAMES)('%s dashboard', (env) => {
     }
   });
 
-  test("graphs the rollback function's invocations and errors, registered after the dashboard was laid out", () => {
+  test("graphs the emergency-stop and rollback functions' invocations and errors, registered after the dashboard was laid out", () => {
     const { stack, template } = synthesized(env);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
     const rollbackFn = stack.getLogicalId(stack.rollback.function.function.node.defaultChild as never);
     expect(body).toContain('Rollback: invocations and errors');
     expect(body).toContain(`{"Ref":"${rollbackFn}"}`);
+    const stopFn = stack.getLogicalId(stack.emergencyStop.function.function.node.defaultChild as never);
+    expect(body).toContain('Emergency stop: invocations and errors');
+    expect(body).toContain(`{"Ref":"${stopFn}"}`);
+    expect(body).not.toContain('has no');
     expect(() => stack.monitoring.showInvocations('rollback', stack.rollback.function.function)).toThrow(
       /already shows a rollback function/,
     );
   });
 
-  test("its alarm states include the deployment safety's alarms, added after the dashboard was laid out", () => {
+  test("its alarm states include the deployment safety's and the emergency stop's alarms, added after the dashboard was laid out", () => {
     const { stack, template } = synthesized(env);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
     const deploymentAlarms = Object.values(stack.deploymentSafety.alarms).flat();
     expect(deploymentAlarms.length).toBeGreaterThan(0);
-    for (const { alarm } of [...deploymentAlarms, { alarm: stack.monitoring.alarm('bot-silent') }]) {
+    const stop = stack.emergencyStop;
+    const others = [stop.lossLimitAlarm, stop.errorStormAlarm, stop.failedAlarm, stop.undeliveredAlarm];
+    for (const alarm of [
+      ...deploymentAlarms.map((a) => a.alarm),
+      ...others,
+      stack.monitoring.alarm('bot-silent'),
+    ]) {
       expect(body).toContain(
         `{"Fn::GetAtt":["${stack.getLogicalId(alarm.node.defaultChild as never)}","Arn"]}`,
       );
