@@ -5,6 +5,7 @@ import './emergency-stop';
 import './migrate';
 import './resume';
 import './rollback';
+import './status';
 
 /** Splits argv into the command, positionals and `--name value` / `--flag` options. */
 export function parseArgs(argv: readonly string[]): { command: string | undefined; args: OpsArgs } {
