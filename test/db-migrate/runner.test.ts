@@ -308,7 +308,10 @@ describe('the migration lock', () => {
         async () => (await lockHolders(a.migrator.lockId)).rows.some((r) => !r.granted),
         'B to wait for the lock',
       );
+      // A reaches its slow file (the dirty row) while B still waits.
+      await waitFor(async () => (await versionRows(admin).catch(() => [])).length > 0, 'A to start its file');
       expect(await versionRows(admin)).toEqual([{ version: '1', dirty: true }]);
+      expect((await lockHolders(a.migrator.lockId)).rows.map((r) => r.granted).sort()).toEqual([false, true]);
       await first;
       const result = await second;
       expect(result.applied.map((s) => s.version)).toEqual([2n]);
@@ -329,6 +332,7 @@ describe('the migration lock', () => {
         async () => (await lockHolders(a.migrator.lockId)).rows.length === 1,
         'A to take the lock',
       );
+      await waitFor(async () => (await versionRows(admin).catch(() => [])).length > 0, 'A to start its file');
       await expect(b.migrator.run({ command: 'force', version: 2n })).rejects.toThrow(
         new LockTimeoutError(a.migrator.lockId),
       );
