@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ignoreCfnLint } from './compliance';
 import * as path from 'node:path';
 
 /** Root of the Lambda sources; anchored on this file, never on the working directory. */
@@ -98,5 +99,10 @@ export class ProjectFunction extends Construct {
         ...props.bundling,
       },
     });
+    ignoreCfnLint(
+      this.function,
+      'W3005',
+      'The CDK makes a function with a given role DependsOn that role as well as referencing it with GetAtt: redundant, harmless',
+    );
   }
 }
