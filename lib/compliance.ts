@@ -1,4 +1,4 @@
-import { Aspects, CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 
@@ -102,6 +102,8 @@ class InlineGrantPolicies implements IAspect {
 
 /** Installs the stack-wide exceptions: the CDK's internal helpers and CDK grant policies. */
 export function acceptCdkInternals(stack: Stack): void {
-  Aspects.of(stack).add(new CdkInternalExceptions());
-  Aspects.of(stack).add(new InlineGrantPolicies());
+  // MUTATING priority: these must run before cdk-nag's default-priority aspect copies acknowledgements
+  // into the template metadata, or the report would miss them depending on aspect order.
+  Aspects.of(stack).add(new CdkInternalExceptions(), { priority: AspectPriority.MUTATING });
+  Aspects.of(stack).add(new InlineGrantPolicies(), { priority: AspectPriority.MUTATING });
 }

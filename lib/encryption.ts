@@ -1,4 +1,4 @@
-import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, IAspect, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -26,12 +26,18 @@ export class Encryption extends Construct {
         principals: [new iam.ServicePrincipal(`logs.${region}.amazonaws.com`)],
         actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
         resources: ['*'],
-        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${region}:${account}:log-group:*` } },
+        conditions: {
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${region}:${account}:log-group:*` },
+        },
       }),
     );
     // CloudWatch alarms publish to the encrypted on-call topic; the AWS-managed SNS key cannot allow that.
-    this.key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    Aspects.of(Stack.of(this)).add(new EncryptLogGroups(this.key));
+    this.key.grant(
+      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
+    Aspects.of(Stack.of(this)).add(new EncryptLogGroups(this.key), { priority: AspectPriority.MUTATING });
   }
 }
 
