@@ -24,7 +24,8 @@ function synthSeconds(app: string | undefined): number {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (res.status !== 0) throw new Error(`cdk synth failed (${app ?? 'cdk.json app'}):\n${res.stderr}`);
   for (const stack of ['StagingStack', 'ProductionStack']) {
-    if (!fs.existsSync(path.join(out, `${stack}.template.json`))) throw new Error(`${stack} was not synthesized`);
+    if (!fs.existsSync(path.join(out, `${stack}.template.json`)))
+      throw new Error(`${stack} was not synthesized`);
   }
   fs.rmSync(out, { recursive: true, force: true });
   return seconds;

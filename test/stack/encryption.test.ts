@@ -33,7 +33,9 @@ describe.each(ENVIRONMENT_NAMES)('%s encryption at rest', (name) => {
   });
 
   test('the on-call topic is encrypted with the stack key', () => {
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [stackKey(), 'Arn'] } });
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [stackKey(), 'Arn'] },
+    });
   });
 
   test('the key lets CloudWatch Logs use it only for this account log groups, and alarms publish', () => {
