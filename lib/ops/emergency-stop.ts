@@ -1,4 +1,5 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { invokeFunction } from './invoke';
 import { formatReport, reportFromErrorMessage, StopReport } from '../../lambda/emergency-stop/report';
 import { registerCommand } from './commands';
 import { requireOutput, UsageError } from './context';
@@ -28,16 +29,16 @@ registerCommand('emergency-stop', {
 
     const lambda = new LambdaClient({ region: ctx.env.region });
     // Synchronous, so the steps' outcomes come back here; the run has its own step deadlines.
-    const res = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'RequestResponse',
-        Payload: new TextEncoder().encode(JSON.stringify({ source: 'manual', reason, requestedBy })),
-      }),
-    );
-    const payload = res.Payload ? new TextDecoder().decode(res.Payload) : '';
-    if (res.FunctionError) {
-      const error = parse(payload) as { errorType?: string; errorMessage?: string } | undefined;
+    const {
+      text: payload,
+      json,
+      error,
+    } = await invokeFunction(lambda, functionName, {
+      source: 'manual',
+      reason,
+      requestedBy,
+    });
+    if (error) {
       const report = reportFromErrorMessage(error?.errorMessage ?? '');
       if (report) {
         for (const line of formatReport(report)) ctx.print(line);
@@ -52,7 +53,7 @@ registerCommand('emergency-stop', {
       }
       return 1;
     }
-    const report = parse(payload) as StopReport | undefined;
+    const report = json as StopReport | undefined;
     if (!report?.steps) {
       ctx.print(`Unexpected answer from ${functionName}: ${payload}`);
       return 1;
@@ -61,11 +62,3 @@ registerCommand('emergency-stop', {
     return report.ok ? 0 : 1;
   },
 });
-
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

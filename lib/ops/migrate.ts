@@ -1,4 +1,5 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { invokeFunction } from './invoke';
 import type { OperatorResponse } from '../../lambda/db-migrate/operations';
 import { registerCommand } from './commands';
 import { OpsContext, requireOutput, UsageError } from './context';
@@ -63,24 +64,11 @@ async function invoke(
   functionName: string,
   request: MigrateRequest & { dryRun?: boolean },
 ): Promise<OperatorResponse> {
-  const res = await lambda.send(
-    new InvokeCommand({
-      FunctionName: functionName,
-      InvocationType: 'RequestResponse',
-      Payload: new TextEncoder().encode(JSON.stringify(request)),
-    }),
-  );
-  const payload = res.Payload ? new TextDecoder().decode(res.Payload) : '';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload);
-  } catch {
-    parsed = undefined;
-  }
-  if (res.FunctionError) {
+  const { text: payload, json: parsed, error } = await invokeFunction(lambda, functionName, request);
+  if (error) {
     // The function throws golang-migrate's own messages (e.g. "Dirty database version 3. Fix and
     // force version."); the CLI prints them after "error: ", as main() does with this one.
-    throw new Error((parsed as { errorMessage?: string } | undefined)?.errorMessage ?? payload);
+    throw new Error(error.errorMessage ?? payload);
   }
   const response = parsed as OperatorResponse | undefined;
   if (!response || !Array.isArray(response.output))

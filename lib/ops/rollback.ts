@@ -1,4 +1,5 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { invokeFunction } from './invoke';
 import { formatReport } from '../../lambda/rollback/report';
 import { RollbackInput, RollbackReport, SERVICE_KEYS, ServiceKey } from '../../lambda/rollback/types';
 import { registerCommand } from './commands';
@@ -17,24 +18,8 @@ async function invoke(
   functionName: string,
   input: RollbackInput,
 ): Promise<RollbackReport> {
-  const res = await lambda.send(
-    new InvokeCommand({
-      FunctionName: functionName,
-      InvocationType: 'RequestResponse',
-      Payload: new TextEncoder().encode(JSON.stringify(input)),
-    }),
-  );
-  const payload = res.Payload ? new TextDecoder().decode(res.Payload) : '';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload);
-  } catch {
-    parsed = undefined;
-  }
-  if (res.FunctionError) {
-    const error = parsed as { errorType?: string; errorMessage?: string } | undefined;
-    throw new Error(`${functionName} failed: ${error?.errorMessage ?? payload}`);
-  }
+  const { text: payload, json: parsed, error } = await invokeFunction(lambda, functionName, input);
+  if (error) throw new Error(`${functionName} failed: ${error.errorMessage ?? payload}`);
   const report = parsed as RollbackReport | undefined;
   if (!report?.outcome) throw new Error(`Unexpected answer from ${functionName}: ${payload}`);
   return report;

@@ -1,7 +1,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, StateValue } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { invokeFunction } from './invoke';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { monitoringNames } from '../monitoring/names';
 import { registerCommand } from './commands';
@@ -174,23 +175,9 @@ async function readAlarms(prefix: string, cloudwatch: CloudWatchClient): Promise
 async function readMigration(ctx: OpsContext, lambda: LambdaClient): Promise<string | undefined> {
   const functionName = (await ctx.outputs()).MigrationFunctionName;
   if (!functionName) return undefined;
-  const res = await lambda.send(
-    new InvokeCommand({
-      FunctionName: functionName,
-      InvocationType: 'RequestResponse',
-      Payload: new TextEncoder().encode(JSON.stringify({ command: 'version' })),
-    }),
-  );
-  const text = res.Payload ? new TextDecoder().decode(res.Payload) : '';
-  let payload: Record<string, unknown> | undefined;
-  try {
-    payload = JSON.parse(text);
-  } catch {
-    payload = undefined;
-  }
-  if (res.FunctionError) {
-    throw new Error(`${functionName} failed: ${payload?.errorMessage ?? text}`);
-  }
+  const { text, json, error } = await invokeFunction(lambda, functionName, { command: 'version' });
+  if (error) throw new Error(`${functionName} failed: ${error.errorMessage ?? text}`);
+  const payload = json as Record<string, unknown> | undefined;
   if (payload && 'version' in payload) {
     if (payload.version === null) return 'no migration applied';
     return `${String(payload.version)}${payload.dirty === true ? ' (dirty: fix, then `migrate force`)' : ''}`;
