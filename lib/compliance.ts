@@ -45,6 +45,41 @@ export function ignoreCfnLint(scope: IConstruct, id: string, reason: string): vo
 }
 
 /**
+ * Why a Lambda function departs from the Lambda rules that cdk-nag's NIST and Serverless packs and
+ * checkov share. Each reason given answers every rule of its row; leave a field out where the
+ * function complies.
+ */
+export interface FunctionExceptions {
+  /** No dead-letter queue: NIST and Serverless `LambdaDLQ`, checkov CKV_AWS_116. */
+  readonly noDeadLetterQueue?: string;
+  /** Outside the VPC: NIST `LambdaInsideVPC`, checkov CKV_AWS_117. */
+  readonly outsideVpc?: string;
+  /** No reserved concurrency: NIST `LambdaConcurrency`, checkov CKV_AWS_115. */
+  readonly noReservedConcurrency?: string;
+  /** No X-Ray tracing: Serverless `LambdaTracing`. */
+  readonly noTracing?: string;
+  /** Environment not encrypted with a customer-managed key: checkov CKV_AWS_173. */
+  readonly environmentWithoutCmk?: string;
+}
+
+const FUNCTION_RULES: Record<keyof FunctionExceptions, { nag: string[]; checkov: string[] }> = {
+  noDeadLetterQueue: { nag: ['NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ'], checkov: ['CKV_AWS_116'] },
+  outsideVpc: { nag: ['NIST.800.53.R5-LambdaInsideVPC'], checkov: ['CKV_AWS_117'] },
+  noReservedConcurrency: { nag: ['NIST.800.53.R5-LambdaConcurrency'], checkov: ['CKV_AWS_115'] },
+  noTracing: { nag: ['Serverless-LambdaTracing'], checkov: [] },
+  environmentWithoutCmk: { nag: [], checkov: ['CKV_AWS_173'] },
+};
+
+/** Records, next to `fn`, each accepted Lambda-rule finding with its reason, for every tool at once. */
+export function acceptFunctionExceptions(fn: IConstruct, reasons: FunctionExceptions): void {
+  for (const [key, reason] of Object.entries(reasons) as [keyof FunctionExceptions, string | undefined][]) {
+    if (reason === undefined) continue;
+    for (const id of FUNCTION_RULES[key].nag) Validations.of(fn).acknowledge({ id, reason });
+    for (const id of FUNCTION_RULES[key].checkov) skipCheckov(fn, id, reason);
+  }
+}
+
+/**
  * The CDK's own singleton helpers (the default-security-group restrictor, the log-retention function)
  * are not ours to change. This aspect records, next to each, why its findings are accepted.
  */

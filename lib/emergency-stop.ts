@@ -1,4 +1,4 @@
-import { Duration, Fn, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { EmergencyStopConfig } from '../environments/types';
 import { WORST_CASE_RUN_MS } from '../lambda/emergency-stop/budget';
 import { Alerting } from './alerting';
-import { skipCheckov } from './compliance';
+import { acceptFunctionExceptions } from './compliance';
 import { BOT_METRICS } from './metrics';
 import { ProjectFunction } from './project-function';
 
@@ -242,17 +242,13 @@ export class EmergencyStop extends Construct {
       'security group can stand between an alarm and the stop';
     const noTracing =
       'Rare, short runs; each logs its trigger and its full step-by-step report, and the report goes to the on-call topic';
-    Validations.of(fn).acknowledge({ id: 'NIST.800.53.R5-LambdaDLQ', reason: failures });
-    Validations.of(fn).acknowledge({ id: 'Serverless-LambdaDLQ', reason: failures });
-    Validations.of(fn).acknowledge({ id: 'NIST.800.53.R5-LambdaInsideVPC', reason: noVpc });
-    Validations.of(fn).acknowledge({ id: 'Serverless-LambdaTracing', reason: noTracing });
-    skipCheckov(fn, 'CKV_AWS_116', failures);
-    skipCheckov(fn, 'CKV_AWS_117', noVpc);
-    skipCheckov(
-      fn,
-      'CKV_AWS_173',
-      'The environment holds only names and ARNs, no secret (credentials are read from Secrets Manager at run time)',
-    );
+    acceptFunctionExceptions(fn, {
+      noDeadLetterQueue: failures,
+      outsideVpc: noVpc,
+      noTracing,
+      environmentWithoutCmk:
+        'The environment holds only names and ARNs, no secret (credentials are read from Secrets Manager at run time)',
+    });
   }
 
   /** Use of the secret's key, if it has a customer-managed one, for this secret only and only through Secrets Manager. */

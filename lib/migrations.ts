@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ignoreCfnLint, skipCheckov } from './compliance';
+import { acceptFunctionExceptions, ignoreCfnLint } from './compliance';
 import { Database } from './database';
 import { LAMBDA_ROOT, ProjectFunction } from './project-function';
 
@@ -188,21 +188,14 @@ export class DatabaseMigrations extends Construct {
     const synchronousOnly =
       'Invoked only synchronously (the Provider framework and `ops migrate` use RequestResponse), so a ' +
       'failure reaches the caller; a dead-letter queue would never receive anything';
-    Validations.of(userFunction).acknowledge({ id: 'NIST.800.53.R5-LambdaDLQ', reason: synchronousOnly });
-    Validations.of(userFunction).acknowledge({ id: 'Serverless-LambdaDLQ', reason: synchronousOnly });
-    Validations.of(userFunction).acknowledge({
-      id: 'Serverless-LambdaTracing',
-      reason:
+    acceptFunctionExceptions(userFunction, {
+      noDeadLetterQueue: synchronousOnly,
+      noTracing:
         'Nearly all of its time is spent inside PostgreSQL, which X-Ray cannot see; the function logs every ' +
         'migration file with its duration, as golang-migrate prints them',
+      environmentWithoutCmk:
+        'The environment holds only the database endpoint, names, the secret ARN and timeouts; the password is read from Secrets Manager',
     });
-
-    skipCheckov(userFunction, 'CKV_AWS_116', synchronousOnly);
-    skipCheckov(
-      userFunction,
-      'CKV_AWS_173',
-      'The environment holds only the database endpoint, names, the secret ARN and timeouts; the password is read from Secrets Manager',
-    );
 
     const framework = this.provider.node.findChild('framework-onEvent');
     const policy = framework.node.findChild('ServiceRole').node.findChild('DefaultPolicy');
@@ -221,26 +214,17 @@ export class DatabaseMigrations extends Construct {
     const outsideVpc = `${cdkOwned} only relays CloudFormation events and calls no database; outside the VPC it answers CloudFormation without a NAT`;
     const concurrency = `${cdkOwned} runs once per deploy of this stack; CloudFormation is its only caller`;
     const noQueue = `${cdkOwned} is invoked by CloudFormation, which records its failure on the stack event`;
-    Validations.of(framework).acknowledge({ id: 'NIST.800.53.R5-LambdaInsideVPC', reason: outsideVpc });
-    Validations.of(framework).acknowledge({ id: 'NIST.800.53.R5-LambdaConcurrency', reason: concurrency });
-    Validations.of(framework).acknowledge({ id: 'NIST.800.53.R5-LambdaDLQ', reason: noQueue });
-    Validations.of(framework).acknowledge({ id: 'Serverless-LambdaDLQ', reason: noQueue });
+    acceptFunctionExceptions(framework, {
+      outsideVpc,
+      noReservedConcurrency: concurrency,
+      noDeadLetterQueue: noQueue,
+      noTracing: `${cdkOwned} has no tracing setting in the Provider API; its logs name the failing request`,
+      environmentWithoutCmk: `${cdkOwned} holds only the migration function's ARN in its environment`,
+    });
     ignoreCfnLint(framework, 'W3005', `Redundant DependsOn on its role, emitted by the CDK for ${cdkOwned}`);
-    skipCheckov(framework, 'CKV_AWS_117', outsideVpc);
-    skipCheckov(framework, 'CKV_AWS_115', concurrency);
-    skipCheckov(framework, 'CKV_AWS_116', noQueue);
-    skipCheckov(
-      framework,
-      'CKV_AWS_173',
-      `${cdkOwned} holds only the migration function's ARN in its environment`,
-    );
     Validations.of(framework).acknowledge({
       id: 'Serverless-LambdaDefaultMemorySize',
       reason: `${cdkOwned} has no memory setting in the Provider API; it only forwards one event`,
-    });
-    Validations.of(framework).acknowledge({
-      id: 'Serverless-LambdaTracing',
-      reason: `${cdkOwned} has no tracing setting in the Provider API; its logs name the failing request`,
     });
   }
 }

@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ServiceKey } from '../lambda/rollback/types';
 import { Alerting } from './alerting';
-import { skipCheckov } from './compliance';
+import { acceptFunctionExceptions } from './compliance';
 import { ProjectFunction } from './project-function';
 
 /** One service the function may roll back. */
@@ -205,16 +205,12 @@ export class Rollback extends Construct {
       'Calls only the ECS and SNS APIs and reads no database: outside the VPC it needs no NAT or endpoints';
     const noTracing =
       'Rare, short runs; each logs its request and its full report, and the report goes to the on-call topic';
-    Validations.of(fn).acknowledge({ id: 'NIST.800.53.R5-LambdaDLQ', reason: failures });
-    Validations.of(fn).acknowledge({ id: 'Serverless-LambdaDLQ', reason: failures });
-    Validations.of(fn).acknowledge({ id: 'NIST.800.53.R5-LambdaInsideVPC', reason: noVpc });
-    Validations.of(fn).acknowledge({ id: 'Serverless-LambdaTracing', reason: noTracing });
-    skipCheckov(fn, 'CKV_AWS_116', failures);
-    skipCheckov(fn, 'CKV_AWS_117', noVpc);
-    skipCheckov(
-      fn,
-      'CKV_AWS_173',
-      'The environment holds only names, the topic ARN and numbers, no secret (Lambda encrypts it at rest anyway)',
-    );
+    acceptFunctionExceptions(fn, {
+      noDeadLetterQueue: failures,
+      outsideVpc: noVpc,
+      noTracing,
+      environmentWithoutCmk:
+        'The environment holds only names, the topic ARN and numbers, no secret (Lambda encrypts it at rest anyway)',
+    });
   }
 }
