@@ -9,7 +9,7 @@ import { EmergencyStop } from './emergency-stop';
 import { DeploymentSafety } from './deployment-safety';
 import { Encryption } from './encryption';
 import { DatabaseMigrations } from './migrations';
-import { Monitoring, monitoringNames } from './monitoring';
+import { alarmName, Monitoring, monitoringNames } from './monitoring';
 import { runbookNames } from './names';
 import { Network } from './network';
 import { Registry } from './registry';
@@ -159,6 +159,8 @@ export class CleverBetterStack extends Stack {
       environmentName: config.name,
       logRetention,
       logRemovalPolicy,
+      alarmTopic: this.alerting.topic,
+      errorsAlarmName: alarmName(monitoringNames(config.name).alarmPrefix, 'migration-function-errors'),
     });
     // The ECS services themselves (not their security groups, which the database's rules reference).
     for (const service of [this.services.bot, this.services.ml]) {
@@ -225,6 +227,7 @@ export class CleverBetterStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
+    this.monitoring.showAlarms(this.migrations.errorsAlarm);
     this.monitoring.showInvocations('rollback', this.rollback.function.function);
     this.monitoring.showAlarms(
       ...Object.values(this.deploymentSafety.alarms).flatMap((all) => all.map((a) => a.alarm)),

@@ -1,7 +1,12 @@
 import { CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
@@ -46,6 +51,15 @@ export interface DatabaseMigrationsProps {
   readonly lockTimeout?: Duration;
   /** How long the function waits for TCP, TLS and authentication. @default 10 seconds */
   readonly connectTimeout?: Duration;
+  /** Topic that pages a person when the function fails (a migration, an operator command, the maintenance). */
+  readonly alarmTopic: sns.ITopic;
+  /** Name of the alarm on the function's errors, from the stack's alarm naming scheme. */
+  readonly errorsAlarmName: string;
+  /**
+   * When the time-series tables' coming monthly partitions are created (`ensure-partitions`). Late runs
+   * are harmless: partitions exist 3 months ahead. @default every day at 02:15 UTC
+   */
+  readonly partitionMaintenanceSchedule?: events.Schedule;
 }
 
 /** Hash of every file in `dir` (names and contents) and the highest migration version there. */
@@ -83,6 +97,10 @@ export class DatabaseMigrations extends Construct {
   readonly resource: CustomResource;
   /** Hash of migrations/ at synth: a property of the resource, so a change re-runs it. */
   readonly migrationsHash: string;
+  /** The daily schedule that invokes `ensure-partitions`. */
+  readonly partitionMaintenance: events.Rule;
+  /** Pages when the function fails; no data (no invocation) is not an error. */
+  readonly errorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationsProps) {
     super(scope, id);
@@ -178,6 +196,41 @@ export class DatabaseMigrations extends Construct {
       this.securityGroup,
       ...admittingRules(props.database, this.securityGroup),
     );
+
+    // Partitioned time-series tables (RDS) need next months' partitions before rows arrive: a row in
+    // the DEFAULT partition would make creating its month's partition fail (docs/migrations.md).
+    this.partitionMaintenance = new events.Rule(this, 'PartitionMaintenance', {
+      description: "Creates the time-series tables' coming monthly partitions (db-migrate ensure-partitions)",
+      schedule: props.partitionMaintenanceSchedule ?? events.Schedule.cron({ minute: '15', hour: '2' }),
+    });
+    this.partitionMaintenance.addTarget(
+      new targets.LambdaFunction(this.function.function, {
+        event: events.RuleTargetInput.fromObject({ command: 'ensure-partitions' }),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(6),
+      }),
+    );
+    Validations.of(this.partitionMaintenance.node.defaultChild!).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'A missed daily maintenance is retried by EventBridge and runs again the next day with partitions ' +
+        '3 months ahead; a failed run pages through the function-errors alarm, a queue would hold nothing useful',
+    });
+
+    // A failed migration also fails the deploy, but a failed maintenance run or operator command is
+    // otherwise silent: every error pages.
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmName: props.errorsAlarmName,
+      alarmDescription:
+        'The migration function failed (a deploy migration, ops migrate, or the daily partition maintenance). ' +
+        'Runbook: docs/runbooks.md#migrations',
+      metric: this.function.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.errorsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
 
     this.acknowledgeFindings();
   }

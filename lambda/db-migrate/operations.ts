@@ -7,14 +7,21 @@ import { Migrator, RunnerCommand } from './runner';
  * `{ command: 'version' }`, `{ command: 'up' }`, `{ command: 'down', steps: N }`,
  * `{ command: 'goto', version: V }`, `{ command: 'force', version: V }`, each optionally with
  * `dryRun: true` to list the files it would run without running them or taking the lock.
+ * `{ command: 'ensure-partitions' }` (the stack's daily schedule) creates the coming months'
+ * partitions of the time-series tables; it runs no migration.
  */
 
-export const OPERATOR_COMMANDS = ['version', 'up', 'down', 'goto', 'force'] as const;
+/** Months ahead the daily schedule keeps partitioned; a late run then still finds its month created. */
+export const PARTITION_MONTHS_AHEAD = 3;
+
+export const OPERATOR_COMMANDS = ['version', 'up', 'down', 'goto', 'force', 'ensure-partitions'] as const;
 export type OperatorCommandName = (typeof OPERATOR_COMMANDS)[number];
 
 /** A validated operator request. */
 export type OperatorRequest = { readonly dryRun: boolean } & (
-  { readonly command: 'version' } | Extract<RunnerCommand, { command: 'up' | 'down' | 'goto' | 'force' }>
+  | { readonly command: 'version' }
+  | { readonly command: 'ensure-partitions' }
+  | Extract<RunnerCommand, { command: 'up' | 'down' | 'goto' | 'force' }>
 );
 
 /** One file a command runs (or would run). */
@@ -76,6 +83,8 @@ export function parseOperatorRequest(event: Record<string, unknown>): OperatorRe
   switch (command as OperatorCommandName) {
     case 'version':
       return { command: 'version', dryRun };
+    case 'ensure-partitions':
+      return { command: 'ensure-partitions', dryRun };
     case 'up':
       return event.limit === undefined
         ? { command: 'up', dryRun }
@@ -125,6 +134,24 @@ export async function runOperatorRequest(
       version: str(state.version),
       dirty: state.dirty,
       steps: [],
+    };
+  }
+  if (request.command === 'ensure-partitions') {
+    const created = request.dryRun ? null : await migrator.ensurePartitions(PARTITION_MONTHS_AHEAD);
+    const state = await migrator.version();
+    return {
+      ...base,
+      version: str(state.version),
+      dirty: state.dirty,
+      steps: [],
+      output: [
+        request.dryRun
+          ? `would create the missing partitions up to ${PARTITION_MONTHS_AHEAD} months ahead`
+          : created === null
+            ? 'no partition maintenance: the schema has no cb_ensure_all_partitions (not migrated yet)'
+            : `created ${created} partition${created === 1 ? '' : 's'} (${PARTITION_MONTHS_AHEAD} months ahead)`,
+      ],
+      exitCode: 0,
     };
   }
   if (request.dryRun) {

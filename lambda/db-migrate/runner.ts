@@ -276,6 +276,30 @@ export class Migrator {
     );
   }
 
+  /**
+   * Creates the coming months' partitions of the partitioned time-series tables
+   * (`cb_ensure_all_partitions`, from the baseline schema), under the migration lock so it never runs
+   * beside a migration. Returns how many it created, or null where the schema has no such function
+   * (not migrated yet). Must run well before each month starts: a row that lands in a table's DEFAULT
+   * partition makes creating its month's partition fail.
+   */
+  async ensurePartitions(monthsAhead: number): Promise<number | null> {
+    await this.lock();
+    try {
+      const { rows } = await this.client.query<{ present: boolean }>(
+        "SELECT to_regprocedure('cb_ensure_all_partitions(integer)') IS NOT NULL AS present",
+      );
+      if (!rows[0]?.present) return null;
+      const created = await this.client.query<{ created: number }>(
+        'SELECT cb_ensure_all_partitions($1) AS created',
+        [monthsAhead],
+      );
+      return Number(created.rows[0]?.created ?? 0);
+    } finally {
+      await this.unlock();
+    }
+  }
+
   private async lock(): Promise<void> {
     // lock_timeout bounds the wait for the advisory lock, and only that statement: migrations
     // themselves wait for table locks as long as golang-migrate's would.

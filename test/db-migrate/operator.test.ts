@@ -133,7 +133,7 @@ describe('bad requests fail naming the field, the value and the fix', () => {
   test.each([
     [
       { command: 'drop' },
-      /^command = "drop" is not a migrate command\. Fix: one of version, up, down, goto, force$/,
+      /^command = "drop" is not a migrate command\. Fix: one of version, up, down, goto, force, ensure-partitions$/,
     ],
     [
       { command: 'down' },

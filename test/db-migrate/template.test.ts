@@ -1,6 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as fs from 'node:fs';
@@ -109,6 +110,38 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
   test('its function name is a stack output for `ops migrate`', () => {
     template.hasOutput('MigrationFunctionName', { Value: { Ref: functionId } });
   });
+
+  test('a daily schedule invokes the partition maintenance, with retries', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(15 2 * * ? *)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionId, 'Arn'] },
+          Input: JSON.stringify({ command: 'ensure-partitions' }),
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
+  });
+
+  test('any failure of the function pages the on-call topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `clever-better-${name}-migration-function-errors`,
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOnCall') }],
+    });
+  });
 });
 
 /** A stack holding only the network, a database and the migrations; bundled only when asked. */
@@ -146,6 +179,8 @@ function build(props: Partial<ConstructorParameters<typeof DatabaseMigrations>[2
     databaseName: 'clever_better',
     environmentName: 'staging',
     logRetention: logs.RetentionDays.ONE_MONTH,
+    alarmTopic: new sns.Topic(stack, 'Topic'),
+    errorsAlarmName: 'test-migration-function-errors',
     ...props,
   });
 }
