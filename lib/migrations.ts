@@ -143,6 +143,7 @@ export class DatabaseMigrations extends Construct {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
+      extraBundleInputs: [dir],
       environment: {
         DB_HOST: instance.dbInstanceEndpointAddress,
         DB_PORT: instance.dbInstanceEndpointPort,

@@ -6,6 +6,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ignoreCfnLint } from './compliance';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Root of the Lambda sources; anchored on this file, never on the working directory. */
@@ -37,6 +39,36 @@ export interface ProjectFunctionProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
   /** Extra esbuild settings (e.g. command hooks that copy data files). @default none */
   readonly bundling?: nodejs.BundlingOptions;
+  /**
+   * Files or directories, besides `lambda/` and `package-lock.json`, whose contents end up in the
+   * bundle (e.g. what a command hook copies). Part of the asset hash: forgetting one would let a
+   * repeated synth reuse a stale bundle. @default none
+   */
+  readonly extraBundleInputs?: readonly string[];
+}
+
+/** Every regular file under `entry` (a file or directory), sorted, skipping nothing. */
+function filesUnder(entry: string): string[] {
+  if (!fs.statSync(entry).isDirectory()) return [entry];
+  return fs
+    .readdirSync(entry, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => filesUnder(path.join(entry, e.name)));
+}
+
+/**
+ * Hash of everything a bundle is made from: its entry, the Lambda sources (all of `lambda/`, since functions
+ * share modules), the locked dependency versions and `extra`. Known before bundling, so a synth into a
+ * cdk.out that already holds this bundle skips esbuild; any change to an input changes the hash.
+ */
+export function bundleInputsHash(entry: string, extra: readonly string[] = []): string {
+  const root = path.join(LAMBDA_ROOT, '..');
+  const hash = createHash('sha256').update(`entry ${path.relative(root, entry)}\0`);
+  for (const file of [LAMBDA_ROOT, path.join(root, 'package-lock.json'), ...extra].flatMap(filesUnder)) {
+    const content = fs.readFileSync(file);
+    hash.update(`${path.relative(root, file)}\0${content.length}\0`).update(content);
+  }
+  return hash.digest('hex');
 }
 
 /**
@@ -72,8 +104,9 @@ export class ProjectFunction extends Construct {
         reason: 'AWS maintains exactly the ENI permissions a VPC function needs; a copy would drift from it',
       });
     }
+    const entry = path.join(LAMBDA_ROOT, props.name, 'index.ts');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(LAMBDA_ROOT, props.name, 'index.ts'),
+      entry,
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -96,6 +129,8 @@ export class ProjectFunction extends Construct {
         sourceMap: true,
         target: 'node24',
         externalModules: [],
+        // The bundling options themselves are hashed in too (CDK adds them to a custom hash).
+        assetHash: bundleInputsHash(entry, props.extraBundleInputs),
         ...props.bundling,
       },
     });
