@@ -12,7 +12,7 @@ import { createHandler } from '../../lambda/db-migrate/handler';
 import { PHYSICAL_RESOURCE_ID } from '../../lambda/db-migrate/custom-resource';
 import { Migrator } from '../../lambda/db-migrate/runner';
 import { OpenSession } from '../../lambda/db-migrate/session';
-import { usePostgres } from '../helpers/postgres';
+import { useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { migrationsDir, sessionFactory, tableExists, versionRows } from './fixtures';
 
 jest.setTimeout(30_000);
@@ -21,17 +21,12 @@ const postgres = usePostgres();
 const V1 = { '1_a.up.sql': 'CREATE TABLE a (id int);', '1_a.down.sql': 'DROP TABLE a;' };
 const V2 = { ...V1, '2_b.up.sql': 'CREATE TABLE b (id int);', '2_b.down.sql': 'DROP TABLE b;' };
 
-let counter = 0;
 let database: string;
 let admin: Client;
 let files: string;
 
-beforeEach(async () => {
-  database = `cr_${++counter}`;
-  await postgres().createDatabase(database);
-  admin = await postgres().connect(database);
-});
-afterEach(() => admin.end());
+const fresh = useFreshDatabase(postgres, 'cr');
+beforeEach(() => ({ database, admin } = fresh()));
 
 const context = { getRemainingTimeInMillis: () => 600_000 };
 const quiet = () => undefined;

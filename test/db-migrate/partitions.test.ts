@@ -6,7 +6,7 @@ import {
   runOperatorRequest,
 } from '../../lambda/db-migrate/operations';
 import { LockTimeoutError } from '../../lambda/db-migrate/runner';
-import { usePostgres } from '../helpers/postgres';
+import { useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { migrationsDir, openMigrator } from './fixtures';
 
 /** The daily partition maintenance the stack schedules (`{ command: 'ensure-partitions' }`). */
@@ -15,16 +15,11 @@ const MIGRATIONS = path.join(__dirname, '..', '..', 'migrations');
 jest.setTimeout(60_000);
 const postgres = usePostgres();
 
-let counter = 0;
 let database: string;
 let admin: Client;
 
-beforeEach(async () => {
-  database = `partitions_${++counter}`;
-  await postgres().createDatabase(database);
-  admin = await postgres().connect(database);
-});
-afterEach(() => admin.end());
+const fresh = useFreshDatabase(postgres, 'partitions');
+beforeEach(() => ({ database, admin } = fresh()));
 
 async function operate(event: Record<string, unknown>, dir = MIGRATIONS): Promise<OperatorResponse> {
   const session = await openMigrator(postgres(), database, dir, { lockTimeoutMs: 500 });

@@ -8,22 +8,17 @@ import {
   MigrationFailedError,
   TimeBudgetError,
 } from '../../lambda/db-migrate/runner';
-import { usePostgres } from '../helpers/postgres';
+import { useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { migrationsDir, openMigrator, tableExists, versionRows } from './fixtures';
 
 jest.setTimeout(30_000);
 const postgres = usePostgres();
 
-let counter = 0;
 let admin: Client;
 let database: string;
 
-beforeEach(async () => {
-  database = `runner_${++counter}`;
-  await postgres().createDatabase(database);
-  admin = await postgres().connect(database);
-});
-afterEach(() => admin.end());
+const fresh = useFreshDatabase(postgres, 'runner');
+beforeEach(() => ({ database, admin } = fresh()));
 
 const THREE = {
   '1_create_a.up.sql': 'CREATE TABLE a (id int);',

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { MigrationSet } from '../../lambda/db-migrate/files';
-import { usePostgres } from '../helpers/postgres';
+import { useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { openMigrator, versionRows } from './fixtures';
 
 /** The repository's baseline schema, applied with the runner the deploy uses. */
@@ -12,16 +12,11 @@ const TIME_SERIES = ['price_history', 'strategy_performance', 'ml_predictions'];
 jest.setTimeout(60_000);
 const postgres = usePostgres();
 
-let counter = 0;
 let database: string;
 let admin: Client;
 
-beforeEach(async () => {
-  database = `schema_${++counter}`;
-  await postgres().createDatabase(database);
-  admin = await postgres().connect(database);
-});
-afterEach(() => admin.end());
+const fresh = useFreshDatabase(postgres, 'schema');
+beforeEach(() => ({ database, admin } = fresh()));
 
 async function migrate(command: Parameters<Awaited<ReturnType<typeof openMigrator>>['migrator']['run']>[0]) {
   const session = await openMigrator(postgres(), database, MIGRATIONS);

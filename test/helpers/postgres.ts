@@ -118,3 +118,28 @@ export function usePostgres(options: PostgresOptions = {}): () => TestPostgres {
     return pg;
   };
 }
+
+/**
+ * Registers beforeEach/afterEach that give every test its own new database (`<prefix>_<n>`) and an
+ * open admin connection to it. Returns an accessor, valid inside tests.
+ */
+export function useFreshDatabase(
+  postgres: () => TestPostgres,
+  prefix: string,
+): () => { database: string; admin: Client } {
+  let counter = 0;
+  let current: { database: string; admin: Client } | undefined;
+  beforeEach(async () => {
+    const database = `${prefix}_${++counter}`;
+    await postgres().createDatabase(database);
+    current = { database, admin: await postgres().connect(database) };
+  });
+  afterEach(async () => {
+    await current?.admin.end();
+    current = undefined;
+  });
+  return () => {
+    if (!current) throw new Error('no database: call useFreshDatabase() at the top of the test file');
+    return current;
+  };
+}
