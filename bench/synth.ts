@@ -41,7 +41,10 @@ const kept = Object.fromEntries(names.map((n) => [n, tmp()])) as Record<Variant,
 for (const n of names) synthSeconds(n, kept[n]);
 
 const times = { repeated: {} as Record<Variant, number[]>, cold: {} as Record<Variant, number[]> };
-for (const n of names) ((times.repeated[n] = []), (times.cold[n] = []));
+for (const n of names) {
+  times.repeated[n] = [];
+  times.cold[n] = [];
+}
 for (let i = 0; i < rounds; i++) {
   for (const n of names) {
     times.repeated[n].push(synthSeconds(n, kept[n]));
