@@ -48,8 +48,9 @@ export async function main(
   const { command, args } = parseArgs(argv);
   const cmd = command ? commands.get(command) : undefined;
   if (!cmd) {
-    process.stderr.write(`${command ? `Unknown command "${command}".\n` : ''}${usage()}\n`);
-    return command === 'help' || command === undefined ? 0 : 2;
+    const asked = command === undefined || command === 'help' || command === '--help';
+    process.stderr.write(`${asked ? '' : `Unknown command "${command}".\n`}${usage()}\n`);
+    return asked ? 0 : 2;
   }
   try {
     return await cmd.run(args, makeContext(args));
