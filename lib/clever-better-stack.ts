@@ -151,6 +151,8 @@ export class CleverBetterStack extends Stack {
     this.database.allowFrom(this.services.ml, 'PostgreSQL from ml-service');
 
     // Every deploy migrates the schema first; new service versions never start on an old schema.
+    // One naming scheme for every alarm and the dashboard (lib/monitoring/names.ts).
+    const monitoring = monitoringNames(config.name);
     this.migrations = new DatabaseMigrations(this, 'Migrations', {
       vpc,
       database: this.database,
@@ -160,7 +162,7 @@ export class CleverBetterStack extends Stack {
       logRetention,
       logRemovalPolicy,
       alarmTopic: this.alerting.topic,
-      errorsAlarmName: alarmName(monitoringNames(config.name).alarmPrefix, 'migration-function-errors'),
+      errorsAlarmName: alarmName(monitoring.alarmPrefix, 'migration-function-errors'),
     });
     // The ECS services themselves (not their security groups, which the database's rules reference).
     for (const service of [this.services.bot, this.services.ml]) {
@@ -169,7 +171,7 @@ export class CleverBetterStack extends Stack {
 
     // Alarms for every runbook symptom, and the dashboard (docs/runbooks.md).
     this.monitoring = new Monitoring(this, 'Monitoring', {
-      names: monitoringNames(config.name),
+      names: monitoring,
       thresholds: config.monitoring,
       topic: this.alerting.topic,
       cluster: this.services.cluster,
@@ -187,10 +189,9 @@ export class CleverBetterStack extends Stack {
     });
 
     // Deployments that roll themselves back, and the one-step rollback (README "Rollback").
-    const alarmPrefix = `clever-better-${config.name}`;
     const failedTasks = this.monitoring.failedTasks;
     this.deploymentSafety = new DeploymentSafety(this, 'DeploymentSafety', {
-      namePrefix: alarmPrefix,
+      namePrefix: monitoring.alarmPrefix,
       bot: {
         service: this.services.bot,
         serviceName: names.botService,
@@ -211,7 +212,7 @@ export class CleverBetterStack extends Stack {
     });
     this.rollback = new Rollback(this, 'Rollback', {
       environmentName: config.name,
-      namePrefix: alarmPrefix,
+      namePrefix: monitoring.alarmPrefix,
       clusterName: names.cluster,
       services: [
         { serviceName: 'bot', family: names.botFamily, taskDefinition: this.services.botTaskDefinition },
@@ -236,7 +237,7 @@ export class CleverBetterStack extends Stack {
     // Alarms that halt trading with nobody awake, and `ops emergency-stop` (README "Emergency stop").
     this.emergencyStop = new EmergencyStop(this, 'EmergencyStop', {
       environmentName: config.name,
-      namePrefix: `clever-better-${config.name}`,
+      namePrefix: monitoring.alarmPrefix,
       cluster: this.services.cluster,
       botService: this.services.bot,
       configSecret: this.secrets.config,
