@@ -15,6 +15,7 @@ export function requester(by: string | boolean | undefined): string {
 registerCommand('emergency-stop', {
   usage:
     'emergency-stop --env <env> --reason "<why>" [--by <name>]   stop all trading now: flag off, bot to zero, cancel unmatched bets, page on-call',
+  options: { reason: 'value', by: 'value' },
   async run(args, ctx) {
     const reason = args.options.reason;
     if (typeof reason !== 'string' || reason.trim() === '')

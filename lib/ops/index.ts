@@ -1,4 +1,4 @@
-import { commands, OpsArgs } from './commands';
+import { commands, GLOBAL_OPTIONS, OpsArgs, OptionKind } from './commands';
 import { awsContext, findEnvironment, OpsContext, UsageError } from './context';
 // Each import registers one command.
 import './emergency-stop';
@@ -7,26 +7,52 @@ import './resume';
 import './rollback';
 import './status';
 
-/** Splits argv into the command, positionals and `--name value` / `--flag` options. */
+/**
+ * Splits argv into the command, positionals and options, checked against the command's declared
+ * options: an unknown option, a flag given a value, a value option without one, too many
+ * positionals or two conflicting options are a {@link UsageError}, before any AWS call.
+ */
 export function parseArgs(argv: readonly string[]): { command: string | undefined; args: OpsArgs } {
   const [command, ...rest] = argv;
+  const spec = command ? commands.get(command) : undefined;
+  const known: Record<string, OptionKind> = { ...GLOBAL_OPTIONS, ...spec?.options };
   const positionals: string[] = [];
   const options: Record<string, string | boolean> = {};
   for (let i = 0; i < rest.length; i++) {
     const word = rest[i];
-    if (word.startsWith('--')) {
-      const [name, inline] = word.slice(2).split(/=(.*)/s, 2);
-      const next = rest[i + 1];
-      if (inline !== undefined) options[name] = inline;
-      else if (
-        next !== undefined &&
-        !next.startsWith('--') &&
-        !['yes', 'force', 'dry-run', 'json'].includes(name)
-      ) {
-        options[name] = next;
-        i++;
-      } else options[name] = true;
-    } else positionals.push(word);
+    if (!word.startsWith('--')) {
+      positionals.push(word);
+      continue;
+    }
+    const [name, inline] = word.slice(2).split(/=(.*)/s, 2);
+    const kind = known[name];
+    if (spec && kind === undefined) {
+      const accepted = Object.keys(known).map((o) => `--${o}`);
+      throw new UsageError(
+        `${command} does not take --${name}: it accepts ${accepted.join(', ')} (npm run ops -- help)`,
+      );
+    }
+    if (name in options) throw new UsageError(`--${name} is given twice: give it once`);
+    if (kind === 'flag') {
+      if (inline !== undefined)
+        throw new UsageError(
+          `--${name} is a flag and takes no value (got "${inline}"): write --${name} alone`,
+        );
+      options[name] = true;
+    } else if (inline !== undefined) options[name] = inline;
+    else if (rest[i + 1] !== undefined && !rest[i + 1].startsWith('--')) options[name] = rest[++i];
+    else if (spec) throw new UsageError(`--${name} needs a value: --${name} <value>`);
+    else options[name] = true;
+  }
+  if (spec) {
+    const max = spec.maxPositionals ?? 0;
+    if (positionals.length > max)
+      throw new UsageError(
+        `${command} takes ${max === 0 ? 'no positional arguments' : `at most ${max} positional argument(s)`}, got ${JSON.stringify(positionals)}: ${spec.usage.split('   ')[0]}`,
+      );
+    for (const [a, b] of spec.conflicts ?? [])
+      if (a in options && b in options)
+        throw new UsageError(`--${a} and --${b} contradict each other: give one of them`);
   }
   return { command, args: { positionals, options } };
 }
@@ -45,14 +71,19 @@ export async function main(
   makeContext: (args: OpsArgs) => OpsContext = (args) =>
     awsContext(findEnvironment(args.options.env as string | undefined), { yes: args.options.yes === true }),
 ): Promise<number> {
-  const { command, args } = parseArgs(argv);
+  const command = argv[0];
   const cmd = command ? commands.get(command) : undefined;
   if (!cmd) {
     const asked = command === undefined || command === 'help' || command === '--help';
     process.stderr.write(`${asked ? '' : `Unknown command "${command}".\n`}${usage()}\n`);
     return asked ? 0 : 2;
   }
+  if (argv.includes('--help')) {
+    process.stdout.write(`Usage: npm run ops -- ${cmd.usage}\n`);
+    return 0;
+  }
   try {
+    const { args } = parseArgs(argv);
     return await cmd.run(args, makeContext(args));
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n`);

@@ -96,6 +96,8 @@ async function confirmDowns(ctx: OpsContext, plan: OperatorResponse): Promise<bo
 
 registerCommand('migrate', {
   usage: `migrate <${VERBS}> --env <env> [--yes]   golang-migrate's verbs, run inside the VPC by the migration function`,
+  options: { yes: 'flag' },
+  maxPositionals: 2,
   async run(args, ctx) {
     const request = parseMigrateArgs(args.positionals);
     const functionName = await requireOutput(ctx, 'MigrationFunctionName');

@@ -17,6 +17,7 @@ import { requester } from './emergency-stop';
 registerCommand('resume', {
   usage:
     'resume --env <env> [--force] [--yes] [--by <name>]   after an emergency stop: live trading back on, bot back to its configured count',
+  options: { force: 'flag', yes: 'flag', by: 'value' },
   async run(args, ctx) {
     const force = args.options.force === true;
     const resumedBy = requester(args.options.by);

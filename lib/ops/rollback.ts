@@ -32,6 +32,7 @@ function print(ctx: OpsContext, report: RollbackReport): void {
 registerCommand('rollback', {
   usage:
     'rollback --env <env> --service <bot|ml-service> [--yes] [--reason "<why>"] [--by <name>]   show the rollback plan; --yes rolls back to the last successful deployment',
+  options: { service: 'value', yes: 'flag', reason: 'value', by: 'value' },
   async run(args, ctx) {
     const service = args.options.service;
     if (!SERVICE_KEYS.includes(service as ServiceKey))

@@ -352,6 +352,7 @@ export function complete(report: StatusReport): boolean {
 registerCommand('status', {
   usage:
     'status --env <env>   one screen: services (running/desired, image), live trading, alarms in ALARM, migration version, last deployment',
+  options: {},
   async run(_args, ctx) {
     const report = await collectStatus(ctx);
     for (const line of formatStatus(report, new Date())) ctx.print(line);

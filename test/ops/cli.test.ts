@@ -26,6 +26,18 @@ describe('ops CLI', () => {
     },
   );
 
+  test("<command> --help prints that command's usage on stdout and exits 0 without AWS", async () => {
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const makeContext = jest.fn();
+    try {
+      expect(await main(['rollback', '--help'], makeContext)).toBe(0);
+      expect(String(out.mock.calls[0][0])).toMatch(/^Usage: npm run ops -- rollback --env <env>/);
+      expect(makeContext).not.toHaveBeenCalled();
+    } finally {
+      out.mockRestore();
+    }
+  });
+
   test('fails with exit code 2 and the usage on an unknown command', async () => {
     const err = captureStderr();
     try {
@@ -47,9 +59,37 @@ describe('ops CLI', () => {
   });
 
   test('parses positionals, valued options, inline values and flags', () => {
-    expect(parseArgs(['migrate', 'down', '1', '--env', 'staging', '--yes', '--reason=a b'])).toEqual({
-      command: 'migrate',
-      args: { positionals: ['down', '1'], options: { env: 'staging', yes: true, reason: 'a b' } },
+    expect(parseArgs(['rollback', '--env', 'staging', '--yes', '--reason=a b', '--service', 'bot'])).toEqual({
+      command: 'rollback',
+      args: { positionals: [], options: { env: 'staging', yes: true, reason: 'a b', service: 'bot' } },
     });
+    expect(parseArgs(['migrate', 'down', '1', '--env', 'staging']).args.positionals).toEqual(['down', '1']);
+  });
+
+  // Every case exits 2 before the context (and so any AWS client) is built.
+  test.each([
+    [
+      ['emergency-stop', '--env', 'staging', '--reason', 'x', '--dry-run'],
+      /emergency-stop does not take --dry-run/,
+    ],
+    [['status', '--env', 'staging', '--verbose'], /status does not take --verbose: it accepts --env/],
+    [
+      ['rollback', '--env', 'staging', '--service', 'bot', '--yes=no'],
+      /--yes is a flag and takes no value \(got "no"\)/,
+    ],
+    [['rollback', '--env', 'staging', '--service'], /--service needs a value/],
+    [['resume', '--env', 'staging', '--by', 'a', '--by', 'b'], /--by is given twice/],
+    [['status', 'extra', '--env', 'staging'], /status takes no positional arguments, got \["extra"\]/],
+    [['migrate', 'goto', '3', '4', '--env', 'staging'], /migrate takes at most 2 positional/],
+  ])('rejects %j with exit code 2 before any AWS call', async (argv, message) => {
+    const err = captureStderr();
+    const makeContext = jest.fn();
+    try {
+      expect(await main(argv, makeContext)).toBe(2);
+      expect(err.text()).toMatch(message);
+      expect(makeContext).not.toHaveBeenCalled();
+    } finally {
+      err.restore();
+    }
   });
 });
