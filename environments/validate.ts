@@ -1,17 +1,13 @@
 import { fargateMemoryOptions, FARGATE_TASK_SIZES } from './fargate';
+import { unknownKeyProblems } from './keys';
+import { ConfigProblem } from './problem';
 import { LOG_RETENTION_DAYS, RDS_POSTGRES_INSTANCE_CLASSES, RDS_STORAGE_GIB } from './rds';
 import { EnvironmentConfig, ServiceConfig } from './types';
 import { emergencyStopProblems } from './validate-emergency-stop';
 import { monitoringProblems } from './validate-monitoring';
 import { rollbackProblems } from './validate-rollback';
 
-/** One configuration problem: which field, what value, and how to fix it. */
-export interface ConfigProblem {
-  readonly field: string;
-  readonly value: unknown;
-  readonly problem: string;
-  readonly fix: string;
-}
+export type { ConfigProblem } from './problem';
 
 /** Thrown at synth when any environment's configuration is invalid; lists every problem at once. */
 export class ConfigValidationError extends Error {
@@ -119,7 +115,8 @@ function checkService(
 
 /** Problems in one environment's configuration, empty when it is valid. */
 export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+  // A misspelled key leaves its default in force: report it first, beside any other problem.
+  const problems: ConfigProblem[] = unknownKeyProblems(env);
   const add = (p: ConfigProblem) => problems.push(p);
   const file = `environments/${env.name}.ts`;
   const n = env.name;
