@@ -1,4 +1,5 @@
 // Two projects: `unit` needs only Node (npm test); `integration` needs moto and the
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // see bin/cli-setup.ts
 // golang-migrate CLI, which .ci/run installs before `npm run test:integration`.
 const transform = { '^.+\\.tsx?$': ['@swc/jest'] };
 module.exports = {

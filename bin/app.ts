@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './cli-setup';
 import { App } from 'aws-cdk-lib';
 import { environments } from '../environments';
 import { applyChecks } from '../lib/checks';
