@@ -1,6 +1,6 @@
 // Two projects: `unit` needs only Node (npm test); `integration` needs moto and the
+// golang-migrate CLI, which `npm run tools` installs (its globalSetup finds them and starts moto).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // see bin/cli-setup.ts
-// golang-migrate CLI, which .ci/run installs before `npm run test:integration`.
 const transform = { '^.+\\.tsx?$': ['@swc/jest'] };
 module.exports = {
   projects: [
@@ -18,6 +18,8 @@ module.exports = {
       transform,
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.integration.test.ts'],
+      globalSetup: '<rootDir>/test/helpers/integration-setup.ts',
+      globalTeardown: '<rootDir>/test/helpers/integration-teardown.ts',
     },
   ],
 };
