@@ -1,0 +1,55 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { MonitoringConfig } from '../../environments/types';
+import { MonitoringNames } from './names';
+
+/** A service the monitoring watches. */
+export interface MonitoredService {
+  /** The ECS service name as operators know it (`bot`, `ml-service`); a literal, for readable alarms. */
+  readonly name: string;
+  /** The ECS service. */
+  readonly service: ecs.FargateService;
+  /** The ALB target group it is registered in. */
+  readonly targetGroup: elbv2.IApplicationTargetGroup;
+}
+
+/** Props of {@link Monitoring}. */
+export interface MonitoringProps {
+  /** Alarm prefix, dashboard name and failed-task log group name (lib/monitoring/names.ts). */
+  readonly names: MonitoringNames;
+  /** Thresholds, from `environments/` (`monitoring`). */
+  readonly thresholds: MonitoringConfig;
+  /** The on-call topic: every alarm notifies it on ALARM and again on OK. */
+  readonly topic: sns.ITopic;
+  /** The cluster of both services. */
+  readonly cluster: ecs.ICluster;
+  /** The internal ALB in front of both services. */
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /** The trading bot, and its log group `/ecs/clever-better-bot`. */
+  readonly bot: MonitoredService & { readonly logGroup: logs.ILogGroup };
+  /** The ML prediction service. */
+  readonly ml: MonitoredService;
+  /** The PostgreSQL instance. */
+  readonly database: rds.IDatabaseInstance;
+  /** Days the failed-task events are kept. */
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the failed-task log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Where alarm descriptions send the reader. @default 'docs/runbooks.md' (in this repository) */
+  readonly runbookUrl?: string;
+  /**
+   * The emergency-stop function, whose invocations the dashboard shows.
+   * @default not shown, unless given later to {@link Monitoring.showInvocations}
+   */
+  readonly emergencyStopFunction?: lambda.IFunction;
+  /**
+   * The rollback function, whose invocations the dashboard shows.
+   * @default not shown, unless given later to {@link Monitoring.showInvocations}
+   */
+  readonly rollbackFunction?: lambda.IFunction;
+}
