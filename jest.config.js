@@ -1,22 +1,26 @@
 // Two projects: `unit` needs only Node (npm test); `integration` needs moto and the
 // golang-migrate CLI, which `npm run tools` installs (its globalSetup finds them and starts moto).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // see bin/cli-setup.ts
-const transform = { '^.+\\.tsx?$': ['@swc/jest'] };
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.tsx?$': ['@swc/jest'] },
+  roots: ['<rootDir>/test'],
+  // Not /tmp/jest_<uid>: a run leaves nothing in the shared temporary directory.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
+};
 module.exports = {
   projects: [
     {
       displayName: 'unit',
-      testEnvironment: 'node',
-      transform,
-      roots: ['<rootDir>/test'],
+      ...common,
       testMatch: ['**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '\\.integration\\.test\\.ts$'],
+      globalSetup: '<rootDir>/test/helpers/unit-setup.ts',
+      globalTeardown: '<rootDir>/test/helpers/unit-teardown.ts',
     },
     {
       displayName: 'integration',
-      testEnvironment: 'node',
-      transform,
-      roots: ['<rootDir>/test'],
+      ...common,
       testMatch: ['**/*.integration.test.ts'],
       globalSetup: '<rootDir>/test/helpers/integration-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/integration-teardown.ts',

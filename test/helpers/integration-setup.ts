@@ -12,6 +12,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
+import { enterRunTmpdir } from './run-tmpdir';
 
 const ROOT = path.join(__dirname, '..', '..');
 const FIX =
@@ -55,6 +56,7 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, log: () => str
 }
 
 export default async function setup(): Promise<void> {
+  enterRunTmpdir();
   const missing = missingTools();
   if (missing.length > 0)
     throw new Error(`Integration tests need tools that are not installed: ${missing.join('; ')}. ${FIX}`);
