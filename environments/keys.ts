@@ -40,6 +40,7 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
   region: true,
   terminationProtection: true,
   liveTradingEnabled: true,
+  acknowledgeLiveTradingOutsideProduction: true,
   allowMutableImageTags: true,
   logRetentionDays: true,
   retainLogsOnDelete: true,

@@ -232,6 +232,13 @@ export interface EnvironmentConfig {
    * `ops resume` change it afterwards; a deploy that leaves this value alone never rewrites the secret.
    */
   readonly liveTradingEnabled: boolean;
+  /**
+   * Set to `true` beside `liveTradingEnabled: true` in any environment but production, to say on
+   * purpose that it trades real money. Without it validation refuses live trading outside
+   * production: README, that environment's file and its alarm set all assume trading is off there.
+   * @default false
+   */
+  readonly acknowledgeLiveTradingOutsideProduction?: boolean;
   /** Whether mutable image tags such as `latest` are accepted. Never in production. */
   readonly allowMutableImageTags: boolean;
   /** Days the ECS, Lambda and other log groups are kept. Must be a CloudWatch Logs retention value. */

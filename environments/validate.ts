@@ -138,6 +138,15 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
     });
   }
 
+  if (env.liveTradingEnabled && env.name !== 'production' && !env.acknowledgeLiveTradingOutsideProduction) {
+    add({
+      field: `${n}.liveTradingEnabled`,
+      value: true,
+      problem:
+        'live trading outside production bets real money from an environment whose README section, config file and alarm set assume trading is off',
+      fix: `set liveTradingEnabled: false in ${file}, or say it is meant with acknowledgeLiveTradingOutsideProduction: true beside it`,
+    });
+  }
   checkService(env, 'bot', env.bot, add);
   checkService(env, 'ml', env.ml, add);
   if (env.bot.desiredCount !== 0 && env.bot.desiredCount !== 1) {

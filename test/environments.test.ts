@@ -152,6 +152,21 @@ describe('bad configuration fails synth with field, value and fix', () => {
     ).not.toThrow();
   });
 
+  test('fails on live trading outside production unless it is acknowledged', () => {
+    const msg = errorFor([variant(staging, { liveTradingEnabled: true }), production]);
+    expect(msg).toContain(
+      'staging.liveTradingEnabled = true: live trading outside production bets real money',
+    );
+    expect(msg).toContain('acknowledgeLiveTradingOutsideProduction: true');
+    expect(() =>
+      validateEnvironments([
+        variant(staging, { liveTradingEnabled: true, acknowledgeLiveTradingOutsideProduction: true }),
+        production,
+      ]),
+    ).not.toThrow();
+    expect(production.acknowledgeLiveTradingOutsideProduction).toBeUndefined();
+  });
+
   test('fails on a second bot', () => {
     const msg = errorFor([variant(staging, { bot: { desiredCount: 2 } }), production]);
     expect(msg).toContain(
