@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 import './cli-setup';
 import { App } from 'aws-cdk-lib';
-import { environments } from '../environments';
+import { defineStacks } from '../lib/app';
 import { applyChecks } from '../lib/checks';
-import { CleverBetterStack } from '../lib/clever-better-stack';
 
-// Builds both environments from environments/; `cdk synth` synthesizes both, offline.
+// Builds every stack from environments/ (lib/app.ts); `cdk synth` synthesizes them all, offline.
 const app = new App();
-for (const config of environments) {
-  new CleverBetterStack(app, config.stackName, { config, stackName: config.stackName });
-}
+defineStacks(app);
 applyChecks(app);

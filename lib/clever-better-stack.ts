@@ -62,7 +62,9 @@ export class CleverBetterStack extends Stack {
 
     const names = runbookNames(config.name);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
-    const logRemovalPolicy = config.retainLogsOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRemovalPolicy = config.retainLogsOnDelete
+      ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+      : RemovalPolicy.DESTROY;
 
     this.encryption = new Encryption(this, 'Encryption');
     this.alerting = new Alerting(this, 'Alerting', { email: config.alarmEmail, key: this.encryption.key });

@@ -84,7 +84,8 @@ export class Database extends Construct {
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
       deletionProtection: props.deletionProtection,
-      removalPolicy: props.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT,
+      removalPolicy:
+        props.removalPolicy === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.SNAPSHOT,
       cloudwatchLogsExports: ['postgresql', 'upgrade'],
       cloudwatchLogsRetention: props.logRetention,
       monitoringInterval:

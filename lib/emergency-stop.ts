@@ -34,7 +34,7 @@ export interface EmergencyStopProps {
   readonly thresholds: EmergencyStopConfig;
   /** Days the function's log group is kept. */
   readonly logRetention: logs.RetentionDays;
-  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 

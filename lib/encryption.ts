@@ -1,4 +1,4 @@
-import { AspectPriority, Aspects, IAspect, Stack } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,7 +8,8 @@ import { Construct, IConstruct } from 'constructs';
  * The stack's customer-managed key: secrets, log groups and the on-call topic are encrypted with it
  * (Security Hub / NIST ask for CMKs there), and its policy lets exactly the services that need it use
  * it: CloudWatch Logs for this account's log groups, CloudWatch alarms for publishing to the topic.
- * Retained when the stack is deleted, because retained logs and secrets stay readable only with it.
+ * Retained when the stack is deleted, because retained logs and secrets stay readable only with it
+ * (but not when the stack's create rolls back: nothing encrypted with it is kept then).
  */
 export class Encryption extends Construct {
   readonly key: kms.Key;
@@ -19,6 +20,7 @@ export class Encryption extends Construct {
     this.key = new kms.Key(this, 'Key', {
       description: 'Clever Better: secrets, logs and the on-call topic',
       enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({

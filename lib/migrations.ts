@@ -36,7 +36,7 @@ export interface DatabaseMigrationsProps {
   readonly environmentName: string;
   /** Days the function's log groups are kept. */
   readonly logRetention: logs.RetentionDays;
-  /** What happens to the log groups when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /** What happens to the log groups when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Directory with the migration files, bundled into the function. @default MIGRATIONS_DIR */
   readonly migrationsDirectory?: string;
@@ -173,7 +173,7 @@ export class DatabaseMigrations extends Construct {
       onEventHandler: this.function.function,
       logGroup: new logs.LogGroup(this, 'ProviderLogs', {
         retention: props.logRetention,
-        removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+        removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       }),
     });
 

@@ -29,7 +29,7 @@ export interface ProjectFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** Days the function's log group is kept. */
   readonly logRetention: logs.RetentionDays;
-  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Run inside this VPC (only functions that reach the database need to). @default outside any VPC */
   readonly vpc?: ec2.IVpc;
@@ -88,7 +88,7 @@ export class ProjectFunction extends Construct {
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -28,7 +28,7 @@ export class Registry extends Construct {
         repositoryName,
         imageTagMutability: ecr.TagMutability.IMMUTABLE,
         imageScanOnPush: true,
-        removalPolicy: RemovalPolicy.RETAIN,
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         lifecycleRules: [
           {
             description: 'Keep at most one untagged image',

@@ -41,7 +41,7 @@ export class AppSecrets extends Construct {
         secretStringTemplate: JSON.stringify({ app_key: 'REPLACE_ME', username: 'REPLACE_ME' }),
         generateStringKey: 'password',
       },
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.database = new rds.DatabaseSecret(this, 'Database', {
       secretName: props.databaseSecretName,
@@ -50,7 +50,7 @@ export class AppSecrets extends Construct {
       excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
     });
     // Without the secret a retained or snapshotted database has no known master password.
-    this.database.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.database.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
     // The flag is not secret, but the bot reads it from Secrets Manager at run time (see README).
     // CloudFormation only rewrites it when this template value changes, never on an ordinary deploy.
     this.config = new secretsmanager.Secret(this, 'Config', {
@@ -61,7 +61,7 @@ export class AppSecrets extends Construct {
       secretStringValue: SecretValue.unsafePlainText(
         JSON.stringify({ live_trading_enabled: props.liveTradingEnabled }),
       ),
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     const noRotation =

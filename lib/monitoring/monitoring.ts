@@ -63,7 +63,7 @@ export class Monitoring extends Construct implements AlarmBuilder {
       cluster: props.cluster,
       logGroupName: names.failedTaskEventsLogGroup,
       retention: props.logRetention,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       services: [
         { serviceName: props.bot.name, metricName: LOG_METRICS.botFailedTasks },
         { serviceName: props.ml.name, metricName: LOG_METRICS.mlFailedTasks },

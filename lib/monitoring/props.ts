@@ -38,7 +38,7 @@ export interface MonitoringProps {
   readonly database: rds.IDatabaseInstance;
   /** Days the failed-task events are kept. */
   readonly logRetention: logs.RetentionDays;
-  /** What happens to the failed-task log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /** What happens to the failed-task log group when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Where alarm descriptions send the reader. @default 'docs/runbooks.md' (in this repository) */
   readonly runbookUrl?: string;

@@ -12,7 +12,7 @@ describe.each(ENVIRONMENT_NAMES)('%s secrets', (name) => {
     (kind) => {
       template.hasResource('AWS::SecretsManager::Secret', {
         Properties: Match.objectLike({ Name: `clever-better/${name}/${kind}` }),
-        DeletionPolicy: 'Retain',
+        DeletionPolicy: 'RetainExceptOnCreate',
       });
     },
   );
@@ -55,7 +55,7 @@ describe.each(ENVIRONMENT_NAMES)('%s registry', (name) => {
           ImageTagMutability: 'IMMUTABLE',
           ImageScanningConfiguration: { ScanOnPush: true },
         }),
-        DeletionPolicy: 'Retain',
+        DeletionPolicy: 'RetainExceptOnCreate',
         UpdateReplacePolicy: 'Retain',
       });
     },
@@ -145,7 +145,7 @@ describe('production-only guarantees, from the real production config', () => {
         MultiAZ: true,
         DBInstanceClass: 'db.r6g.large',
       }),
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
   });

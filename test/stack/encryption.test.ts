@@ -14,7 +14,7 @@ describe.each(ENVIRONMENT_NAMES)('%s encryption at rest', (name) => {
   test('the stack key rotates and is kept when the stack is deleted', () => {
     template.hasResource('AWS::KMS::Key', {
       Properties: Match.objectLike({ EnableKeyRotation: true }),
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
   });
 
