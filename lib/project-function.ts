@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Arn, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -93,15 +93,30 @@ export class ProjectFunction extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: props.description,
+      // Inline in the role itself, not a separate policy resource: Lambda checks these rights when the
+      // function is created, so they must exist before it (a later policy attachment races the create).
+      inlinePolicies: props.vpc ? { VpcNetworkInterfaces: vpcNetworkInterfacePolicy(this) } : undefined,
     });
     this.logGroup.grantWrite(this.role);
     if (props.vpc) {
-      this.role.addManagedPolicy(
-        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
-      );
       Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason: 'AWS maintains exactly the ENI permissions a VPC function needs; a copy would drift from it',
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets have no resource-level permissions (Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC")',
+      });
+      Validations.of(this.role).acknowledge({
+        id: 'Serverless-LambdaStarPermissions',
+        reason:
+          'Only the ENI rights of a VPC function carry wildcards: Describe calls have no resource-level ' +
+          "permissions and the ENIs Lambda creates have generated ids (Lambda developer guide's own policy form)",
+      });
+      const { region, account, partition } = Stack.of(this);
+      const renderedPartition = Token.isUnresolved(partition) ? '<AWS::Partition>' : partition;
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:${renderedPartition}:ec2:${region}:${account}:*/*]`,
+        reason:
+          "Lambda creates and deletes the function's ENIs with generated ids; the Lambda developer guide names " +
+          'all resources of the account and region as the form that keeps VPC access working',
       });
     }
     const entry = path.join(LAMBDA_ROOT, props.name, 'index.ts');
@@ -140,4 +155,35 @@ export class ProjectFunction extends Construct {
       'The CDK makes a function with a given role DependsOn that role as well as referencing it with GetAtt: redundant, harmless',
     );
   }
+}
+
+/**
+ * Exactly the network-interface rights a function in a VPC needs (what the AWS-managed
+ * `AWSLambdaVPCAccessExecutionRole` grants minus its `logs:*` on every log group): Lambda developer
+ * guide, "Giving Lambda functions access to resources in an Amazon VPC", execution-role permissions.
+ */
+export function vpcNetworkInterfacePolicy(scope: Construct): iam.PolicyDocument {
+  const { region, account } = Stack.of(scope);
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'DescribeForNetworkInterfaces',
+        actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ManageFunctionNetworkInterfaces',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        // The guide's own form: all resources of this account and region (ENI ids are generated).
+        resources: [
+          Arn.format({ service: 'ec2', region, account, resource: '*', resourceName: '*' }, Stack.of(scope)),
+        ],
+      }),
+    ],
+  });
 }

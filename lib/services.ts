@@ -225,6 +225,9 @@ export class Services extends Construct {
       cluster: this.cluster,
       serviceName: props.bot.serviceName,
       taskDefinition: this.botTaskDefinition,
+      securityGroups: [
+        this.httpsOnlySecurityGroup('BotSecurityGroup', props.vpc, 'bot', 'Betfair and AWS APIs'),
+      ],
       // No desiredCount: CloudFormation then keeps the running count on update, so an emergency
       // scale-to-zero survives every deploy. On creation ECS starts one task.
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -242,6 +245,7 @@ export class Services extends Construct {
       cluster: this.cluster,
       serviceName: props.ml.serviceName,
       taskDefinition: this.mlTaskDefinition,
+      securityGroups: [this.httpsOnlySecurityGroup('MlSecurityGroup', props.vpc, 'ml-service', 'AWS APIs')],
       // No desiredCount: autoscaling owns it (minimum = the guide's ml_count), so a deploy
       // never scales a loaded service back in.
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -302,6 +306,26 @@ export class Services extends Construct {
     });
     this.bot.attachToApplicationTargetGroup(this.botTargetGroup);
     this.ml.attachToApplicationTargetGroup(this.mlTargetGroup);
+  }
+
+  /**
+   * A service's security group: out only HTTPS (Fargate pulls the image and the secrets through the
+   * task's own network interface, and the bot calls Betfair) plus what `Database.allowFrom` adds (the
+   * PostgreSQL port to the database's group). DNS and the time service are link-local and not filtered.
+   */
+  private httpsOnlySecurityGroup(
+    id: string,
+    vpc: ec2.IVpc,
+    service: string,
+    what: string,
+  ): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, id, {
+      vpc,
+      description: `${service}: HTTPS out (${what}), PostgreSQL to the database; in only from the ALB`,
+      allowAllOutbound: false,
+    });
+    group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), `HTTPS to ${what} through the NAT gateway`);
+    return group;
   }
 
   private logGroup(id: string, logGroupName: string, props: ServicesProps): logs.LogGroup {

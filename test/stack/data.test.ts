@@ -126,7 +126,7 @@ describe.each(ENVIRONMENT_NAMES)('%s database', (name) => {
     );
     const sources = ingress.map((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]);
     expect(sources).toEqual(
-      expect.arrayContaining(['ServicesBotSecurityGroup46B32024', 'ServicesMlSecurityGroup1CC4A743']),
+      expect.arrayContaining(['ServicesBotSecurityGroupC647E5A3', 'ServicesMlSecurityGroup2982243E']),
     );
     for (const rule of ingress) {
       expect(rule.Properties).toMatchObject({ FromPort: 5432, ToPort: 5432, IpProtocol: 'tcp' });
