@@ -2,7 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { environments } from '../environments';
 import { applyChecks } from '../lib/checks';
-import { DEFAULT_GITHUB_REPOSITORY, GitHubOidcStack } from '../lib/github-oidc-stack';
+import { addGitHubOidcStacks, DEFAULT_GITHUB_REPOSITORY } from '../lib/github-oidc-stack';
 
 // A separate app, deployed once per account (README "One-time setup per account"):
 //   npx cdk deploy -a "npx ts-node --swc bin/github-oidc.ts" -c githubRepository=<owner>/<repo> StagingGitHubOidc
@@ -12,16 +12,5 @@ const app = new App();
 const repository =
   (app.node.tryGetContext('githubRepository') as string | undefined) ?? DEFAULT_GITHUB_REPOSITORY;
 const existingProviderArn = app.node.tryGetContext('githubOidcProviderArn') as string | undefined;
-for (const config of environments) {
-  const id = `${config.name[0].toUpperCase()}${config.name.slice(1)}GitHubOidc`;
-  new GitHubOidcStack(app, id, {
-    stackName: id,
-    env: { account: config.account, region: config.region },
-    repository,
-    githubEnvironment: config.name,
-    appStackNames: [config.stackName],
-    existingProviderArn:
-      existingProviderArn?.split(':')[4] === config.account ? existingProviderArn : undefined,
-  });
-}
+addGitHubOidcStacks(app, environments, { repository, existingProviderArn });
 applyChecks(app);

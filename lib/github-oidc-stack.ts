@@ -1,6 +1,7 @@
 import { Arn, CfnOutput, Duration, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../environments/types';
 
 /** GitHub's OIDC issuer. */
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
@@ -14,6 +15,31 @@ export const DEFAULT_GITHUB_REPOSITORY = 'clever-better/clever-better-infrastruc
 /** Fixed role names, because the workflows' `AWS_DEPLOY_ROLE_ARN` / `AWS_DIFF_ROLE_ARN` variables name them. */
 export const DEPLOY_ROLE_NAME = 'clever-better-github-deploy';
 export const DIFF_ROLE_NAME = 'clever-better-github-diff';
+/** The workflow whose jobs deploy (called by deploy.yml), as `job_workflow_ref` names it. */
+export const DEPLOY_WORKFLOW = '.github/workflows/deploy-stack.yml';
+/**
+ * The workflow whose job reads the deployed templates for pull-request diffs: a `workflow_run`
+ * workflow, so it always runs the default branch's code, never the pull request's.
+ */
+export const DIFF_WORKFLOW = '.github/workflows/pr-deployed-diff.yml';
+/**
+ * The claims the repository's OIDC subject is customised to (README "One-time setup per account"):
+ * `context` keeps the environment (`environment:production`) or the ref, `job_workflow_ref` adds the
+ * workflow file and the branch it ran from, which the default subject of an environment job lacks.
+ */
+export const SUBJECT_CLAIM_KEYS = ['repo', 'context', 'job_workflow_ref'] as const;
+
+/** The one-time `gh api` call that makes GitHub issue the subject these roles trust. */
+export function subjectCustomisationCommand(repository: string): string {
+  const keys = SUBJECT_CLAIM_KEYS.map((k) => `-f 'include_claim_keys[]=${k}'`).join(' ');
+  return `gh api --method PUT repos/${plainRepository(repository)}/actions/oidc/customization/sub -F use_default=false ${keys}`;
+}
+
+/** `owner/repo` without the immutable ids (`owner@1/repo@2`): the form of `job_workflow_ref` and the REST API. */
+function plainRepository(repository: string): string {
+  return repository.replace(/@\d+/g, '');
+}
+
 /** The CDK's default bootstrap qualifier (`cdk bootstrap` without `--qualifier`). */
 export const DEFAULT_BOOTSTRAP_QUALIFIER = 'hnb659fds';
 
@@ -29,6 +55,11 @@ export interface GitHubOidcStackProps extends Omit<StackProps, 'env'> {
   readonly repository: string;
   /** GitHub environment whose jobs may deploy (the deploy job's `environment:`), e.g. `production`. */
   readonly githubEnvironment: string;
+  /**
+   * The only branch deploys and the deployed-diff job may run from (`refs/heads/<branch>` in the
+   * subject's `job_workflow_ref`); the repository's default branch. @default 'main'
+   */
+  readonly deployBranch?: string;
   /** The app's stacks in this account, which the diff role may read (`StagingStack`). */
   readonly appStackNames: readonly string[];
   /** Qualifier of the CDK bootstrap stack in this account. @default 'hnb659fds' */
@@ -44,16 +75,20 @@ export interface GitHubOidcStackProps extends Omit<StackProps, 'env'> {
 
 const REPOSITORY = /^[A-Za-z0-9-]+(@\d+)?\/[A-Za-z0-9._-]+(@\d+)?$/;
 const ENVIRONMENT = /^[A-Za-z0-9._-]+$/;
+const BRANCH = /^[A-Za-z0-9._/-]+$/;
 
 /**
  * One account's access for GitHub Actions, without access keys: GitHub's OIDC provider and two
  * roles trusted only for this repository.
  *
- * - **deploy**: only jobs of the repository running in the GitHub environment `githubEnvironment`
- *   (where required reviewers apply) may assume it, and it may do nothing but assume the CDK
- *   bootstrap roles, which hold the actual deployment rights (CloudFormation's execution role).
- * - **diff**: only pull-request jobs of the repository; it may read this account's app stacks'
- *   templates and assume the bootstrap lookup role. It cannot change anything.
+ * - **deploy**: only jobs of `deploy-stack.yml` run from `deployBranch`, in the GitHub environment
+ *   `githubEnvironment` (where required reviewers apply), may assume it; it may do nothing but
+ *   assume the CDK bootstrap roles, which hold the actual deployment rights.
+ * - **diff**: only the job of `pr-deployed-diff.yml` run from `deployBranch` (a `workflow_run`
+ *   workflow: default-branch code, never the pull request's); it may read this account's app
+ *   stacks' templates and status, nothing else (no route to the CDK lookup role).
+ *
+ * Both subjects need the repository's OIDC subject customisation ({@link subjectCustomisationCommand}).
  */
 export class GitHubOidcStack extends Stack {
   readonly deployRole: iam.Role;
@@ -74,6 +109,8 @@ export class GitHubOidcStack extends Stack {
         `githubEnvironment = "${props.githubEnvironment}": not a GitHub environment name. Fix: e.g. "production"`,
       (Token.isUnresolved(account) || !/^\d{12}$/.test(account)) &&
         `env.account = "${account}": the role ARNs need the literal 12-digit account id. Fix: set it in environments/`,
+      !BRANCH.test(props.deployBranch ?? 'main') &&
+        `deployBranch = "${props.deployBranch}": not a branch name. Fix: e.g. "main"`,
       props.appStackNames.length === 0 &&
         'appStackNames is empty. Fix: name the stacks the diff role may read',
     ].filter((p): p is string => typeof p === 'string');
@@ -91,12 +128,16 @@ export class GitHubOidcStack extends Stack {
       this.providerArn = provider.oidcProviderArn;
     }
 
-    // StringEquals on both claims: no wildcard, so no other repository, branch or event matches.
-    const trustedFor = (subject: string) =>
+    // StringEquals on both claims: no wildcard, so no other repository, branch, workflow or event
+    // matches. The subject is the customised one: repo, context, then the workflow file and its ref.
+    const branchRef = `refs/heads/${props.deployBranch ?? 'main'}`;
+    const trustedFor = (context: string, workflow: string) =>
       new iam.WebIdentityPrincipal(this.providerArn, {
         StringEquals: {
           [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
-          [`${GITHUB_OIDC_HOST}:sub`]: `repo:${props.repository}:${subject}`,
+          [`${GITHUB_OIDC_HOST}:sub`]:
+            `repo:${props.repository}:${context}:job_workflow_ref:` +
+            `${plainRepository(props.repository)}/${workflow}@${branchRef}`,
         },
       });
     const bootstrapRole = (kind: string) =>
@@ -114,7 +155,7 @@ export class GitHubOidcStack extends Stack {
     this.deployRole = new iam.Role(this, 'DeployRole', {
       roleName: DEPLOY_ROLE_NAME,
       description: `GitHub Actions deploys from ${props.repository}, environment ${props.githubEnvironment}`,
-      assumedBy: trustedFor(`environment:${props.githubEnvironment}`),
+      assumedBy: trustedFor(`environment:${props.githubEnvironment}`, DEPLOY_WORKFLOW),
       maxSessionDuration: Duration.hours(props.deploySessionHours ?? 2),
     });
     this.deployRole.addToPolicy(
@@ -128,17 +169,11 @@ export class GitHubOidcStack extends Stack {
 
     this.diffRole = new iam.Role(this, 'DiffRole', {
       roleName: DIFF_ROLE_NAME,
-      description: `GitHub Actions pull-request diffs of ${props.repository}: read-only`,
-      assumedBy: trustedFor('pull_request'),
+      description: `GitHub Actions pull-request diffs of ${props.repository}: reads the stack templates only`,
+      // A workflow_run job's context is the default branch it runs from.
+      assumedBy: trustedFor(`ref:${branchRef}`, DIFF_WORKFLOW),
       maxSessionDuration: Duration.hours(1),
     });
-    this.diffRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'AssumeCdkLookupRole',
-        actions: ['sts:AssumeRole', 'sts:TagSession'],
-        resources: [bootstrapRole('lookup')],
-      }),
-    );
     this.diffRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadAppStackTemplates',
@@ -174,5 +209,34 @@ export class GitHubOidcStack extends Stack {
       description: 'Optional: repository variable for deployed-stack diffs on pull requests',
     });
     new CfnOutput(this, 'ProviderArn', { value: this.providerArn, description: 'GitHub OIDC provider' });
+    new CfnOutput(this, 'SubjectClaimSetup', {
+      value: subjectCustomisationCommand(props.repository),
+      description: 'Run once per repository: the roles trust only the customised subject claim',
+    });
   }
+}
+
+/**
+ * The OIDC app's stacks, one per environment account (`StagingGitHubOidc`, `ProductionGitHubOidc`),
+ * as `bin/github-oidc.ts` deploys them.
+ */
+export function addGitHubOidcStacks(
+  scope: Construct,
+  configs: readonly EnvironmentConfig[],
+  options: { readonly repository: string; readonly existingProviderArn?: string },
+): GitHubOidcStack[] {
+  return configs.map((config) => {
+    const id = `${config.name[0].toUpperCase()}${config.name.slice(1)}GitHubOidc`;
+    return new GitHubOidcStack(scope, id, {
+      stackName: id,
+      env: { account: config.account, region: config.region },
+      repository: options.repository,
+      githubEnvironment: config.name,
+      appStackNames: [config.stackName],
+      existingProviderArn:
+        options.existingProviderArn?.split(':')[4] === config.account
+          ? options.existingProviderArn
+          : undefined,
+    });
+  });
 }

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyChecks } from '../lib/checks';
-import { GitHubOidcStack, GitHubOidcStackProps } from '../lib/github-oidc-stack';
+import { environments } from '../environments';
+import { addGitHubOidcStacks, GitHubOidcStack, GitHubOidcStackProps } from '../lib/github-oidc-stack';
 
 const ACCOUNT = '222222222222';
 const PROPS: GitHubOidcStackProps = {
@@ -17,12 +18,20 @@ const PROPS: GitHubOidcStackProps = {
 // The feature flags of cdk.json, as `cdk synth` applies them (partition literals, minimized policies).
 const CDK_CONTEXT = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')).context;
 
+const dirs: string[] = [];
+function tmpDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-oidc-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
 function build(overrides: Partial<GitHubOidcStackProps> = {}): {
   app: App;
   stack: GitHubOidcStack;
   template: Template;
 } {
-  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cb-oidc-')), context: CDK_CONTEXT });
+  const app = new App({ outdir: tmpDir(), context: CDK_CONTEXT });
   const stack = new GitHubOidcStack(app, 'ProductionGitHubOidc', { ...PROPS, ...overrides });
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -60,10 +69,23 @@ describe('GitHub OIDC stack', () => {
     });
   });
 
-  test('the deploy role trusts exactly this repository in the GitHub environment, nothing else', () => {
+  test('the deploy role trusts only deploy-stack.yml run from main in the GitHub environment', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'clever-better-github-deploy',
-      ...trust('repo:acme/clever-better-infrastructure:environment:production'),
+      ...trust(
+        'repo:acme/clever-better-infrastructure:environment:production:job_workflow_ref:' +
+          'acme/clever-better-infrastructure/.github/workflows/deploy-stack.yml@refs/heads/main',
+      ),
+    });
+  });
+
+  test('pins another deploy branch when configured', () => {
+    build({ deployBranch: 'release' }).template.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'clever-better-github-deploy',
+      ...trust(
+        'repo:acme/clever-better-infrastructure:environment:production:job_workflow_ref:' +
+          'acme/clever-better-infrastructure/.github/workflows/deploy-stack.yml@refs/heads/release',
+      ),
     });
   });
 
@@ -84,25 +106,22 @@ describe('GitHub OIDC stack', () => {
     });
   });
 
-  test('the diff role trusts exactly pull-request jobs of this repository', () => {
+  test('the diff role trusts only the default-branch workflow_run job, never a pull_request job', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'clever-better-github-diff',
-      ...trust('repo:acme/clever-better-infrastructure:pull_request'),
+      ...trust(
+        'repo:acme/clever-better-infrastructure:ref:refs/heads/main:job_workflow_ref:' +
+          'acme/clever-better-infrastructure/.github/workflows/pr-deployed-diff.yml@refs/heads/main',
+      ),
     });
   });
 
-  test("the diff role may only assume the lookup role and read the app stack's template", () => {
+  test("the diff role may only read the app stack's template and status: no route to the lookup role", () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^DiffRole') }],
       PolicyDocument: {
         Version: '2012-10-17',
         Statement: [
-          {
-            Sid: 'AssumeCdkLookupRole',
-            Effect: 'Allow',
-            Action: ['sts:AssumeRole', 'sts:TagSession'],
-            Resource: bootstrapRole('lookup'),
-          },
           {
             Sid: 'ReadAppStackTemplates',
             Effect: 'Allow',
@@ -142,8 +161,20 @@ describe('GitHub OIDC stack', () => {
   test('accepts the immutable subject form owner@id/repo@id', () => {
     build({ repository: 'acme@123456/infra@789012' }).template.hasResourceProperties(
       'AWS::IAM::Role',
-      trust('repo:acme@123456/infra@789012:environment:production'),
+      trust(
+        'repo:acme@123456/infra@789012:environment:production:job_workflow_ref:' +
+          'acme/infra/.github/workflows/deploy-stack.yml@refs/heads/main',
+      ),
     );
+  });
+
+  test('outputs the one-time gh api call that customises the subject claim', () => {
+    template.hasOutput('SubjectClaimSetup', {
+      Value:
+        'gh api --method PUT repos/acme/clever-better-infrastructure/actions/oidc/customization/sub ' +
+        "-F use_default=false -f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' " +
+        "-f 'include_claim_keys[]=job_workflow_ref'",
+    });
   });
 
   test.each([
@@ -155,6 +186,7 @@ describe('GitHub OIDC stack', () => {
       /env.account = "2222": .* Fix: set it in environments\//,
     ],
     [{ appStackNames: [] }, /appStackNames is empty/],
+    [{ deployBranch: 'main*' }, /deployBranch = "main\*": not a branch name/],
   ])('fails on bad config %j, naming the field, value and fix', (overrides, message) => {
     expect(() => build(overrides as Partial<GitHubOidcStackProps>)).toThrow(message);
   });
@@ -165,5 +197,58 @@ describe('GitHub OIDC stack', () => {
     app.synth();
     Annotations.fromStack(stack).hasNoError('*', Match.anyValue());
     Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+  });
+});
+
+// GitHub docs, "About security hardening with OpenID Connect" / "Customizing the subject claims":
+// the default subject of an environment job has no branch, so only a customised subject with
+// job_workflow_ref pins the workflow file and the ref it ran from.
+describe('the OIDC app of every environment', () => {
+  const app = new App({
+    outdir: tmpDir(),
+    context: CDK_CONTEXT,
+  });
+  const stacks = addGitHubOidcStacks(app, environments, { repository: 'acme/infra' });
+  const roles = stacks.flatMap((stack) =>
+    Object.entries(Template.fromStack(stack).findResources('AWS::IAM::Role')).map(([id, role]) => ({
+      stack,
+      id,
+      role,
+    })),
+  );
+
+  test('every GitHub trust pins a workflow file and refs/heads/main with StringEquals, no wildcard', () => {
+    let checked = 0;
+    for (const { id, role } of roles) {
+      for (const statement of role.Properties.AssumeRolePolicyDocument.Statement) {
+        expect(Object.keys(statement.Condition)).toEqual(['StringEquals']);
+        const sub = statement.Condition.StringEquals['token.actions.githubusercontent.com:sub'] as string;
+        expect({ id, sub }).toEqual({
+          id,
+          sub: expect.stringMatching(
+            /^repo:acme\/infra:(environment:[a-z]+|ref:refs\/heads\/main):job_workflow_ref:acme\/infra\/\.github\/workflows\/[a-z-]+\.yml@refs\/heads\/main$/,
+          ),
+        });
+        checked++;
+      }
+    }
+    expect(checked).toBe(2 * environments.length);
+  });
+
+  test('the pull-request diff role can call nothing but GetTemplate and DescribeStacks (no sts:AssumeRole)', () => {
+    let checked = 0;
+    for (const stack of stacks) {
+      const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+      for (const policy of Object.values(policies)) {
+        if (!JSON.stringify(policy.Properties.Roles).includes('DiffRole')) continue;
+        for (const statement of policy.Properties.PolicyDocument.Statement) {
+          for (const action of [statement.Action].flat()) {
+            expect(['cloudformation:GetTemplate', 'cloudformation:DescribeStacks']).toContain(action);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(2 * environments.length);
   });
 });
