@@ -13,7 +13,8 @@ import {
   synthesize,
   withAssetHashes,
 } from './assembly';
-import { renderMarkdown, renderText } from './render';
+import { MigrationFile, migrationFilesOf } from './migrations';
+import { ALLOW_DESTRUCTIVE_LABEL, renderMarkdown, renderText } from './render';
 import { StackDiff, summarizeStack } from './summary';
 import { CfnTemplate } from './template';
 
@@ -31,12 +32,16 @@ stack. Needs no AWS credentials except with --deployed.
                          in the stack's account; combine with --stack)
   --head-dir <dir>       use this cloud assembly as the new side (default: synthesize the working tree)
   --stack <name>         only this stack (repeatable; default: every stack of either side)
-  --allow-destructive    do not fail on a replaced or deleted stateful resource
+  --labels <a,b,...>     the pull request's labels; each blocking rule names the label that lets it
+                         pass (allow-destructive, override-trading-safety, allow-out-of-order-migration;
+                         docs/deployment.md "Diff rules"). Other labels are ignored.
+  --allow-destructive    same as --labels allow-destructive
   --markdown <file>      also write the pull-request comment (markdown) to this file
   --base-label <text>    how to name the base in the output (default: the ref and its commit)
   --head-label <text>    how to name the new side (default: "working tree" or the --head-dir path)
 
-Exit status: 0 fine, 1 blocked by a destructive change, 2 usage or synth error.`;
+Arguments (the ref, the stacks, the directories) are checked before anything is synthesized.
+Exit status: 0 fine, 1 blocked (a blocking finding without its label), 2 usage or synth error.`;
 
 /** Parsed options of `npm run diff`. */
 export interface DiffArgs {
@@ -46,6 +51,8 @@ export interface DiffArgs {
   readonly headDir?: string;
   readonly stacks: readonly string[];
   readonly allowDestructive: boolean;
+  /** The pull request's labels (`--labels`, comma-separated, repeatable; empty allowed). */
+  readonly labels: readonly string[];
   readonly markdown?: string;
   readonly baseLabel?: string;
   readonly headLabel?: string;
@@ -55,7 +62,18 @@ export interface DiffArgs {
 /** A usage error: the message names the option, the value and the fix. */
 export class DiffUsageError extends Error {}
 
-const VALUE_OPTIONS = ['base', 'base-dir', 'head-dir', 'stack', 'markdown', 'base-label', 'head-label'];
+const VALUE_OPTIONS = [
+  'base',
+  'base-dir',
+  'head-dir',
+  'stack',
+  'labels',
+  'markdown',
+  'base-label',
+  'head-label',
+];
+/** Options whose value may be empty: a pull request without labels renders `--labels=`. */
+const EMPTY_ALLOWED = ['labels'];
 const FLAG_OPTIONS = ['deployed', 'allow-destructive', 'help'];
 
 export function parseDiffArgs(argv: readonly string[]): DiffArgs {
@@ -73,7 +91,7 @@ export function parseDiffArgs(argv: readonly string[]): DiffArgs {
       if (inline !== 'false') flags.add(name);
     } else if (VALUE_OPTIONS.includes(name)) {
       const value = inline ?? argv[++i];
-      if (value === undefined || value === '') {
+      if (value === undefined || (value === '' && !EMPTY_ALLOWED.includes(name))) {
         throw new DiffUsageError(`--${name} needs a value. Fix: --${name} <value>.`);
       }
       (values[name] ??= []).push(value);
@@ -87,6 +105,10 @@ export function parseDiffArgs(argv: readonly string[]): DiffArgs {
     headDir: one('head-dir'),
     stacks: (values.stack ?? []).flatMap((s) => s.split(',')).filter(Boolean),
     allowDestructive: flags.has('allow-destructive'),
+    labels: (values.labels ?? [])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean),
     markdown: one('markdown'),
     baseLabel: one('base-label'),
     headLabel: one('head-label'),
@@ -111,6 +133,11 @@ export interface DiffDeps {
   resolveRef(projectRoot: string, ref: string): string;
   /** Writes a commit's files into `dest`, with node_modules linked. */
   exportCommit(projectRoot: string, sha: string, dest: string): void;
+  /**
+   * The stack names the working tree's app synthesizes, known without synthesizing (from
+   * environments/), so a wrong --stack fails at once.
+   */
+  appStackNames(projectRoot: string): string[];
   /** The deployed template of a stack. */
   deployedTemplate(stackName: string, region: string | undefined): Promise<CfnTemplate>;
   out(text: string): void;
@@ -122,23 +149,92 @@ export const defaultDeps: DiffDeps = {
   synthesize,
   resolveRef,
   exportCommit,
+  appStackNames,
   deployedTemplate: (stackName, region) => deployedTemplate(stackName, new CloudFormationClient({ region })),
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
 
+/**
+ * Stack names in the app's configuration: every string under a key ending in `stackName` in
+ * environments/ (the environment stacks and any companion stack an environment names).
+ */
+export function appStackNames(projectRoot: string): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(path.join(projectRoot, 'environments')) as { environments?: unknown };
+  const names = new Set<string>();
+  const walk = (value: unknown, depth: number) => {
+    if (depth > 6 || value === null || typeof value !== 'object') return;
+    for (const [key, inner] of Object.entries(value)) {
+      if (/stackName$/i.test(key) && typeof inner === 'string') names.add(inner);
+      else walk(inner, depth + 1);
+    }
+  };
+  walk(loaded.environments, 0);
+  return [...names];
+}
+
+/** The two sides, resolved and checked before any synthesis. */
+interface Plan {
+  readonly baseSha?: string;
+  readonly baseLabel?: string;
+  readonly baseAssembly?: Map<string, AssemblyStack>;
+  readonly headAssembly?: Map<string, AssemblyStack>;
+}
+
+/** Everything that can be wrong with the arguments, found in well under a second (no synth). */
+function plan(args: DiffArgs, deps: DiffDeps): Plan {
+  let baseSha: string | undefined;
+  let baseLabel = args.baseLabel;
+  if (args.base !== undefined) {
+    baseSha = deps.resolveRef(deps.projectRoot, args.base);
+    baseLabel ??= `${args.base} (${baseSha.slice(0, 7)})`;
+  }
+  const baseAssembly = args.baseDir ? readAssembly(path.resolve(args.baseDir)) : undefined;
+  const headAssembly = args.headDir ? readAssembly(path.resolve(args.headDir)) : undefined;
+  if (args.markdown && !fs.existsSync(path.dirname(path.resolve(args.markdown)))) {
+    throw new DiffUsageError(
+      `--markdown ${args.markdown}: directory ${path.dirname(path.resolve(args.markdown))} does not exist. Fix: create it or write elsewhere.`,
+    );
+  }
+  if (args.stacks.length) {
+    const known = new Set([
+      ...(headAssembly ? headAssembly.keys() : deps.appStackNames(deps.projectRoot)),
+      ...(baseAssembly?.keys() ?? []),
+    ]);
+    const unknown = args.stacks.filter((n) => !known.has(n));
+    if (unknown.length) {
+      throw new DiffUsageError(
+        `--stack ${unknown.join(', ')}: no such stack. Fix: one of ${[...known].sort().join(', ')}.`,
+      );
+    }
+  }
+  return { baseSha, baseLabel, baseAssembly, headAssembly };
+}
+
+/** Migration files of a stack in an assembly, or undefined when the assembly is not at hand. */
+function migrationsIn(
+  dir: string | undefined,
+  stack: AssemblyStack | undefined,
+): MigrationFile[] | undefined {
+  if (!dir) return undefined;
+  return stack ? migrationFilesOf(dir, stack.template) : [];
+}
+
 /** Runs `npm run diff`; returns the exit status. */
 export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultDeps): Promise<number> {
   let args: DiffArgs;
+  let planned: Plan;
   try {
     args = parseDiffArgs(argv);
+    if (args.help) {
+      deps.out(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    planned = plan(args, deps);
   } catch (err) {
     deps.err(`error: ${(err as Error).message}\n\n${USAGE}\n`);
     return EXIT.error;
-  }
-  if (args.help) {
-    deps.out(`${USAGE}\n`);
-    return EXIT.ok;
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-diff-'));
   try {
@@ -154,14 +250,11 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
     const headJob = args.headDir
       ? Promise.resolve(path.resolve(args.headDir))
       : synth(deps.projectRoot, path.join(work, 'head.out'), 'the working tree');
-    let baseLabel = args.baseLabel;
     let baseJob: Promise<string | undefined> = Promise.resolve(args.baseDir && path.resolve(args.baseDir));
-    if (args.base !== undefined) {
-      const sha = deps.resolveRef(deps.projectRoot, args.base);
-      baseLabel ??= `${args.base} (${sha.slice(0, 7)})`;
+    if (planned.baseSha !== undefined) {
       const src = path.join(work, 'base-src');
-      deps.exportCommit(deps.projectRoot, sha, src);
-      baseJob = synth(src, path.join(work, 'base.out'), args.base);
+      deps.exportCommit(deps.projectRoot, planned.baseSha, src);
+      baseJob = synth(src, path.join(work, 'base.out'), args.base!);
     }
     // Both syntheses at once: each is mostly one busy Node process.
     // Both finish before anything is read or the work directory is removed, even when one fails.
@@ -169,8 +262,8 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     const [headDir, baseDir] = settled.map((s) => (s as PromiseFulfilledResult<string | undefined>).value);
-    const head = readAssembly(headDir!);
-    const base = baseDir ? readAssembly(baseDir) : new Map<string, AssemblyStack>();
+    const head = planned.headAssembly ?? readAssembly(headDir!);
+    const base = planned.baseAssembly ?? (baseDir ? readAssembly(baseDir) : new Map<string, AssemblyStack>());
     const sameAssets = baseDir ? equivalentAssets(baseDir, headDir!) : new Map<string, string>();
     const names = args.stacks.length ? args.stacks : [...new Set([...head.keys(), ...base.keys()])];
     const unknown = names.filter((n) => !head.has(n) && !base.has(n));
@@ -179,6 +272,7 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
         `--stack ${unknown.join(', ')}: no such stack. Fix: one of ${[...head.keys()].join(', ')}.`,
       );
     }
+    const labels = [...args.labels, ...(args.allowDestructive ? [ALLOW_DESTRUCTIVE_LABEL] : [])];
     const results: StackDiff[] = [];
     for (const name of names) {
       const oldTemplate = args.deployed
@@ -186,16 +280,21 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
         : base.has(name)
           ? withAssetHashes(base.get(name)!.template, sameAssets)
           : undefined;
-      results.push(summarizeStack(name, oldTemplate, head.get(name)?.template, args));
+      const headMigrations = migrationsIn(headDir, head.get(name));
+      const migrations = headMigrations && {
+        head: headMigrations,
+        base: args.deployed ? undefined : migrationsIn(baseDir, base.get(name)),
+      };
+      results.push(summarizeStack(name, oldTemplate, head.get(name)?.template, { labels, migrations }));
     }
-    const labels = {
-      baseLabel: baseLabel ?? (args.deployed ? 'deployed stacks' : args.baseDir),
+    const rendering = {
+      baseLabel: planned.baseLabel ?? (args.deployed ? 'deployed stacks' : args.baseDir),
       headLabel: args.headLabel ?? (args.headDir ? args.headDir : 'working tree'),
-      allowDestructive: args.allowDestructive,
+      labels,
       notes,
     };
-    deps.out(`${renderText(results, labels)}\n`);
-    if (args.markdown) fs.writeFileSync(args.markdown, `${renderMarkdown(results, labels)}\n`);
+    deps.out(`${renderText(results, rendering)}\n`);
+    if (args.markdown) fs.writeFileSync(args.markdown, `${renderMarkdown(results, rendering)}\n`);
     return results.some((r) => r.summary.blocked) ? EXIT.blocked : EXIT.ok;
   } catch (err) {
     deps.err(`error: ${(err as Error).message}\n`);

@@ -6,6 +6,9 @@ import {
   TemplateDiff,
 } from '@aws-cdk/cloudformation-diff';
 import { iamWidening, IamWidening, rightsOf } from './iam';
+import { imageChange, parseImageRef } from './images';
+import { migrationChanges, MigrationSets } from './migrations';
+import { blocks, Finding, LABELS, runRules } from './rules';
 import {
   alarmsInvoking,
   DEFAULT_SUBJECT_NAMES,
@@ -13,7 +16,7 @@ import {
   identifySubjects,
   SubjectNames,
 } from './subjects';
-import { brief, CfnResource, CfnTemplate, imageTag, jsonEqual, resourcesOf, withoutNoise } from './template';
+import { brief, CfnResource, CfnTemplate, jsonEqual, resourcesOf, withoutNoise } from './template';
 
 /**
  * Resource types that hold data or identity a replacement or deletion would lose: the database, the
@@ -68,8 +71,11 @@ export interface TaskDefinitionChange {
   readonly service: 'bot' | 'ml-service';
   readonly logicalId: string;
   readonly change: 'added' | 'removed' | 'updated';
-  /** Image tag changes per container. */
-  readonly imageTags: readonly { container: string; from?: string; to?: string }[];
+  /**
+   * Image changes per container: tag and/or digest (`v1.2.3`, `v1.2.3@sha256:0123…`, `sha256:0123…`),
+   * and the repository when it changes too.
+   */
+  readonly imageTags: readonly { container: string; from?: string; to?: string; repository?: string }[];
   /** Other changed fields, rendered. */
   readonly details: readonly string[];
 }
@@ -120,14 +126,22 @@ export interface RiskSummary {
   readonly emergencyStop: readonly EmergencyStopChange[];
   /** Stateful resources replaced or removed. */
   readonly destructive: readonly ResourceRemoval[];
-  /** Destructive and not allowed: the check fails. */
+  /** What the rules of `rules.ts` found, most serious first, at most one finding per resource. */
+  readonly findings: readonly Finding[];
+  /** A `block` finding whose override label is not set: the check fails. */
   readonly blocked: boolean;
 }
 
 /** Options of {@link summarizeStack}. */
 export interface SummarizeOptions {
-  /** Let destructive changes pass (the `allow-destructive` pull-request label). @default false */
+  /** Same as the `allow-destructive` label in {@link labels}. @default false */
   readonly allowDestructive?: boolean;
+  /** The pull request's labels; each blocking rule names the one that lets it pass. @default none */
+  readonly labels?: readonly string[];
+  /** Treat the stack as production (Multi-AZ loss warns). @default stack name contains "production" */
+  readonly production?: boolean;
+  /** The migration files of both sides (see `migrationFilesOf`). @default not checked */
+  readonly migrations?: MigrationSets;
   /** How the bot, ML service and config secret are recognised. @default DEFAULT_SUBJECT_NAMES */
   readonly names?: SubjectNames;
 }
@@ -154,32 +168,83 @@ export function summarizeStack(
   const names = options.names ?? DEFAULT_SUBJECT_NAMES;
   const removals = resourceRemovals(diff, before);
   const destructive = removals.filter((r) => r.stateful);
-  const summary: RiskSummary = {
-    stackName,
-    changeCount: diff.differenceCount,
+  const tagOnly = tagOnlyChanges(diff);
+  const parts = {
     removals,
-    statefulUpdates: statefulUpdates(diff),
+    statefulUpdates: statefulUpdates(diff).filter((u) => !tagOnly.has(u.logicalId)),
     iamWidening: iamWidening(diff),
-    securityGroupWidening: securityGroupWidening(diff),
+    securityGroupWidening: securityGroupWidening(diff, before, after),
     taskDefinitions: taskDefinitionChanges(diff, before, after, names),
     liveTrading: liveTradingChanges(before, after, names),
     counts: countChanges(before, after, names),
-    emergencyStop: emergencyStopChanges(diff, before, after, names),
+    emergencyStop: emergencyStopChanges(diff, before, after, names).filter((e) => !tagOnly.has(e.logicalId)),
+  };
+  const findings = runRules({
+    stackName,
+    production: options.production ?? /production/i.test(stackName),
+    before,
+    after,
+    oldRes: resourcesOf(before),
+    newRes: resourcesOf(after),
+    diff,
+    names,
+    tagOnly,
+    migrations: migrationChanges(options.migrations, oldTemplate),
+    ...parts,
+  });
+  const labels = new Set([
+    ...(options.labels ?? []),
+    ...(options.allowDestructive ? [LABELS.destructive] : []),
+  ]);
+  const summary: RiskSummary = {
+    stackName,
+    changeCount: diff.differenceCount,
+    ...parts,
     destructive,
-    blocked: destructive.length > 0 && !options.allowDestructive,
+    findings,
+    blocked: findings.some((f) => blocks(f, labels)),
   };
   return { summary, diff };
 }
 
+/**
+ * Resources whose only change is their `Tags` (in place), with the tag keys that changed. A
+ * stack-wide tag touches every taggable resource; the summary says so in one line.
+ */
+function tagOnlyChanges(diff: TemplateDiff): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  diff.resources.forEachDifference((logicalId, change) => {
+    if (!change.isUpdate || change.changeImpact === ResourceImpact.WILL_REPLACE) return;
+    if (change.changeImpact === ResourceImpact.MAY_REPLACE) return;
+    const props = Object.keys(change.propertyUpdates);
+    if (props.length !== 1 || props[0] !== 'Tags' || Object.keys(change.otherChanges).length > 0) return;
+    const d = change.propertyUpdates.Tags;
+    const entries = (v: unknown) =>
+      new Map(
+        (Array.isArray(v) ? v : Object.entries(v ?? {}).map(([Key, Value]) => ({ Key, Value }))).map(
+          (t: { Key?: unknown; Value?: unknown }) => [String(t.Key), JSON.stringify(t.Value)] as const,
+        ),
+      );
+    const [a, b] = [entries(d.oldValue), entries(d.newValue)];
+    out.set(
+      logicalId,
+      [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)),
+    );
+  });
+  return out;
+}
+
 function removalFate(impact: ResourceRemoval['impact'], resource: CfnResource | undefined): string {
-  if (impact === 'orphan') return 'kept outside the stack (DeletionPolicy Retain): no longer managed';
+  if (impact === 'orphan') {
+    return `kept outside the stack (DeletionPolicy ${resource?.DeletionPolicy ?? 'Retain'}): no longer managed`;
+  }
   if (impact === 'destroy') {
     const policy = resource?.DeletionPolicy ?? 'Delete';
     return policy === 'Snapshot' ? 'deleted after a final snapshot' : `deleted (DeletionPolicy ${policy})`;
   }
   const policy = resource?.UpdateReplacePolicy ?? 'Delete';
   const old =
-    policy === 'Retain'
+    policy === 'Retain' || policy === 'RetainExceptOnCreate'
       ? 'the old one is kept outside the stack'
       : policy === 'Snapshot'
         ? 'the old one is snapshotted, then deleted'
@@ -253,14 +318,53 @@ function statefulUpdates(diff: TemplateDiff): StatefulUpdate[] {
   return out;
 }
 
-function securityGroupWidening(diff: TemplateDiff): SecurityGroupWidening[] {
+/** CidrBlock of every VPC in a template. */
+function vpcCidrs(template: CfnTemplate): Set<string> {
+  return new Set(
+    Object.values(resourcesOf(template))
+      .filter((r) => r.Type === 'AWS::EC2::VPC' && typeof r.Properties?.CidrBlock === 'string')
+      .map((r) => String(r.Properties!.CidrBlock)),
+  );
+}
+
+/**
+ * New security-group rules. A rule that only follows a VPC CIDR change (same group, protocol and
+ * ports; the old peer was the old VPC CIDR, the new peer is the new VPC CIDR) is a move, not a
+ * widening: the VPC itself is reported as replaced.
+ */
+function securityGroupWidening(
+  diff: TemplateDiff,
+  before: CfnTemplate,
+  after: CfnTemplate,
+): SecurityGroupWidening[] {
   const { ingress, egress } = diff.securityGroupChanges;
+  const [oldCidrs, newCidrs] = [vpcCidrs(before), vpcCidrs(after)];
+  const cidr = (rule: { peer?: { kind: string; ip?: string } }) =>
+    rule.peer?.kind === 'cidr-ip' ? rule.peer.ip : undefined;
+  type Rule = (typeof ingress.additions)[number];
+  const movedWithVpc = (rule: Rule, removals: readonly Rule[]) => {
+    const ip = cidr(rule);
+    if (!ip || !newCidrs.has(ip) || oldCidrs.has(ip)) return false;
+    return removals.some(
+      (old) =>
+        old.groupId === rule.groupId &&
+        old.ipProtocol === rule.ipProtocol &&
+        old.fromPort === rule.fromPort &&
+        old.toPort === rule.toPort &&
+        oldCidrs.has(cidr(old) ?? '') &&
+        !newCidrs.has(cidr(old) ?? ''),
+    );
+  };
   const rules = [
-    ...ingress.additions.map((rule) => ({ rule, direction: 'ingress' as const })),
-    ...egress.additions.map((rule) => ({ rule, direction: 'egress' as const })),
+    ...ingress.additions
+      .filter((rule) => !movedWithVpc(rule, ingress.removals))
+      .map((rule) => ({ rule, direction: 'ingress' as const })),
+    ...egress.additions
+      .filter((rule) => !movedWithVpc(rule, egress.removals))
+      .map((rule) => ({ rule, direction: 'egress' as const })),
   ];
   return rules.map(({ rule, direction }) => {
-    const ip = rule.peer?.kind === 'cidr-ip' ? rule.peer.ip : undefined;
+    const ip = cidr(rule);
     return {
       direction,
       group: rule.groupId,
@@ -300,22 +404,21 @@ function compareTaskDefinitions(
   before: CfnResource | undefined,
   after: CfnResource | undefined,
 ): Pick<TaskDefinitionChange, 'imageTags' | 'details'> {
-  const imageTags: { container: string; from?: string; to?: string }[] = [];
+  const imageTags: { container: string; from?: string; to?: string; repository?: string }[] = [];
   const details: string[] = [];
   const [oldContainers, newContainers] = [containersByName(before), containersByName(after)];
   for (const name of new Set([...oldContainers.keys(), ...newContainers.keys()])) {
     const [a, b] = [oldContainers.get(name), newContainers.get(name)];
     if (!a || !b) {
       details.push(`container ${name} ${a ? 'removed' : 'added'}`);
-      if (b) imageTags.push({ container: name, to: imageTag(b.Image) });
+      if (b) imageTags.push({ container: name, ...imageChange(undefined, parseImageRef(b.Image)) });
       continue;
     }
     for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
       if (jsonEqual(a[key], b[key])) continue;
       if (key === 'Image') {
-        const [from, to] = [imageTag(a.Image), imageTag(b.Image)];
-        if (from !== to) imageTags.push({ container: name, from, to });
-        else details.push(`container ${name}: Image ${brief(a.Image)} → ${brief(b.Image)}`);
+        const change = imageChange(parseImageRef(a.Image), parseImageRef(b.Image));
+        if (change) imageTags.push({ container: name, ...change });
       } else if (key === 'Environment' || key === 'Secrets') {
         details.push(`container ${name}: ${key} ${changedNames(a[key], b[key]).join(', ')}`);
       } else if (isScalar(a[key]) && isScalar(b[key])) {

@@ -62,7 +62,11 @@ function fakeDeps(overrides: Partial<DiffDeps> = {}): Recorder {
       });
       return undefined;
     },
-    resolveRef: (_, ref) => (ref === 'main' ? 'abc1234def' : '0000000000'),
+    resolveRef: (_, ref) => {
+      if (ref !== 'main') throw new Error(`--base ${ref}: not a commit`);
+      return 'abc1234def';
+    },
+    appStackNames: () => ['StagingStack', 'ProductionStack'],
     exportCommit: (_, sha, dest) => calls.push(`export ${sha} ${path.basename(dest)}`),
     deployedTemplate: async (stackName, region) => {
       calls.push(`deployed ${stackName} ${region}`);
@@ -127,13 +131,15 @@ describe('npm run diff: run', () => {
     const text = r.out.join('');
     expect(text).toContain('Base main (abc1234) → working tree');
     expect(text).toContain('=== StagingStack: 0 change(s)');
-    expect(text).toContain('REPLACED: `DatabaseInstanceAA8A5FDE` AWS::RDS::DBInstance');
+    expect(text.split('\n')[0]).toBe(
+      '⛔ Blocked: ProductionStack: RDS DBInstance `DatabaseInstanceAA8A5FDE` would be replaced',
+    );
   });
 
   test('--allow-destructive passes the same change and still reports it', async () => {
     const r = fakeDeps();
     expect(await runDiff(['--base', 'main', '--allow-destructive'], r.deps)).toBe(EXIT.ok);
-    expect(r.out.join('')).toContain('Destructive changes allowed');
+    expect(r.out.join('')).toMatch(/^⚠️ Allowed by `allow-destructive`: ProductionStack/);
   });
 
   test('with --base-dir and --head-dir: no synthesis, writes the comment to --markdown', async () => {
@@ -198,7 +204,7 @@ describe('npm run diff: run', () => {
       const r = fakeDeps();
       await runDiff(['--base-dir', base, '--head-dir', head], r.deps);
       expect(r.out.join('')).toContain(
-        '**Emergency stop** function `EmergencyStopFunction` AWS::Lambda::Function updated: Code: new bundle',
+        'ℹ️ Emergency stop function `EmergencyStopFunction` updated: Code: new bundle (`emergency-stop-changed`)',
       );
     });
   });

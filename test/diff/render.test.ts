@@ -20,38 +20,43 @@ describe('pull-request comment (markdown)', () => {
     expect(md.startsWith(`${COMMENT_MARKER}\n`)).toBe(true);
   });
 
-  test('leads with the blocked status naming the label that allows it', () => {
-    const status = md.split('\n').find((l) => l.startsWith('⛔'));
-    expect(status).toMatch(/Blocked/);
-    expect(status).toMatch(/`allow-destructive` label/);
+  test('the first line after the marker is the headline naming the most serious finding', () => {
+    expect(md.split('\n')[1]).toBe(
+      '### ⛔ Blocked: ProductionStack: RDS DBInstance `DatabaseInstanceAA8A5FDE` would be replaced',
+    );
+  });
+
+  test('names the label that lets the block pass', () => {
+    expect(md).toContain('- If intended, the `allow-destructive` label lets `stateful-replaced` pass.');
   });
 
   test('puts an RDS replacement in bold, with its cause and fate', () => {
     expect(md).toContain(
-      '- ⛔ **REPLACED: `DatabaseInstanceAA8A5FDE` AWS::RDS::DBInstance (DBName)**: stateful; a new physical ' +
-        'resource is created and the old one is snapshotted, then deleted.',
+      '- ⛔ **REPLACED**: RDS DBInstance `DatabaseInstanceAA8A5FDE` (DBName): stateful; a new physical ' +
+        'resource is created and the old one is snapshotted, then deleted. (`stateful-replaced`)',
     );
   });
 
-  test("names the bot's image tag change", () => {
-    expect(md).toContain(
-      "- **Bot's task definition** (`ServicesBotTaskC531FB33`): image tag `v1.2.3` → `v1.2.4` (container app)",
-    );
+  test("names the bot's image change", () => {
+    expect(md).toContain('- ℹ️ Bot image `v1.2.3` → `v1.2.4` (container app) (`image-changed`)');
   });
 
   test('puts every risk summary above the first raw diff, one collapsed raw diff per stack', () => {
     const firstDetails = md.indexOf('<details>');
     expect(md.indexOf('REPLACED')).toBeLessThan(firstDetails);
-    expect(md.indexOf("Bot's task definition")).toBeLessThan(firstDetails);
-    expect(md.match(/<details><summary>Full diff of (\w+)<\/summary>/g)).toEqual([
-      '<details><summary>Full diff of StagingStack</summary>',
-      '<details><summary>Full diff of ProductionStack</summary>',
+    expect(md.indexOf('Bot image')).toBeLessThan(firstDetails);
+    expect(md.match(/<details><summary>Full diff of (\w+) \(logical ids\)<\/summary>/g)).toEqual([
+      '<details><summary>Full diff of StagingStack (logical ids)</summary>',
+      '<details><summary>Full diff of ProductionStack (logical ids)</summary>',
     ]);
   });
 
   test('says the destructive change is allowed when the label is set', () => {
-    const allowed = renderMarkdown(stacks, { allowDestructive: true });
-    expect(allowed).toContain('⚠️ Destructive changes allowed by `allow-destructive`.');
+    const allowed = renderMarkdown(stacks, { labels: ['allow-destructive'] });
+    expect(allowed.split('\n')[1]).toBe(
+      '### ⚠️ Allowed by `allow-destructive`: ProductionStack: RDS DBInstance `DatabaseInstanceAA8A5FDE` would be replaced',
+    );
+    expect(allowed).toContain('(`stateful-replaced`, allowed by `allow-destructive`)');
     expect(allowed).not.toContain('Blocked');
   });
 
@@ -67,7 +72,7 @@ describe('pull-request comment (markdown)', () => {
     const cut = renderMarkdown([summarizeStack('ProductionStack', rdsReplaced, big)], { maxLength: 8000 });
     expect(cut.length).toBeLessThanOrEqual(8000);
     expect(cut).toContain('cut to fit a comment');
-    expect(cut).toContain('**REPLACED: `DatabaseInstanceAA8A5FDE` AWS::RDS::DBInstance (DBName)**');
+    expect(cut).toContain('**REPLACED**: RDS DBInstance `DatabaseInstanceAA8A5FDE` (DBName)');
   });
 
   test('fences a raw diff with more backticks than it contains', () => {
@@ -88,12 +93,15 @@ describe('pull-request comment (markdown)', () => {
 });
 
 describe('terminal output', () => {
-  test('prints the base, the status, then per stack the summary followed by the CDK diff', () => {
+  test('prints the headline first, the base, then per stack the summary followed by the CDK diff', () => {
     const text = renderText([summarizeStack('ProductionStack', BASE, rdsReplaced)], {
       baseLabel: 'HEAD~1 (abc1234)',
     });
     const lines = text.split('\n');
-    expect(lines[0]).toBe('Base HEAD~1 (abc1234) → working tree');
+    expect(lines[0]).toBe(
+      '⛔ Blocked: ProductionStack: RDS DBInstance `DatabaseInstanceAA8A5FDE` would be replaced',
+    );
+    expect(lines).toContain('Base HEAD~1 (abc1234) → working tree');
     expect(lines).toContain('=== ProductionStack: 1 change(s)');
     expect(text.indexOf('REPLACED')).toBeLessThan(
       text.indexOf('[~] AWS::RDS::DBInstance DatabaseInstanceAA8A5FDE replace'),
