@@ -88,7 +88,9 @@ export function headline(stacks: readonly StackDiff[], options: RenderOptions = 
   }
   const warnings = findings.filter((f) => f.severity === 'warn');
   if (warnings.length) return `⚠️ ${top(warnings[0])}${more(warnings.length, 'warnings')}`;
-  if (stacks.every((s) => s.summary.changeCount === 0)) return '✅ No changes to the stacks.';
+  if (findings.length === 0 && stacks.every((s) => s.summary.changeCount === 0)) {
+    return '✅ No changes to the stacks.';
+  }
   if (findings.length)
     return `✅ No destructive change: ${top(findings[0])}${more(findings.length, 'notes')}`;
   return '✅ No destructive change. Review the full diff.';
@@ -148,8 +150,11 @@ export function renderMarkdown(stacks: readonly StackDiff[], options: RenderOpti
     const lines = shown.map((f) => findingLine(f, labels));
     const hidden = s.findings.length - shown.length;
     if (hidden) lines.push(`- … ${hidden} info finding(s) left out to fit a comment: run \`npm run diff\`.`);
-    const body =
-      s.changeCount === 0 ? ['No changes.'] : lines.length ? lines : ['Nothing risky: see the full diff.'];
+    const body = lines.length
+      ? lines
+      : s.changeCount === 0
+        ? ['No changes.']
+        : ['Nothing risky: see the full diff.'];
     return [`#### ${s.stackName}`, '', ...body, ''].join('\n');
   };
   let fixed = [...head, '', ...stacks.map(({ summary }) => section(summary, true))].join('\n');
@@ -191,7 +196,7 @@ export function renderText(stacks: readonly StackDiff[], options: RenderOptions 
     out.push(`=== ${summary.stackName}: ${summary.changeCount} change(s)`);
     const lines = summaryLines(summary, labels).map(plain);
     out.push(
-      ...(summary.changeCount === 0 ? ['No changes.'] : lines.length ? lines : ['Nothing risky.']),
+      ...(lines.length ? lines : summary.changeCount === 0 ? ['No changes.'] : ['Nothing risky.']),
       '',
     );
     if (summary.changeCount > 0) out.push(rawDiff(diff), '');

@@ -412,15 +412,22 @@ function networkReplaced(ctx: RuleContext): FindingDraft[] {
   );
   if (replaced.length === 0) return [];
   const ids = new Set(replaced.map((r) => r.logicalId));
-  // What runs in the replaced network: everything placed in a replaced subnet or subnet group.
-  const movers = Object.entries(ctx.newRes)
-    .filter(
-      ([id, r]) =>
-        !ids.has(id) &&
-        !NETWORK_FOLLOWERS.has(r.Type) &&
-        PLACEMENT_KEYS.some((k) => refersToAny(r.Properties?.[k], ids)),
-    )
-    .map(([id, r]) => `${shortType(r.Type)} ${subject(ctx, id)}`)
+  // What runs in the replaced network: everything placed in a replaced subnet, and (transitively)
+  // in what is placed there: the DB subnet group's database moves with the subnets.
+  const placed = new Set(ids);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [id, r] of Object.entries(ctx.newRes)) {
+      if (placed.has(id) || NETWORK_FOLLOWERS.has(r.Type)) continue;
+      if (PLACEMENT_KEYS.some((k) => refersToAny(r.Properties?.[k], placed))) {
+        placed.add(id);
+        grew = true;
+      }
+    }
+  }
+  const movers = [...placed]
+    .filter((id) => !ids.has(id))
+    .map((id) => `${shortType(ctx.newRes[id].Type)} ${subject(ctx, id)}`)
     .sort();
   const followers = ctx.removals.filter((r) => NETWORK_FOLLOWERS.has(r.type)).map((r) => r.logicalId);
   const vpc = replaced.find((r) => r.type === 'AWS::EC2::VPC');
@@ -539,22 +546,27 @@ function statefulMayReplace(ctx: RuleContext): FindingDraft[] {
 
 const UNITS: Readonly<Record<string, string>> = { AllocatedStorage: ' GiB' };
 
+/** One changed property of a stateful resource, with its direction where that matters. */
+function describeStatefulProperty(name: string, a: unknown, b: unknown): string {
+  const unit = UNITS[name] ?? '';
+  if (name === 'AllocatedStorage' && Number(b) > Number(a)) {
+    return `AllocatedStorage ${a} → ${b} GiB (grows; it can never shrink back)`;
+  }
+  if (name === 'MultiAZ') {
+    return `MultiAZ ${brief(a)} → ${brief(b)} (standby ${b === true ? 'added' : 'removed'}; no replacement)`;
+  }
+  const scalar = (v: unknown) => v === undefined || v === null || typeof v !== 'object';
+  return scalar(a) && scalar(b) ? `${name} ${brief(a)}${unit} → ${brief(b)}${unit}` : `${name} changed`;
+}
+
 function statefulUpdated(ctx: RuleContext): FindingDraft[] {
   const out: FindingDraft[] = [];
   for (const u of ctx.statefulUpdates) {
     if (ctx.claimed.has(u.logicalId)) continue;
     const change = ctx.diff.resources.get(u.logicalId);
-    const details = Object.entries(change?.propertyUpdates ?? {}).map(([name, d]) => {
-      const [a, b] = [d.oldValue, d.newValue];
-      const unit = UNITS[name] ?? '';
-      if (name === 'AllocatedStorage' && Number(b) > Number(a)) {
-        return `AllocatedStorage ${a} → ${b} GiB (grows; it can never shrink back)`;
-      }
-      if (name === 'MultiAZ')
-        return `MultiAZ ${brief(a)} → ${brief(b)} (standby ${b === true ? 'added' : 'removed'}; no replacement)`;
-      const scalar = (v: unknown) => v === undefined || v === null || typeof v !== 'object';
-      return scalar(a) && scalar(b) ? `${name} ${brief(a)}${unit} → ${brief(b)}${unit}` : `${name} changed`;
-    });
+    const details = Object.entries(change?.propertyUpdates ?? {}).map(([name, d]) =>
+      describeStatefulProperty(name, d.oldValue, d.newValue),
+    );
     out.push({
       resources: [u.logicalId],
       message: `Stateful, updated in place: ${shortType(u.type)} ${subject(ctx, u.logicalId)}: ${details.join('; ')}`,
@@ -565,7 +577,7 @@ function statefulUpdated(ctx: RuleContext): FindingDraft[] {
   for (const r of ctx.removals.filter((x) => x.stateful && inPlaceDespiteMaybe(x))) {
     if (ctx.claimed.has(r.logicalId)) continue;
     const d = ctx.diff.resources.get(r.logicalId)?.propertyUpdates ?? {};
-    const details = r.causes.map((c) => `${c} ${brief(d[c]?.oldValue)} → ${brief(d[c]?.newValue)}`);
+    const details = r.causes.map((c) => describeStatefulProperty(c, d[c]?.oldValue, d[c]?.newValue));
     out.push({
       resources: [r.logicalId],
       message: `Stateful, updated in place (no replacement; may reboot): ${shortType(r.type)} ${subject(ctx, r.logicalId)}: ${details.join('; ')}`,
