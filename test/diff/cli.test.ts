@@ -16,7 +16,16 @@ import {
 import { DiffDeps, EXIT, parseDiffArgs, runDiff } from '../../lib/diff/cli';
 import { appTemplate, changed } from './fixtures';
 
-const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+const made: string[] = [];
+const tmp = (prefix: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+// Tests leave nothing in /tmp.
+afterAll(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /** Writes a cloud assembly as `cdk synth` does: manifest.json plus one template per stack. */
 function writeAssembly(dir: string, stacks: Record<string, CfnTemplate>): string {
@@ -105,8 +114,18 @@ describe('npm run diff: arguments', () => {
     expect(parseDiffArgs(['--base', 'x', '--allow-destructive=false']).allowDestructive).toBe(false);
   });
 
+  test('reads the pull request labels, comma-separated and repeated; an empty list is allowed', () => {
+    expect(parseDiffArgs(['--base', 'x', '--labels', 'a, allow-destructive', '--labels=b']).labels).toEqual([
+      'a',
+      'allow-destructive',
+      'b',
+    ]);
+    expect(parseDiffArgs(['--base', 'x', '--labels=']).labels).toEqual([]);
+  });
+
   test.each([
     [[], /exactly one base \(got 0\)/],
+    [['--base', 'main', '--stack='], /--stack needs a value/],
     [['--base', 'main', '--deployed'], /exactly one base \(got 2\)/],
     [['--base'], /--base needs a value/],
     [['--base', 'main', '--colour'], /Unknown option --colour/],
@@ -194,6 +213,7 @@ describe('npm run diff: run', () => {
       const head = assembly(path.join(dir, 'head'), B, 'exports.handler=1', '{"sources":["../../x.ts"]}');
       const r = fakeDeps();
       expect(await runDiff(['--base-dir', base, '--head-dir', head], r.deps)).toBe(EXIT.ok);
+      expect(r.out.join('').split('\n')[0]).toBe('✅ No changes to the stacks.');
       expect(r.out.join('')).toContain('=== StagingStack: 0 change(s)');
     });
 
@@ -244,6 +264,101 @@ describe('npm run diff: run', () => {
     expect(r.out.join('')).toContain('warning: cdk synth of main reported 2 error(s)');
     expect(r.err.join('')).toContain('ERROR ...');
     expect(fs.readFileSync(md, 'utf8')).toContain('> ⚠️ cdk synth of main reported 2 error(s)');
+  });
+
+  describe('arguments are checked before anything is synthesized', () => {
+    test('--stack Nope: exit 2 naming the known stacks, no synth, no export', async () => {
+      const r = fakeDeps();
+      expect(await runDiff(['--base', 'main', '--stack', 'Nope'], r.deps)).toBe(EXIT.error);
+      expect(r.err.join('')).toMatch(
+        /^error: --stack Nope: no such stack. Fix: one of ProductionStack, StagingStack\./,
+      );
+      expect(r.calls).toEqual([]);
+    });
+
+    test('--base nosuchref: exit 2 with the fix, no synth of the working tree', async () => {
+      const r = fakeDeps();
+      expect(await runDiff(['--base', 'nosuchref'], r.deps)).toBe(EXIT.error);
+      expect(r.err.join('')).toMatch(/^error: --base nosuchref: not a commit/);
+      expect(r.calls).toEqual([]);
+    });
+
+    test('an unknown option: exit 2, no synth', async () => {
+      const r = fakeDeps();
+      expect(await runDiff(['--base', 'main', '--allow-everything'], r.deps)).toBe(EXIT.error);
+      expect(r.err.join('')).toMatch(/Unknown option --allow-everything/);
+      expect(r.calls).toEqual([]);
+    });
+
+    test('--markdown into a missing directory: exit 2, no synth', async () => {
+      const r = fakeDeps();
+      expect(await runDiff(['--base', 'main', '--markdown', '/no/such/dir/c.md'], r.deps)).toBe(EXIT.error);
+      expect(r.err.join('')).toMatch(/--markdown .*does not exist/);
+      expect(r.calls).toEqual([]);
+    });
+
+    test('--head-dir that is not a cloud assembly: exit 2 before the base is synthesized', async () => {
+      const r = fakeDeps();
+      expect(await runDiff(['--base', 'main', '--head-dir', tmp('cb-diff-cli-')], r.deps)).toBe(EXIT.error);
+      expect(r.err.join('')).toMatch(/no manifest.json/);
+      expect(r.calls).toEqual([]);
+    });
+  });
+
+  test('the labels decide: the same destructive change passes with --labels allow-destructive', async () => {
+    const r = fakeDeps();
+    expect(await runDiff(['--base', 'main', '--labels', 'docs,allow-destructive'], r.deps)).toBe(EXIT.ok);
+  });
+
+  describe('migrations read from the assemblies', () => {
+    const withMigrations = (dir: string, files: Record<string, string>) => {
+      const template = changed(BASE, (r) => {
+        r.MigrationsFunction = {
+          Type: 'AWS::Lambda::Function',
+          Properties: { Code: { S3Bucket: 'b', S3Key: 'k.zip' } },
+          Metadata: { 'aws:asset:path': 'asset.m' },
+        };
+      });
+      writeAssembly(dir, { ProductionStack: template });
+      fs.mkdirSync(path.join(dir, 'asset.m', 'migrations'), { recursive: true });
+      for (const [name, sql] of Object.entries(files)) {
+        fs.writeFileSync(path.join(dir, 'asset.m', 'migrations', name), sql);
+      }
+      return dir;
+    };
+    const baseFiles = {
+      '20240110090000_a.up.sql': 'select 1;',
+      '20240110090000_a.down.sql': 'select 1;',
+      '20240201090000_b.up.sql': 'select 2;',
+    };
+
+    test('an out-of-order file blocks (exit 1) unless labelled allow-out-of-order-migration', async () => {
+      const dir = tmp('cb-diff-cli-');
+      const base = withMigrations(path.join(dir, 'base'), baseFiles);
+      const head = withMigrations(path.join(dir, 'head'), {
+        ...baseFiles,
+        '20240115000000_late.up.sql': 'x',
+      });
+      const r = fakeDeps();
+      expect(await runDiff(['--base-dir', base, '--head-dir', head], r.deps)).toBe(EXIT.blocked);
+      expect(r.out.join('').split('\n')[0]).toBe(
+        '⛔ Blocked: ProductionStack: migration `20240115000000_late.up.sql` is out of order (below 20240201090000)',
+      );
+      const labelled = fakeDeps();
+      const args = ['--base-dir', base, '--head-dir', head, '--labels', 'allow-out-of-order-migration'];
+      expect(await runDiff(args, labelled.deps)).toBe(EXIT.ok);
+    });
+
+    test('a new migration above the base is listed by file name and passes', async () => {
+      const dir = tmp('cb-diff-cli-');
+      const base = withMigrations(path.join(dir, 'base'), baseFiles);
+      const head = withMigrations(path.join(dir, 'head'), { ...baseFiles, '20260101090000_new.up.sql': 'x' });
+      const r = fakeDeps();
+      expect(await runDiff(['--base-dir', base, '--head-dir', head], r.deps)).toBe(EXIT.ok);
+      expect(r.out.join('')).toContain(
+        "New migration(s), applied to this stack's database on deploy: `20260101090000_new.up.sql`",
+      );
+    });
   });
 
   test('prints usage for --help and exits 0', async () => {
