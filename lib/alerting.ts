@@ -1,6 +1,7 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -19,9 +20,11 @@ export interface AlertingProps {
  */
 export class Alerting extends Construct {
   readonly topic: sns.Topic;
+  private readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: AlertingProps) {
     super(scope, id);
+    this.key = props.key;
     this.topic = new sns.Topic(this, 'OnCall', {
       displayName: 'Clever Better on-call',
       enforceSSL: true,
@@ -37,15 +40,39 @@ export class Alerting extends Construct {
   }
 
   /**
-   * Lets `grantee` publish to the topic (and use its key), acknowledging the one wildcard this
+   * Lets `grantee` publish to the topic and use its key only through SNS (`kms:ViaService`: the
+   * topic's `grantPublish` would allow the key for any use), acknowledging the one wildcard this
    * needs next to the grant, so each publisher carries its own reviewed acknowledgement.
    */
   grantPublish(grantee: iam.IRole): void {
-    this.topic.grantPublish(grantee);
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+    );
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
     Validations.of(grantee).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason:
         'Publishing to the encrypted on-call topic needs GenerateDataKey* on its key, and only that key',
     });
+  }
+
+  /**
+   * The topic as a Lambda on-failure destination, granted through {@link grantPublish}:
+   * `SnsDestination` would grant the topic's key without `kms:ViaService`.
+   */
+  asDestination(): lambda.IDestination {
+    return {
+      bind: (_scope, fn) => {
+        if (!fn.role) throw new Error(`${fn.node.path} has no role to grant publishing to the on-call topic`);
+        this.grantPublish(fn.role);
+        return { destination: this.topic.topicArn };
+      },
+    };
   }
 }

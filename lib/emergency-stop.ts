@@ -3,7 +3,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -126,7 +125,7 @@ export class EmergencyStop extends Construct {
       retryAttempts: 2,
       maxEventAge: MAX_EVENT_AGE,
       // The on-call topic has an e-mail subscription: a run that failed three times reaches a person.
-      onFailure: new destinations.SnsDestination(alerting.topic),
+      onFailure: alerting.asDestination(),
     });
 
     const minute = Duration.minutes(1);

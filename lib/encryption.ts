@@ -34,10 +34,19 @@ export class Encryption extends Construct {
       }),
     );
     // CloudWatch alarms publish to the encrypted on-call topic; the AWS-managed SNS key cannot allow that.
-    this.key.grant(
-      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
-      'kms:Decrypt',
-      'kms:GenerateDataKey*',
+    // Only this account's alarms in this region (confused-deputy protection): every alarm name, so an
+    // alarm named outside the usual prefix still pages.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${region}:${account}:alarm:*` },
+        },
+      }),
     );
     Aspects.of(Stack.of(this)).add(new EncryptLogGroups(this.key), { priority: AspectPriority.MUTATING });
   }

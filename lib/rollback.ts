@@ -3,7 +3,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ServiceKey } from '../lambda/rollback/types';
@@ -172,7 +171,7 @@ export class Rollback extends Construct {
     // on-call topic (the event itself, even if the function died before it could report).
     this.function.function.configureAsyncInvoke({
       retryAttempts: 2,
-      onFailure: new destinations.SnsDestination(props.alerting.topic),
+      onFailure: props.alerting.asDestination(),
     });
     this.acknowledgeFindings();
 

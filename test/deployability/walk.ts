@@ -126,3 +126,56 @@ export function asList<T>(value: T | T[] | undefined): T[] {
 export function expectChecked(count: number, what: string): void {
   if (count < 1) throw new Error(`this rule checked no ${what}: it would pass vacuously`);
 }
+
+/** One IAM policy statement, as far as the rules read it. */
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action?: string | string[];
+  readonly NotAction?: string | string[];
+  readonly Resource?: unknown;
+  readonly Principal?: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** A statement with the resource that holds it. */
+export interface LocatedStatement extends Located {
+  readonly statement: PolicyStatement;
+}
+
+function statementsOf(document: unknown): PolicyStatement[] {
+  return asList((document as { Statement?: PolicyStatement | PolicyStatement[] } | undefined)?.Statement);
+}
+
+/** Every statement of every identity-based policy: inline role policies, policies, managed policies. */
+export function identityStatements(): LocatedStatement[] {
+  const out: LocatedStatement[] = [];
+  for (const located of allResources()) {
+    const { Type, Properties } = located.resource;
+    const documents =
+      Type === 'AWS::IAM::Policy' || Type === 'AWS::IAM::ManagedPolicy'
+        ? [Properties?.PolicyDocument]
+        : Type === 'AWS::IAM::Role'
+          ? asList(Properties?.Policies as { PolicyDocument: unknown }[] | undefined).map(
+              (p) => p.PolicyDocument,
+            )
+          : [];
+    for (const document of documents)
+      for (const statement of statementsOf(document)) out.push({ ...located, statement });
+  }
+  return out;
+}
+
+/** Every statement of every KMS key policy. */
+export function keyPolicyStatements(): LocatedStatement[] {
+  return allResources('AWS::KMS::Key').flatMap((located) =>
+    statementsOf(located.resource.Properties?.KeyPolicy).map((statement) => ({ ...located, statement })),
+  );
+}
+
+/** The condition keys a statement tests, under any operator, lower-cased (IAM keys are case-insensitive). */
+export function conditionKeys(statement: PolicyStatement): string[] {
+  return Object.values(statement.Condition ?? {}).flatMap((byKey) =>
+    Object.keys(byKey).map((k) => k.toLowerCase()),
+  );
+}
