@@ -9,6 +9,7 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
   terminationProtection: false,
   liveTradingEnabled: false,
   allowMutableImageTags: false,
+  requireImageDigests: false,
   logRetentionDays: 30,
   retainLogsOnDelete: true,
   alarmEmail: 'oncall@clever-better.example',

@@ -28,6 +28,7 @@ const service: KeySchema<ServiceConfig> = {
   memoryMiB: true,
   desiredCount: true,
   imageTag: true,
+  imageDigest: true,
   containerPort: true,
   healthCheckGracePeriodSeconds: true,
 };
@@ -42,6 +43,8 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
   liveTradingEnabled: true,
   acknowledgeLiveTradingOutsideProduction: true,
   allowMutableImageTags: true,
+  requireImageDigests: true,
+  promoteImagesTo: true,
   logRetentionDays: true,
   retainLogsOnDelete: true,
   alarmEmail: true,

@@ -9,6 +9,9 @@ export const production = defineEnvironment(base, {
   account: '222222222222',
   terminationProtection: true,
   liveTradingEnabled: true,
+  // Production runs exactly the bytes staging tested: every image by digest, replicated from
+  // staging's registry. `npm run ops -- release` writes these pins (docs/first-deploy.md).
+  requireImageDigests: true,
   logRetentionDays: 90,
   loadBalancerDeletionProtection: true,
   network: {
@@ -18,8 +21,18 @@ export const production = defineEnvironment(base, {
     natGateways: 3,
     flowLogRetentionDays: 90,
   },
-  bot: { imageTag: 'v1.2.3' },
-  ml: { cpu: 2048, memoryMiB: 4096, desiredCount: 2, maxCount: 6, imageTag: 'v1.2.3' },
+  bot: {
+    imageTag: 'v1.2.3',
+    imageDigest: 'sha256:dcb08b885399b3a4ac9fb8b937b3c666278b7caf962d60367b612c71b2d7f9d4',
+  },
+  ml: {
+    cpu: 2048,
+    memoryMiB: 4096,
+    desiredCount: 2,
+    maxCount: 6,
+    imageTag: 'v1.2.3',
+    imageDigest: 'sha256:76fab02d65fa9397b383d363b913d0f7a3843efa90844cdbe7827dcad37a680e',
+  },
   database: {
     instanceClass: 'db.r6g.large',
     allocatedStorageGiB: 100,

@@ -7,6 +7,8 @@ export const staging = defineEnvironment(base, {
   stackName: 'StagingStack',
   // Placeholder: set the staging account id here (README "Setting the real account ids").
   account: '111111111111',
+  // Images built here are tested here, then replicated to production's registry by ECR.
+  promoteImagesTo: 'production',
   bot: { imageTag: 'v1.2.3' },
   ml: { imageTag: 'v1.2.3' },
   // Live trading is off here, so no bets are expected: no "no bets" alarm. A silent bot still alarms.

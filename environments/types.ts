@@ -27,6 +27,14 @@ export interface ServiceConfig {
    * `allowMutableImageTags` is false.
    */
   readonly imageTag: string;
+  /**
+   * Digest of the image to run, `sha256:` and 64 hex digits. When set, the task definition pulls
+   * `repository@<digest>`: exactly those bytes, whatever `imageTag` points at, and `imageTag` stays
+   * beside it as the readable name (a Docker label on the container). Required where
+   * `requireImageDigests` is true; `npm run ops -- release` writes it.
+   * @default none: the image is pulled by `imageTag`
+   */
+  readonly imageDigest?: string;
   /** Port the container listens on, and the port its `/health` endpoint answers on. */
   readonly containerPort: number;
   /**
@@ -241,6 +249,18 @@ export interface EnvironmentConfig {
   readonly acknowledgeLiveTradingOutsideProduction?: boolean;
   /** Whether mutable image tags such as `latest` are accepted. Never in production. */
   readonly allowMutableImageTags: boolean;
+  /**
+   * Whether every image must be pinned by digest (`bot.imageDigest`, `ml.imageDigest`), so the
+   * environment runs exactly the bytes another environment tested. @default false
+   */
+  readonly requireImageDigests: boolean;
+  /**
+   * Environment whose registry receives this environment's images by ECR cross-account replication
+   * (replication rule in this account's registry stack, registry policy in the other's). Staging
+   * promotes to production, so production's registry holds the tested images without a push.
+   * @default none: no replication
+   */
+  readonly promoteImagesTo?: EnvironmentName;
   /** Days the ECS, Lambda and other log groups are kept. Must be a CloudWatch Logs retention value. */
   readonly logRetentionDays: number;
   /** Keep log groups and the ALB log bucket when the stack is deleted. */

@@ -1,5 +1,6 @@
 import { fargateMemoryOptions, FARGATE_TASK_SIZES } from './fargate';
 import { unknownKeyProblems } from './keys';
+import { imagePinProblems, promotionProblems } from './validate-images';
 import { ConfigProblem } from './problem';
 import { LOG_RETENTION_DAYS, RDS_POSTGRES_INSTANCE_CLASSES, RDS_STORAGE_GIB } from './rds';
 import { EnvironmentConfig, ServiceConfig } from './types';
@@ -309,6 +310,7 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
       fix: `use 5–1000 in ${file}`,
     });
   }
+  problems.push(...imagePinProblems(env));
   problems.push(...rollbackProblems(env));
   problems.push(...monitoringProblems(env));
   problems.push(...emergencyStopProblems(env));
@@ -332,6 +334,7 @@ export function crossEnvironmentProblems(envs: readonly EnvironmentConfig[]): Co
     }
     seen.set(key, env.name);
   }
+  problems.push(...promotionProblems(envs));
   const names = envs.map((e) => e.stackName);
   const dup = names.find((s, i) => names.indexOf(s) !== i);
   if (dup) {

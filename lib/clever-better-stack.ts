@@ -1,4 +1,5 @@
 import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../environments/types';
@@ -12,7 +13,6 @@ import { DatabaseMigrations } from './migrations';
 import { alarmName, Monitoring, monitoringNames } from './monitoring';
 import { runbookNames } from './names';
 import { Network } from './network';
-import { Registry } from './registry';
 import { Rollback } from './rollback';
 import { AppSecrets } from './secrets';
 import { Services } from './services';
@@ -27,15 +27,15 @@ export interface CleverBetterStackProps extends Omit<StackProps, 'env' | 'termin
 const DATABASE_USERNAME = 'clever_better_admin';
 
 /**
- * One whole Clever Better environment: network, registry, secrets, database, cluster, load balancer
- * and services. Composes one construct per concern and passes each the values it needs.
+ * One whole Clever Better environment: network, secrets, database, cluster, load balancer and
+ * services. Composes one construct per concern and passes each the values it needs. The images come
+ * from the account's registry stack (lib/registry-stack.ts), deployed before this one.
  */
 export class CleverBetterStack extends Stack {
   readonly config: EnvironmentConfig;
   readonly encryption: Encryption;
   readonly alerting: Alerting;
   readonly network: Network;
-  readonly registry: Registry;
   readonly secrets: AppSecrets;
   readonly database: Database;
   readonly services: Services;
@@ -78,11 +78,9 @@ export class CleverBetterStack extends Stack {
     });
     const vpc = this.network.vpc;
 
-    this.registry = new Registry(this, 'Registry', {
-      botRepositoryName: names.botRepository,
-      mlRepositoryName: names.mlRepository,
-      imagesToKeep: config.ecrImagesToKeep,
-    });
+    // Looked up by name, not referenced across stacks: the registry stack owns them and outlives this one.
+    const botRepository = ecr.Repository.fromRepositoryName(this, 'BotRepository', names.botRepository);
+    const mlRepository = ecr.Repository.fromRepositoryName(this, 'MlRepository', names.mlRepository);
 
     this.secrets = new AppSecrets(this, 'Secrets', {
       betfairSecretName: names.betfairSecret,
@@ -117,8 +115,9 @@ export class CleverBetterStack extends Stack {
         serviceName: names.botService,
         family: names.botFamily,
         logGroupName: names.botLogGroup,
-        repository: this.registry.botRepository,
+        repository: botRepository,
         imageTag: config.bot.imageTag,
+        imageDigest: config.bot.imageDigest,
         cpu: config.bot.cpu,
         memoryMiB: config.bot.memoryMiB,
         containerPort: config.bot.containerPort,
@@ -128,8 +127,9 @@ export class CleverBetterStack extends Stack {
         serviceName: names.mlService,
         family: names.mlFamily,
         logGroupName: names.mlLogGroup,
-        repository: this.registry.mlRepository,
+        repository: mlRepository,
         imageTag: config.ml.imageTag,
+        imageDigest: config.ml.imageDigest,
         cpu: config.ml.cpu,
         memoryMiB: config.ml.memoryMiB,
         containerPort: config.ml.containerPort,
@@ -284,8 +284,8 @@ export class CleverBetterStack extends Stack {
       RollbackFunctionName: [this.rollback.function.function.functionName, 'Function `ops rollback` invokes'],
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this environment'],
       AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],
-      BotRepositoryUri: [this.registry.botRepository.repositoryUri, 'ECR repository of the bot image'],
-      MlRepositoryUri: [this.registry.mlRepository.repositoryUri, 'ECR repository of the ML image'],
+      BotRepositoryUri: [botRepository.repositoryUri, 'ECR repository of the bot image'],
+      MlRepositoryUri: [mlRepository.repositoryUri, 'ECR repository of the ML image'],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });

@@ -15,7 +15,9 @@ export interface RegistryProps {
 
 /**
  * ECR repositories for both images: tags immutable (a tag names one image forever, so a pinned tag
- * in `environments/` is a real pin), scanned on push, and retained when the stack is deleted.
+ * in `environments/` is a real pin), scanned on push, and retained when the stack is deleted or the
+ * repository leaves it. Not retained when the stack's own creation rolls back
+ * (`RETAIN_ON_UPDATE_OR_DELETE`): a retained fixed name would block the retry.
  */
 export class Registry extends Construct {
   readonly botRepository: ecr.Repository;

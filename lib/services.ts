@@ -9,6 +9,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { skipCheckov } from './compliance';
 
+/** Docker label that carries the readable tag of an image pinned by digest. */
+export const IMAGE_TAG_LABEL = 'org.opencontainers.image.version';
+
 /** Health-check timing shared by both target groups; chosen so a bad task is replaced within 60 s. */
 export interface HealthCheckTiming {
   /** Seconds between ALB health checks. @default 5 */
@@ -42,8 +45,13 @@ export interface ServiceSpec {
   readonly logGroupName: string;
   /** Repository the image comes from. */
   readonly repository: ecr.IRepository;
-  /** Image tag, pinned in `environments/`. */
+  /** Image tag, pinned in `environments/`; with `imageDigest`, only a readable label. */
   readonly imageTag: string;
+  /**
+   * Image digest (`sha256:…`); when set the task pulls `repository@digest`.
+   * @default none: pulled by `imageTag`
+   */
+  readonly imageDigest?: string;
   /** Task CPU units. */
   readonly cpu: number;
   /** Task memory, MiB. */
@@ -354,7 +362,9 @@ export class Services extends Construct {
       volumes: [{ name: 'tmp' }],
     });
     const app = taskDefinition.addContainer('app', {
-      image: ecs.ContainerImage.fromEcrRepository(spec.repository, spec.imageTag),
+      // A digest pins the bytes; the tag then rides along as a label, so people still read a version.
+      image: ecs.ContainerImage.fromEcrRepository(spec.repository, spec.imageDigest ?? spec.imageTag),
+      dockerLabels: spec.imageDigest ? { [IMAGE_TAG_LABEL]: spec.imageTag } : undefined,
       essential: true,
       readonlyRootFilesystem: true,
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: spec.serviceName }),

@@ -14,7 +14,7 @@ import { exceptionsOf, renderReport, Template, ToolResult } from './compliance-r
 
 const ROOT = path.join(__dirname, '..');
 const REPORT = path.join(ROOT, 'docs', 'compliance.md');
-const STACKS = ['StagingStack', 'ProductionStack'];
+const STACKS = ['StagingRegistry', 'StagingStack', 'ProductionRegistry', 'ProductionStack'];
 const write = process.argv.includes('--write');
 
 function tool(envVar: string, name: string): string {

@@ -30,7 +30,17 @@ describe.each(ENVIRONMENT_NAMES)('risk summary on the real %s template', (name) 
   });
 
   test("reports a bump of the bot's pinned tag from the configured tag to the new one", () => {
-    const before = template();
+    // An environment that pins by digest gets a tag-pinned image here, so the tag bump is comparable.
+    const byTag = (image: string) =>
+      config.bot.imageDigest
+        ? image.replace(`@${config.bot.imageDigest}"`, `:${config.bot.imageTag}"`)
+        : image;
+    const pinned = template();
+    const [pinnedTask] = [...identifySubjects(pinned).botTaskDefinitions];
+    const before = changed(pinned, (r) => {
+      const image = JSON.stringify(r[pinnedTask].Properties.ContainerDefinitions[0].Image);
+      r[pinnedTask].Properties.ContainerDefinitions[0].Image = JSON.parse(byTag(image));
+    });
     const [botTask] = [...identifySubjects(before).botTaskDefinitions];
     const after = changed(before, (r) => {
       const image = JSON.stringify(r[botTask].Properties.ContainerDefinitions[0].Image);

@@ -233,7 +233,12 @@ describe('stickiness: a deploy never restarts the bot or turns trading back on',
     (config) => {
       const templateFor = (c: EnvironmentConfig) => Template.fromStack(buildApp([c]).stacks[0]).toJSON();
       const current = templateFor(config);
-      const newVersion = templateFor(deepMerge(config, { bot: { imageTag: 'v9.9.9' } }));
+      // Where images are pinned by digest, a new version is a new digest.
+      const digest = `sha256:${'9'.repeat(64)}`;
+      const nextBot = config.bot.imageDigest
+        ? { imageTag: 'v9.9.9', imageDigest: digest }
+        : { imageTag: 'v9.9.9' };
+      const newVersion = templateFor(deepMerge(config, { bot: nextBot }));
       const botTaskDefinition = (t: ReturnType<typeof templateFor>) =>
         JSON.stringify(
           Object.entries<{ Type: string; Properties: { Family: string } }>(t.Resources).find(
@@ -249,7 +254,7 @@ describe('stickiness: a deploy never restarts the bot or turns trading back on',
 
       // The premise: the deploy really is a new version.
       expect(botTaskDefinition(newVersion)).not.toEqual(botTaskDefinition(current));
-      expect(botTaskDefinition(newVersion)).toContain(':v9.9.9');
+      expect(botTaskDefinition(newVersion)).toContain(config.bot.imageDigest ? `@${digest}` : ':v9.9.9');
       // Unchanged properties: CloudFormation does not touch the secret, so a stopped flag stays false.
       expect(configSecret(current)).toHaveLength(1);
       expect(JSON.stringify(configSecret(newVersion))).toBe(JSON.stringify(configSecret(current)));

@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { environments } from '../../environments';
 import { EnvironmentConfig } from '../../environments/types';
+import { addEnvironmentStacks } from '../../lib/app';
 import { CleverBetterStack } from '../../lib/clever-better-stack';
+import { RegistryStack } from '../../lib/registry-stack';
 
 /** cdk.json's feature flags: the CLI passes them to the app, so the tests must too. */
 const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
@@ -18,15 +20,13 @@ const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
 export function buildApp(
   configs: readonly EnvironmentConfig[] = environments,
   outdir?: string,
-): { app: App; stacks: CleverBetterStack[] } {
+): { app: App; stacks: CleverBetterStack[]; registries: RegistryStack[] } {
   const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
-  const stacks = configs.map(
-    (config) => new CleverBetterStack(app, config.stackName, { config, stackName: config.stackName }),
-  );
-  return { app, stacks };
+  return { app, ...addEnvironmentStacks(app, configs) };
 }
 
 const cache = new Map<string, { stack: CleverBetterStack; template: Template }>();
+const registryCache = new Map<string, { stack: RegistryStack; template: Template }>();
 
 /** The synthesized template of one environment's stack, built once per test file. */
 export function synthesized(name: EnvironmentConfig['name']): {
@@ -38,6 +38,22 @@ export function synthesized(name: EnvironmentConfig['name']): {
     const { stacks } = buildApp();
     for (const stack of stacks) cache.set(stack.config.name, { stack, template: Template.fromStack(stack) });
     hit = cache.get(name)!;
+  }
+  return hit;
+}
+
+/** The synthesized template of the registry stack of one environment's account, built once per test file. */
+export function synthesizedRegistry(name: EnvironmentConfig['name']): {
+  stack: RegistryStack;
+  template: Template;
+} {
+  let hit = registryCache.get(name);
+  if (!hit) {
+    const { registries, stacks } = buildApp();
+    registries.forEach((stack, i) =>
+      registryCache.set(stacks[i].config.name, { stack, template: Template.fromStack(stack) }),
+    );
+    hit = registryCache.get(name)!;
   }
   return hit;
 }

@@ -43,41 +43,6 @@ describe.each(ENVIRONMENT_NAMES)('%s secrets', (name) => {
   });
 });
 
-describe.each(ENVIRONMENT_NAMES)('%s registry', (name) => {
-  const { template } = synthesized(name);
-
-  test.each(['clever-better-bot', 'clever-better-ml'])(
-    '%s: immutable tags, scan on push, retained',
-    (repo) => {
-      template.hasResource('AWS::ECR::Repository', {
-        Properties: Match.objectLike({
-          RepositoryName: repo,
-          ImageTagMutability: 'IMMUTABLE',
-          ImageScanningConfiguration: { ScanOnPush: true },
-        }),
-        DeletionPolicy: 'RetainExceptOnCreate',
-        UpdateReplacePolicy: 'Retain',
-      });
-    },
-  );
-
-  test('the lifecycle rule keeps the configured number of images for rollbacks', () => {
-    const repos = Object.values(template.findResources('AWS::ECR::Repository'));
-    for (const repo of repos) {
-      const rules = JSON.parse(repo.Properties.LifecyclePolicy.LifecyclePolicyText).rules;
-      expect(rules).toContainEqual(
-        expect.objectContaining({
-          selection: expect.objectContaining({
-            tagStatus: 'any',
-            countType: 'imageCountMoreThan',
-            countNumber: configs[name].ecrImagesToKeep,
-          }),
-        }),
-      );
-    }
-  });
-});
-
 describe.each(ENVIRONMENT_NAMES)('%s database', (name) => {
   const { template } = synthesized(name);
   const db = configs[name].database;

@@ -51,9 +51,9 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster and services', (name) => {
     });
     const [container] = taskDefinition(template, family).ContainerDefinitions;
     expect(container.LogConfiguration.LogDriver).toBe('awslogs');
-    expect(JSON.stringify(container.Image)).toContain(`:${config[key].imageTag}"`);
+    const { imageTag, imageDigest } = config[key];
     expect(JSON.stringify(container.Image)).toContain(
-      family === 'clever-better-bot' ? 'RegistryBotRepository' : 'RegistryMlRepository',
+      `.dkr.ecr.${config.region}.",{"Ref":"AWS::URLSuffix"},"/${family}${imageDigest ? `@${imageDigest}` : `:${imageTag}`}"`,
     );
   });
 
