@@ -79,6 +79,25 @@ export function parseBetfairSecret(secretId: string, secretString: string | unde
   };
 }
 
+/**
+ * Betfair answers that may go away on their own: its documented "busy" and rate-limit codes, a
+ * matcher still running another cancel-all, its internal faults, and, from {@link BetfairClient},
+ * `NOT_JSON` (a 200 answer that is a maintenance page) and `HTTP_5xx` / `HTTP_429`.
+ * `TEMPORARY_BAN_TOO_MANY_REQUESTS` is not among them: it is a login ban that lasts minutes.
+ */
+const TRANSIENT_CODES = new Set([
+  'SERVICE_BUSY',
+  'TOO_MANY_REQUESTS',
+  'ERROR_IN_MATCHER',
+  'TIMEOUT_ERROR',
+  'UNEXPECTED_ERROR',
+  'SERVICE_UNAVAILABLE',
+  'NOT_JSON',
+  'HTTP_429',
+  // ExecutionReportStatus TIMEOUT: the cancel may not have finished; a cancel-all is safe to repeat.
+  'TIMEOUT',
+]);
+
 /** A Betfair error code (APINGException, login status or HTTP status) with the operation that got it. */
 export class BetfairError extends Error {
   constructor(
@@ -88,6 +107,11 @@ export class BetfairError extends Error {
   ) {
     super(`Betfair ${operation}: ${code}${detail ? ` (${detail})` : ''}`);
     this.name = 'BetfairError';
+  }
+
+  /** Whether the same request may succeed later (see {@link TRANSIENT_CODES}). */
+  get transient(): boolean {
+    return TRANSIENT_CODES.has(this.code) || /^HTTP_5\d\d$/.test(this.code);
   }
 }
 
@@ -168,7 +192,7 @@ export class BetfairClient {
     return this.reloggedIn ? 1 : 0;
   }
 
-  async login(): Promise<void> {
+  async login(signal?: AbortSignal): Promise<void> {
     const { credentials, endpoints } = this.options;
     const cert = this.loginMethod === 'certificate';
     const operation = cert ? 'certlogin' : 'login';
@@ -184,9 +208,11 @@ export class BetfairClient {
           password: credentials.password,
         }).toString(),
         clientCert: cert ? { cert: credentials.certPem!, key: credentials.keyPem! } : undefined,
+        signal,
       }),
     );
     const json = parseJson(res.body);
+    if (json === undefined) throw new BetfairError(operation, answerCode(res.status), snippet(res.body));
     // certlogin answers {sessionToken, loginStatus}; the interactive endpoint {token, status, error}.
     const status = String(json?.loginStatus ?? json?.status ?? `HTTP_${res.status}`);
     const token = json?.sessionToken ?? json?.token;
@@ -196,12 +222,13 @@ export class BetfairClient {
   }
 
   /** Ends the session; Betfair would otherwise keep it for hours. */
-  async logout(): Promise<void> {
+  async logout(signal?: AbortSignal): Promise<void> {
     if (!this.sessionToken) return;
     const res = await post(
       this.request(this.options.endpoints.logout, {
         headers: this.authHeaders({ Accept: 'application/json' }),
         body: '',
+        signal,
       }),
     );
     const json = parseJson(res.body);
@@ -210,42 +237,67 @@ export class BetfairClient {
     this.sessionToken = undefined;
   }
 
-  /** `cancelOrders` with no market and no instructions: every unmatched bet on the account. */
-  cancelAllOrders(): Promise<CancelExecutionReport> {
-    return this.betting<CancelExecutionReport>('cancelOrders', {});
+  /**
+   * `cancelOrders` with no market and no instructions: every unmatched bet on the account. A report
+   * refusing the whole request (`ERROR_IN_MATCHER`: another cancel-all is running; `TIMEOUT`;
+   * `SERVICE_UNAVAILABLE`) is thrown as a {@link BetfairError}, so it is retried like any other
+   * transient answer; other report errors come back in the report.
+   */
+  async cancelAllOrders(signal?: AbortSignal): Promise<CancelExecutionReport> {
+    const report = await this.betting<CancelExecutionReport>('cancelOrders', {}, signal);
+    const refused = report.status === 'TIMEOUT' ? 'TIMEOUT' : report.errorCode;
+    if (refused && TRANSIENT_CODES.has(refused)) throw new BetfairError('cancelOrders', refused);
+    return report;
   }
 
-  /** One page of current (unsettled) orders, matched and unmatched. */
-  listCurrentOrders(fromRecord: number, recordCount: number): Promise<CurrentOrderSummaryReport> {
-    return this.betting<CurrentOrderSummaryReport>('listCurrentOrders', {
-      orderProjection: 'ALL',
-      fromRecord,
-      recordCount,
-    });
+  /**
+   * One page of current orders. `executableOnly` asks for unmatched bets only: the answer then stays
+   * far below a page however many matched bets the day holds, so it is not cut short in practice.
+   */
+  listCurrentOrders(
+    fromRecord: number,
+    recordCount: number,
+    options: { executableOnly?: boolean; signal?: AbortSignal } = {},
+  ): Promise<CurrentOrderSummaryReport> {
+    return this.betting<CurrentOrderSummaryReport>(
+      'listCurrentOrders',
+      { orderProjection: options.executableOnly ? 'EXECUTABLE' : 'ALL', fromRecord, recordCount },
+      options.signal,
+    );
   }
 
-  private async betting<T>(operation: string, params: Record<string, unknown>): Promise<T> {
+  private async betting<T>(
+    operation: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     try {
-      return await this.bettingOnce<T>(operation, params);
+      return await this.bettingOnce<T>(operation, params, signal);
     } catch (err) {
       if (err instanceof BetfairError && SESSION_ERRORS.includes(err.code) && !this.reloggedIn) {
         this.reloggedIn = true;
-        await this.login();
-        return this.bettingOnce<T>(operation, params);
+        await this.login(signal);
+        return this.bettingOnce<T>(operation, params, signal);
       }
       throw err;
     }
   }
 
-  private async bettingOnce<T>(operation: string, params: Record<string, unknown>): Promise<T> {
+  private async bettingOnce<T>(
+    operation: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     if (!this.sessionToken) throw new BetfairError(operation, 'NOT_LOGGED_IN');
     const res = await post(
       this.request(`${this.options.endpoints.betting}${operation}/`, {
         headers: this.authHeaders({ 'Content-Type': 'application/json', Accept: 'application/json' }),
         body: JSON.stringify(params),
+        signal,
       }),
     );
     const json = parseJson(res.body);
+    if (json === undefined) throw new BetfairError(operation, answerCode(res.status), snippet(res.body));
     if (res.status === 200 && json && !json.detail && !json.faultcode) return json as T;
     const apiException = json?.detail?.APINGException ?? json?.detail?.AccountAPINGException;
     const code =
@@ -264,15 +316,29 @@ export class BetfairClient {
     };
   }
 
-  private request(url: string, req: Pick<PostRequest, 'headers' | 'body' | 'clientCert'>): PostRequest {
+  private request(
+    url: string,
+    req: Pick<PostRequest, 'headers' | 'body' | 'clientCert' | 'signal'>,
+  ): PostRequest {
     return {
       url,
       ...req,
       timeoutMs: this.options.requestTimeoutMs,
-      signal: this.options.signal,
+      signal: req.signal ?? this.options.signal,
       ca: this.options.ca,
     };
   }
+}
+
+/** The code of an answer that is not JSON: a maintenance page (200) or the HTTP status. */
+function answerCode(status: number): string {
+  return status >= 200 && status < 300 ? 'NOT_JSON' : `HTTP_${status}`;
+}
+
+/** The start of an unexpected answer, for the report. */
+function snippet(body: string): string | undefined {
+  const text = body.replace(/\s+/g, ' ').trim().slice(0, 60);
+  return text ? `answer began ${JSON.stringify(text)}` : undefined;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -12,13 +12,20 @@ const logger = new Logger({ serviceName: 'emergency-stop' });
 
 let deps: StopDeps | undefined;
 
+/**
+ * The AWS clients' settings: one attempt per `send`. Each step retries transient failures itself
+ * until its own deadline (retry.ts); the SDK's default of three attempts would use a fixed share of
+ * the step and then give up.
+ */
+export const CLIENT_CONFIG = { maxAttempts: 1 } as const;
+
 /** Clients built once per container; settings read when first needed so a bad one fails the invocation. */
 function dependencies(): StopDeps {
   return (deps ??= {
     settings: settingsFromEnv(),
-    secrets: new SecretsManagerClient({}),
-    ecs: new ECSClient({}),
-    sns: new SNSClient({}),
+    secrets: new SecretsManagerClient(CLIENT_CONFIG),
+    ecs: new ECSClient(CLIENT_CONFIG),
+    sns: new SNSClient(CLIENT_CONFIG),
   });
 }
 

@@ -17,32 +17,45 @@ export interface StepOutcome {
   /** One line a person can act on. */
   readonly summary: string;
   readonly durationMs: number;
+  /** Requests the step sent, retries included. */
+  readonly attempts: number;
+  /** The last failure the step saw (`<operation>: <error>`), also when a later attempt succeeded. */
+  readonly lastError?: string;
+  /** A permanent error ended the step: it was not retried (bad credentials, AccessDenied, a missing resource). */
+  readonly permanent?: boolean;
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** What the Betfair step found; `openBets` and `matchedBets` come from listCurrentOrders after the cancel. */
+/** What the Betfair step found; `openBets` comes from the last listCurrentOrders check. */
 export interface BetsDetails {
   loginMethod?: 'certificate' | 'interactive';
-  /** cancelOrders calls made (more than one when Betfair answered ERROR_IN_MATCHER). */
+  /** cancelOrders requests sent (more than one after a transient refusal or a second sweep). */
   cancelAttempts: number;
   /** Fresh logins after a session error (at most 1). */
   relogins: number;
+  /** Cancel-all then check rounds: another follows while unmatched bets remain and time is left. */
+  sweeps?: number;
   cancelStatus?: string;
   cancelErrorCode?: string;
-  cancelledBets?: number;
-  sizeCancelled?: number;
+  /** The last cancel-all failure, when the step went on to the check without a successful cancel. */
+  cancelError?: string;
   /** Instruction reports that failed, e.g. `123: BET_TAKEN_OR_LAPSED`. */
   instructionErrors?: string[];
+  /** Unmatched bets, and their stake, listed before the first cancel-all. */
+  openBefore?: number;
+  openSizeBefore?: number;
+  /** Bets no longer unmatched, and the stake that went, by the source in `sizeCancelledFrom`. */
+  cancelledBets?: number;
+  sizeCancelled?: number;
+  /** Where `sizeCancelled` comes from, or why it is unknown. */
+  sizeCancelledFrom?: string;
   /** Unmatched (EXECUTABLE) bets left after the cancel. Undefined when the check did not run. */
   openBets?: number;
   /** Their unmatched stake. */
   openSize?: number;
   /** Up to 20 of their bet ids. */
   openBetIds?: string[];
-  /** Bets with matched stake: cannot be cancelled, only hedged or left to settle. */
-  matchedBets?: number;
-  matchedSize?: number;
-  /** True when more orders existed than the check read. */
+  /** More unmatched orders existed than the check read: the check failed, whatever it counted. */
   listTruncated?: boolean;
   /** The logout's outcome; it runs alongside the notification, so only the returned report has it. */
   logout?: string;
@@ -85,12 +98,18 @@ export function reportFromErrorMessage(message: string): StopReport | undefined 
   }
 }
 
-/** One line per step: `[ok]` or `[FAILED]`, the title and the summary. */
+/** One line per step: `[ok]` or `[FAILED]`, the title, the summary, and its requests when one failed. */
 export function formatSteps(steps: readonly StepOutcome[]): string[] {
   return steps.map(
     (s) =>
-      `${s.ok ? '[ok]    ' : '[FAILED]'} ${STEP_TITLES[s.step]}: ${s.summary} (${(s.durationMs / 1000).toFixed(1)} s)`,
+      `${s.ok ? '[ok]    ' : '[FAILED]'} ${STEP_TITLES[s.step]}: ${s.summary} (${attemptsText(s)}${(s.durationMs / 1000).toFixed(1)} s)`,
   );
+}
+
+function attemptsText(s: StepOutcome): string {
+  if (s.permanent) return `permanent error, not retried; ${s.attempts} request(s); `;
+  if (!s.lastError) return '';
+  return `${s.attempts} requests; last error ${s.lastError}; `;
 }
 
 /** The on-call e-mail: subject under SNS's 100-character ASCII limit, then every step and the open bets. */
@@ -139,14 +158,23 @@ export function formatReport(report: StopReport): string[] {
 }
 
 function betLines(bets: BetsDetails | undefined): string[] {
+  const size =
+    bets?.sizeCancelled !== undefined
+      ? `Size cancelled: ${money(bets.sizeCancelled)} in ${bets.cancelledBets ?? 0} bet(s) (from ${bets.sizeCancelledFrom})`
+      : `Size cancelled: unknown${bets?.sizeCancelledFrom ? ` (${bets.sizeCancelledFrom})` : ''}`;
   if (bets?.openBets === undefined)
     return [
       'Bets still open: UNKNOWN (the check with listCurrentOrders did not complete). Check Betfair by hand.',
+      size,
     ];
-  const more = bets.listTruncated ? ' (at least; the list was cut short)' : '';
+  if (bets.listTruncated)
+    return [
+      `Unmatched bets still open: at least ${bets.openBets} (NOT verified: the listing was cut short). Check Betfair by hand.`,
+      size,
+    ];
   return [
-    `Unmatched bets still open: ${bets.openBets}${more}${bets.openBets > 0 ? `, stake ${money(bets.openSize)} (bet ids ${bets.openBetIds?.join(', ')})` : ''}`,
-    `Matched bets (not cancellable): ${bets.matchedBets ?? 0}${more}, matched stake ${money(bets.matchedSize)}`,
+    `Unmatched bets still open: ${bets.openBets}${bets.openBets > 0 ? `, stake ${money(bets.openSize)} (bet ids ${bets.openBetIds?.join(', ')})` : ''}`,
+    size,
   ];
 }
 

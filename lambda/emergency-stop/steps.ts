@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { UpdateServiceCommand, ECSClient } from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
@@ -5,18 +6,13 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import {
-  BetfairClient,
-  BetfairError,
-  CancelExecutionReport,
-  CurrentOrderSummary,
-  parseBetfairSecret,
-} from './betfair';
+import { BetfairClient, CancelExecutionReport, CurrentOrderSummary, parseBetfairSecret } from './betfair';
 import { Budget, BUDGET } from './budget';
 import { Trigger } from './event';
 import { BetsDetails, formatNotification, StepOutcome } from './report';
+import { AttemptLog, retry, RetryContext } from './retry';
 import { secretLabel, StopSettings } from './settings';
-import { errorMessage, sleep } from './time';
+import { errorMessage, sleep, withTimeout } from './time';
 
 /** What the steps use; tests pass mocked clients, a fake clock and short budgets. */
 export interface StopDeps {
@@ -25,7 +21,10 @@ export interface StopDeps {
   readonly ecs: ECSClient;
   readonly sns: SNSClient;
   readonly now?: () => Date;
+  /** Waits between attempts. @default a real timer */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Jitter source in [0, 1). @default Math.random */
+  readonly random?: () => number;
   readonly budget?: Partial<Budget>;
   /** Extra trusted CA for Betfair requests (tests with a local TLS server only). */
   readonly betfairCa?: string;
@@ -38,8 +37,24 @@ export interface StepResult {
   readonly details?: Record<string, unknown>;
 }
 
+/** What a step is given: its deadline (as a signal and as a `performance.now()` time) and its attempt log. */
+export interface StepContext extends RetryContext {
+  /** `performance.now()` at which the step's signal aborts. */
+  readonly deadlineAt: number;
+}
+
 export function budgetOf(deps: StopDeps): Budget {
   return { ...BUDGET, ...deps.budget };
+}
+
+/** A retry context for `signal` and `log`, with the deps' clock and jitter. */
+export function stepContext(
+  deps: StopDeps,
+  signal: AbortSignal,
+  log: AttemptLog,
+  deadlineAt: number,
+): StepContext {
+  return { signal, log, deadlineAt, sleep: deps.sleep ?? sleep, random: deps.random };
 }
 
 /**
@@ -50,13 +65,14 @@ export function budgetOf(deps: StopDeps): Budget {
 export async function disableTrading(
   deps: StopDeps,
   trigger: Trigger,
-  signal: AbortSignal,
+  ctx: StepContext,
 ): Promise<StepResult> {
   const { configSecretId } = deps.settings;
+  const { aws } = budgetOf(deps);
   const label = secretLabel(configSecretId);
-  const current = await deps.secrets.send(new GetSecretValueCommand({ SecretId: configSecretId }), {
-    abortSignal: signal,
-  });
+  const current = await retry('GetSecretValue', aws, ctx, (abortSignal) =>
+    deps.secrets.send(new GetSecretValueCommand({ SecretId: configSecretId }), { abortSignal }),
+  );
   let config: Record<string, unknown> = {};
   let note = '';
   try {
@@ -75,16 +91,21 @@ export async function disableTrading(
       details: { alreadyStopped: true },
     };
   }
-  const next = {
+  const next = JSON.stringify({
     ...config,
     live_trading_enabled: false,
     stopped_at: (deps.now ?? (() => new Date()))().toISOString(),
     stopped_reason: trigger.reason,
     stopped_by: trigger.requestedBy,
-  };
-  const put = await deps.secrets.send(
-    new PutSecretValueCommand({ SecretId: configSecretId, SecretString: JSON.stringify(next) }),
-    { abortSignal: signal },
+  });
+  // One token for every attempt: a write that landed but whose answer was lost is not repeated
+  // as a second version (Secrets Manager's idempotency token).
+  const token = randomUUID();
+  const put = await retry('PutSecretValue', aws, ctx, (abortSignal) =>
+    deps.secrets.send(
+      new PutSecretValueCommand({ SecretId: configSecretId, SecretString: next, ClientRequestToken: token }),
+      { abortSignal },
+    ),
   );
   return {
     ok: true,
@@ -94,11 +115,13 @@ export async function disableTrading(
 }
 
 /** Step 2: the bot service to zero tasks. The template has no DesiredCount, so no deploy undoes it. */
-export async function scaleBotToZero(deps: StopDeps, signal: AbortSignal): Promise<StepResult> {
+export async function scaleBotToZero(deps: StopDeps, ctx: StepContext): Promise<StepResult> {
   const { clusterName, botServiceName } = deps.settings;
-  const res = await deps.ecs.send(
-    new UpdateServiceCommand({ cluster: clusterName, service: botServiceName, desiredCount: 0 }),
-    { abortSignal: signal },
+  const res = await retry('UpdateService', budgetOf(deps).aws, ctx, (abortSignal) =>
+    deps.ecs.send(
+      new UpdateServiceCommand({ cluster: clusterName, service: botServiceName, desiredCount: 0 }),
+      { abortSignal },
+    ),
   );
   const running = res.service?.runningCount;
   return {
@@ -108,96 +131,135 @@ export async function scaleBotToZero(deps: StopDeps, signal: AbortSignal): Promi
   };
 }
 
-/** Pages of current orders read at most (1000 each); more is reported as truncated. */
+/** Pages of unmatched orders read at most (1000 each); more means the check failed. */
 const MAX_ORDER_PAGES = 10;
 const ORDERS_PER_PAGE = 1000;
 
+/** Where the size cancelled comes from (BetsDetails.sizeCancelledFrom). */
+export const SIZE_SOURCES = {
+  report: "Betfair's cancelOrders instruction reports",
+  listings: 'unmatched stake listed before the first cancel-all minus that left after the last',
+} as const;
+
 /**
- * Step 3: log in, cancel every unmatched bet, check what is left, log out. The step succeeds only
- * when listCurrentOrders shows no unmatched bet; otherwise it fails so the asynchronous retry sweeps
- * again. The logout is handed to `defer` and not waited for: nothing depends on it.
+ * Step 3: log in, list the unmatched bets, cancel every one, check what is left, log out. The step
+ * succeeds only when a complete listing shows no unmatched bet. Every request is retried until the
+ * step's deadline; while unmatched bets remain and time is left, it sweeps again (cancel-all, then
+ * check). The cancel-all is retried only until `checkReserveMs` is left, so the report always has
+ * the last check. The logout is handed to `defer` and not waited for: nothing depends on it.
  */
 export async function cancelAllBets(
   deps: StopDeps,
-  signal: AbortSignal,
+  ctx: StepContext,
   details: BetsDetails,
   defer: (logout: Promise<string>) => void,
 ): Promise<StepResult> {
   const budget = budgetOf(deps);
-  const wait = deps.sleep ?? sleep;
   const { betfairSecretId, betfairEndpoints } = deps.settings;
-  const secret = await deps.secrets.send(new GetSecretValueCommand({ SecretId: betfairSecretId }), {
-    abortSignal: signal,
-  });
-  const credentials = parseBetfairSecret(secretLabel(betfairSecretId), secret.SecretString);
+  const secret = await retry('GetSecretValue', budget.aws, ctx, (abortSignal) =>
+    deps.secrets.send(new GetSecretValueCommand({ SecretId: betfairSecretId }), { abortSignal }),
+  );
+  let credentials;
+  try {
+    credentials = parseBetfairSecret(secretLabel(betfairSecretId), secret.SecretString);
+  } catch (err) {
+    ctx.log.permanent = true;
+    throw err;
+  }
   const client = new BetfairClient({
     endpoints: betfairEndpoints,
     credentials,
-    requestTimeoutMs: budget.betfairRequestMs,
-    signal,
+    requestTimeoutMs: budget.betfair.requestMs,
+    signal: ctx.signal,
     ca: deps.betfairCa,
   });
   details.loginMethod = client.loginMethod;
-  await client.login();
+  const betfair = <T>(operation: string, c: RetryContext, call: (signal: AbortSignal) => Promise<T>) =>
+    retry(operation, budget.betfair, c, async (signal) => {
+      try {
+        return await call(signal);
+      } finally {
+        details.relogins = client.relogins;
+      }
+    });
+  await betfair('login', ctx, (signal) => client.login(signal));
   try {
-    let cancelError: string | undefined;
+    // The listing before the cancel gives the size cancelled. One attempt within one request's
+    // deadline: a report must never hold the cancel back.
+    let before: Listing | undefined;
     try {
-      const report = await cancelWithBackoff(client, details, budget.matcherBackoffMs, (ms) =>
-        wait(ms, signal),
+      ctx.log.attempts++;
+      before = await withTimeout(
+        'listCurrentOrders',
+        budget.betfair.requestMs,
+        (signal) => listUnmatched(client, signal),
+        ctx.signal,
       );
-      details.cancelStatus = report.status;
-      details.cancelErrorCode = report.errorCode;
-      const instructions = report.instructionReports ?? [];
-      details.cancelledBets = instructions.filter((r) => r.status === 'SUCCESS').length;
-      details.sizeCancelled = round(instructions.reduce((sum, r) => sum + (r.sizeCancelled ?? 0), 0));
-      const failures = instructions.filter((r) => r.status !== 'SUCCESS');
-      if (failures.length > 0)
-        details.instructionErrors = failures.map(
-          (r) => `${r.instruction?.betId ?? '?'}: ${r.errorCode ?? r.status}`,
+      details.openBefore = before.orders.length;
+      details.openSizeBefore = stake(before.orders);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      details.sizeCancelledFrom = `unknown: the listing before the cancel-all failed (${errorMessage(err)})`;
+    }
+    const reported = new Map<string, number>();
+    for (let sweep = 1; ; sweep++) {
+      details.sweeps = sweep;
+      let cancelError: string | undefined;
+      // The cancel-all is retried until only the check's reserve is left of the step.
+      const window = Math.round(
+        Math.max(budget.betfair.requestMs, ctx.deadlineAt - performance.now() - budget.checkReserveMs),
+      );
+      try {
+        const report = await withTimeout(
+          `cancelOrders retries (all but the last ${budget.checkReserveMs} ms of the step)`,
+          window,
+          (signal) =>
+            betfair('cancelOrders', { ...ctx, signal }, (s) => {
+              details.cancelAttempts++;
+              return client.cancelAllOrders(s);
+            }),
+          ctx.signal,
         );
-      if (report.status === 'FAILURE' || report.status === 'TIMEOUT')
-        cancelError = `cancelOrders ${report.status}${report.errorCode ? ` ${report.errorCode}` : ''}`;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      cancelError = errorMessage(err);
+        recordCancel(report, details, reported);
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        cancelError = errorMessage(err);
+        details.cancelError = cancelError;
+      }
+      // Whatever the cancel said, a complete listing is the authority on what is still open.
+      const after = await betfair('listCurrentOrders', ctx, (signal) => listUnmatched(client, signal));
+      details.openBets = after.orders.length;
+      details.openSize = stake(after.orders);
+      details.openBetIds = after.orders.slice(0, 20).map((o) => o.betId);
+      details.listTruncated = after.truncated;
+      sizeCancelled(details, before, after, reported);
+      const cancelled = `cancelOrders ${details.cancelStatus ?? 'failed'}${
+        details.cancelAttempts > 1 ? ` after ${details.cancelAttempts} attempts` : ''
+      }${sweep > 1 ? ` in ${sweep} sweeps` : ''}`;
+      if (after.orders.length === 0 && !after.truncated) {
+        const warnings = [
+          cancelError,
+          details.instructionErrors && `${details.instructionErrors.length} instruction error(s)`,
+        ]
+          .filter(Boolean)
+          .join(', ');
+        return {
+          ok: true,
+          summary: `${cancelled}; no unmatched bets open${warnings ? ` (${warnings})` : ''}; size cancelled ${sizeText(details)}`,
+          details: { ...details },
+        };
+      }
+      const left = after.truncated
+        ? `the check is NOT verified: listCurrentOrders still had more after ${MAX_ORDER_PAGES} pages (at least ${after.orders.length} unmatched bets)`
+        : `${after.orders.length} unmatched bet(s) still open, stake ${details.openSize?.toFixed(2)}`;
+      const summary = `${cancelError ?? cancelled}; ${left}`;
+      // A permanent refusal will not change; otherwise sweep again while a check still fits.
+      const remaining = ctx.deadlineAt - performance.now();
+      if (ctx.log.permanent || remaining < budget.checkReserveMs + budget.betfair.requestMs)
+        return { ok: false, summary, details: { ...details } };
+      ctx.log.lastError = `sweep ${sweep}: ${left}`;
+      await ctx.sleep(budget.betfair.baseDelayMs, ctx.signal);
     }
-    // Whatever the cancel said, listCurrentOrders is the authority on what is still open.
-    let orders: CurrentOrderSummary[];
-    try {
-      orders = await listAll(client, details);
-    } catch (err) {
-      throw new Error(
-        `${cancelError ? `${cancelError}; ` : ''}check with listCurrentOrders failed: ${errorMessage(err)}`,
-      );
-    }
-    const open = orders.filter((o) => o.status === 'EXECUTABLE' && (o.sizeRemaining ?? 1) > 0);
-    const matched = orders.filter((o) => (o.sizeMatched ?? 0) > 0);
-    details.openBets = open.length;
-    details.openSize = round(open.reduce((sum, o) => sum + (o.sizeRemaining ?? 0), 0));
-    details.openBetIds = open.slice(0, 20).map((o) => o.betId);
-    details.matchedBets = matched.length;
-    details.matchedSize = round(matched.reduce((sum, o) => sum + (o.sizeMatched ?? 0), 0));
-    details.relogins = client.relogins;
-    const cancelled = `cancelOrders ${details.cancelStatus ?? 'failed'}${
-      details.cancelAttempts > 1 ? ` after ${details.cancelAttempts} attempts` : ''
-    }`;
-    if (open.length > 0)
-      return {
-        ok: false,
-        summary: `${cancelError ?? cancelled}; ${open.length} unmatched bet(s) still open, stake ${details.openSize?.toFixed(2)}`,
-        details: { ...details },
-      };
-    const warnings = [
-      cancelError,
-      details.instructionErrors && `${details.instructionErrors.length} instruction error(s)`,
-    ]
-      .filter(Boolean)
-      .join(', ');
-    return {
-      ok: true,
-      summary: `${cancelled}; no unmatched bets open${warnings ? ` (${warnings})` : ''}; ${matched.length} matched bet(s) stay matched`,
-      details: { ...details },
-    };
   } finally {
     defer(
       client.logout().then(
@@ -208,44 +270,76 @@ export async function cancelAllBets(
   }
 }
 
-/**
- * Betfair refuses a cancel-all while another is running (ERROR_IN_MATCHER). Wait and try again,
- * a bounded number of times; the last answer is returned (or thrown) as it is.
- */
-async function cancelWithBackoff(
-  client: BetfairClient,
+interface Listing {
+  readonly orders: CurrentOrderSummary[];
+  /** More pages existed than were read. */
+  readonly truncated: boolean;
+}
+
+/** Every unmatched (EXECUTABLE, stake remaining) order, page by page. */
+async function listUnmatched(client: BetfairClient, signal: AbortSignal): Promise<Listing> {
+  const orders: CurrentOrderSummary[] = [];
+  let from = 0;
+  for (let page = 0; page < MAX_ORDER_PAGES; page++) {
+    const res = await client.listCurrentOrders(from, ORDERS_PER_PAGE, { executableOnly: true, signal });
+    const current = res.currentOrders ?? [];
+    orders.push(...current.filter((o) => o.status === 'EXECUTABLE' && (o.sizeRemaining ?? 1) > 0));
+    if (!res.moreAvailable) return { orders, truncated: false };
+    // An empty page that claims more would loop forever: it counts as cut short.
+    if (current.length === 0) break;
+    from += current.length;
+  }
+  return { orders, truncated: true };
+}
+
+function recordCancel(
+  report: CancelExecutionReport,
   details: BetsDetails,
-  backoffMs: readonly number[],
-  wait: (ms: number) => Promise<void>,
-): Promise<CancelExecutionReport> {
-  for (let attempt = 0; ; attempt++) {
-    details.cancelAttempts = attempt + 1;
-    let matcherBusy: boolean;
-    let result: CancelExecutionReport | undefined;
-    try {
-      result = await client.cancelAllOrders();
-      matcherBusy = result.errorCode === 'ERROR_IN_MATCHER';
-    } catch (err) {
-      if (!(err instanceof BetfairError && err.code === 'ERROR_IN_MATCHER')) throw err;
-      matcherBusy = true;
-      if (attempt >= backoffMs.length) throw err;
-    } finally {
-      details.relogins = client.relogins;
-    }
-    if (!matcherBusy || attempt >= backoffMs.length) return result!;
-    await wait(backoffMs[attempt]);
+  reported: Map<string, number>,
+): void {
+  details.cancelStatus = report.status;
+  details.cancelErrorCode = report.errorCode;
+  for (const r of report.instructionReports ?? []) {
+    const betId = r.instruction?.betId ?? `?${reported.size}`;
+    if (r.status === 'SUCCESS') reported.set(betId, r.sizeCancelled ?? 0);
+    else
+      (details.instructionErrors ??= []).push(`${r.instruction?.betId ?? '?'}: ${r.errorCode ?? r.status}`);
   }
 }
 
-async function listAll(client: BetfairClient, details: BetsDetails): Promise<CurrentOrderSummary[]> {
-  const orders: CurrentOrderSummary[] = [];
-  for (let page = 0; page < MAX_ORDER_PAGES; page++) {
-    const res = await client.listCurrentOrders(page * ORDERS_PER_PAGE, ORDERS_PER_PAGE);
-    orders.push(...(res.currentOrders ?? []));
-    if (!res.moreAvailable) return orders;
+/**
+ * The size cancelled, saying where it comes from: Betfair's instruction reports when it sent any
+ * (a cancel-all usually sends none), else the listings before and after.
+ */
+function sizeCancelled(
+  details: BetsDetails,
+  before: Listing | undefined,
+  after: Listing,
+  reported: Map<string, number>,
+): void {
+  if (reported.size > 0) {
+    details.cancelledBets = reported.size;
+    details.sizeCancelled = round([...reported.values()].reduce((a, b) => a + b, 0));
+    details.sizeCancelledFrom = SIZE_SOURCES.report;
+    return;
   }
-  details.listTruncated = true;
-  return orders;
+  if (!before) return;
+  const left = new Map(after.orders.map((o) => [o.betId, o.sizeRemaining ?? 0]));
+  const gone = before.orders.map((o) => (o.sizeRemaining ?? 0) - (left.get(o.betId) ?? 0));
+  details.cancelledBets = before.orders.filter((o) => !left.has(o.betId)).length;
+  details.sizeCancelled = round(gone.reduce((a, b) => a + Math.max(0, b), 0));
+  details.sizeCancelledFrom =
+    SIZE_SOURCES.listings + (before.truncated ? ' (the first listing was cut short: at least)' : '');
+}
+
+function sizeText(details: BetsDetails): string {
+  return details.sizeCancelled === undefined
+    ? 'unknown'
+    : `${details.sizeCancelled.toFixed(2)} in ${details.cancelledBets ?? 0} bet(s)`;
+}
+
+function stake(orders: readonly CurrentOrderSummary[]): number {
+  return round(orders.reduce((sum, o) => sum + (o.sizeRemaining ?? 0), 0));
 }
 
 /** Step 4: one message to the on-call topic with every step's outcome and the bets still open. */
@@ -253,12 +347,14 @@ export async function notify(
   deps: StopDeps,
   trigger: Trigger,
   steps: readonly StepOutcome[],
-  signal: AbortSignal,
+  ctx: StepContext,
 ): Promise<StepResult> {
   const { subject, message } = formatNotification(deps.settings.environment, trigger, steps);
-  const res = await deps.sns.send(
-    new PublishCommand({ TopicArn: deps.settings.topicArn, Subject: subject, Message: message }),
-    { abortSignal: signal },
+  const res = await retry('Publish', budgetOf(deps).aws, ctx, (abortSignal) =>
+    deps.sns.send(
+      new PublishCommand({ TopicArn: deps.settings.topicArn, Subject: subject, Message: message }),
+      { abortSignal },
+    ),
   );
   return { ok: true, summary: `published to the on-call topic (message ${res.MessageId ?? 'unknown'})` };
 }

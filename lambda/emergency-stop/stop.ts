@@ -1,11 +1,14 @@
 import { Trigger } from './event';
 import { BetsDetails, StepName, StepOutcome, StopReport } from './report';
+import { AttemptLog } from './retry';
 import {
   budgetOf,
   cancelAllBets,
   disableTrading,
   notify,
   scaleBotToZero,
+  StepContext,
+  stepContext,
   StepResult,
   StopDeps,
 } from './steps';
@@ -25,12 +28,13 @@ export async function runEmergencyStop(trigger: Trigger, deps: StopDeps): Promis
   const bets: BetsDetails = { cancelAttempts: 0, relogins: 0 };
 
   const settled = await Promise.allSettled([
-    runStep('trading-flag', budget.tradingFlagMs, (signal) => disableTrading(deps, trigger, signal)),
-    runStep('scale-bot', budget.scaleBotMs, (signal) => scaleBotToZero(deps, signal)),
+    runStep(deps, 'trading-flag', budget.tradingFlagMs, (ctx) => disableTrading(deps, trigger, ctx)),
+    runStep(deps, 'scale-bot', budget.scaleBotMs, (ctx) => scaleBotToZero(deps, ctx)),
     runStep(
+      deps,
       'cancel-bets',
       budget.cancelBetsMs,
-      (signal) => cancelAllBets(deps, signal, bets, (logout) => logouts.push(logout)),
+      (ctx) => cancelAllBets(deps, ctx, bets, (logout) => logouts.push(logout)),
       () => ({ ...bets }),
     ),
   ]);
@@ -43,10 +47,11 @@ export async function runEmergencyStop(trigger: Trigger, deps: StopDeps): Promis
           ok: false,
           summary: errorMessage(s.reason),
           durationMs: 0,
+          attempts: 0,
         },
   );
 
-  const notified = await runStep('notify', budget.notifyMs, (signal) => notify(deps, trigger, steps, signal));
+  const notified = await runStep(deps, 'notify', budget.notifyMs, (ctx) => notify(deps, trigger, steps, ctx));
   // The logout started with the notification; its answer is waited for only within the grace.
   const logout = await within(
     Promise.all(logouts).then((r) => r.join('; ')),
@@ -69,23 +74,36 @@ export async function runEmergencyStop(trigger: Trigger, deps: StopDeps): Promis
   };
 }
 
-/** Runs one step under its deadline and turns whatever happens into an outcome. */
+/**
+ * Runs one step under its deadline and turns whatever happens into an outcome, with the requests it
+ * sent, the last error it saw and whether a permanent error ended it.
+ */
 async function runStep(
+  deps: StopDeps,
   step: StepName,
   ms: number,
-  work: (signal: AbortSignal) => Promise<StepResult>,
+  work: (ctx: StepContext) => Promise<StepResult>,
   progress?: () => Record<string, unknown>,
 ): Promise<StepOutcome> {
   const started = performance.now();
+  const log: AttemptLog = { attempts: 0 };
+  const attempts = () => ({
+    attempts: log.attempts,
+    ...(log.lastError ? { lastError: log.lastError } : {}),
+    ...(log.permanent ? { permanent: true } : {}),
+  });
   try {
-    const result = await withTimeout(step, ms, work);
-    return { step, ...result, durationMs: Math.round(performance.now() - started) };
+    const result = await withTimeout(step, ms, (signal) =>
+      work(stepContext(deps, signal, log, started + ms)),
+    );
+    return { step, ...result, durationMs: Math.round(performance.now() - started), ...attempts() };
   } catch (err) {
     return {
       step,
       ok: false,
       summary: errorMessage(err),
       durationMs: Math.round(performance.now() - started),
+      ...attempts(),
       ...(progress ? { details: progress() } : {}),
     };
   }

@@ -65,9 +65,48 @@ describe('Betfair client against a local server speaking the documented protocol
     const [call] = fake.calls('cancelOrders');
     expect(call.path).toBe('/exchange/betting/rest/v1.0/cancelOrders/');
     expect(JSON.parse(call.body)).toEqual({});
-    expect(report).toMatchObject({ status: 'SUCCESS' });
-    expect(report.instructionReports?.map((r) => r.sizeCancelled)).toEqual([5, 7.5]);
+    // Like Betfair, a cancel-all reports no instruction: the size cancelled comes from the listings.
+    expect(report).toEqual({ status: 'SUCCESS', instructionReports: [] });
     expect(fake.open).toEqual([]);
+  });
+
+  test('throws a cancel-all the matcher refused (ERROR_IN_MATCHER in the report) as a transient error', async () => {
+    fake.cancelScript = ['matcher-busy'];
+    const c = client();
+    await c.login();
+    const err = await c.cancelAllOrders().catch((e: unknown) => e);
+    expect(err).toEqual(new BetfairError('cancelOrders', 'ERROR_IN_MATCHER'));
+    expect((err as BetfairError).transient).toBe(true);
+  });
+
+  test.each([
+    ['maintenance-page', 'NOT_JSON', true, /answer began "<html>/],
+    ['http-503', 'HTTP_503', true, undefined],
+    ['service-busy', 'SERVICE_BUSY', true, undefined],
+    ['too-many-requests', 'TOO_MANY_REQUESTS', true, undefined],
+  ] as const)('names a %s answer %s (transient: %s)', async (fault, code, transient, detail) => {
+    const c = client();
+    await c.login();
+    fake.fail('listCurrentOrders', fault);
+    const err = (await c.listCurrentOrders(0, 10).catch((e: unknown) => e)) as BetfairError;
+    expect(err).toBeInstanceOf(BetfairError);
+    expect(err).toMatchObject({ operation: 'listCurrentOrders', code, transient });
+    if (detail) expect(err.message).toMatch(detail);
+  });
+
+  test('a login answered with a maintenance page is NOT_JSON, not a refusal', async () => {
+    fake.fail('login', 'maintenance-page');
+    await expect(client().login()).rejects.toMatchObject({ code: 'NOT_JSON', transient: true });
+  });
+
+  test('listCurrentOrders can ask for unmatched bets only (EXECUTABLE)', async () => {
+    fake.placeUnmatched('201', 2);
+    fake.placeMatched('202', 3);
+    const c = client();
+    await c.login();
+    const page = await c.listCurrentOrders(0, 1000, { executableOnly: true });
+    expect(JSON.parse(fake.calls('listCurrentOrders')[0].body).orderProjection).toBe('EXECUTABLE');
+    expect(page.currentOrders.map((o) => o.betId)).toEqual(['201']);
   });
 
   test('listCurrentOrders asks for all current orders one page at a time', async () => {

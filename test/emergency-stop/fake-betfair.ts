@@ -14,10 +14,32 @@ export interface RecordedRequest {
   readonly clientCertFingerprint?: string;
 }
 
+/**
+ * A fault the next request to one operation meets (`faults`), before the fake looks at it: each is
+ * one the stop must retry.
+ */
+export type Fault =
+  /** No fault: this request goes through (to aim a fault at a later request). */
+  | 'none'
+  /** HTTP 503 with an empty body. */
+  | 'http-503'
+  /** HTTP 200 with an HTML maintenance page. */
+  | 'maintenance-page'
+  /** The connection is dropped without an answer (ECONNRESET at the client). */
+  | 'reset'
+  /** No answer at all: the client's request deadline must end it. */
+  | 'hang'
+  /** APINGException SERVICE_BUSY (HTTP 400 on the betting API, a login status on the identity API). */
+  | 'service-busy'
+  /** APINGException TOO_MANY_REQUESTS, likewise. */
+  | 'too-many-requests';
+
 /** How the next cancelOrders call answers. */
 export type CancelBehaviour =
-  /** Cancels every unmatched bet and reports each (the default). */
+  /** Cancels every unmatched bet and, like Betfair's cancel-all, reports no instruction (the default). */
   | 'cancel'
+  /** Cancels every unmatched bet and reports each (as a cancel with instructions does). */
+  | 'cancel-with-reports'
   /** A concurrent cancel-all is running: FAILURE / ERROR_IN_MATCHER, nothing cancelled. */
   | 'matcher-busy'
   /** The first unmatched bet was matched meanwhile (BET_TAKEN_OR_LAPSED); the rest are cancelled. */
@@ -61,6 +83,10 @@ export class FakeBetfair {
   loginStatus = 'SUCCESS';
   /** Paths (`certlogin`, `login`, `cancelOrders`, …) that never answer. */
   readonly hang = new Set<string>();
+  /** Per operation (`login`, `cancelOrders`, `listCurrentOrders`, …), the faults its next requests meet, in order. */
+  readonly faults = new Map<string, Fault[]>();
+  /** Unmatched orders listCurrentOrders answers per page at most. @default 1000 */
+  pageSize = 1000;
   /** The server's certificate (TLS mode); clients trust it through `ca`. */
   readonly serverCertificate?: TestCertificate;
 
@@ -68,6 +94,7 @@ export class FakeBetfair {
   private readonly server: http.Server;
   private tokenCount = 0;
   private url = '';
+  private port = 0;
 
   constructor(private readonly options: FakeBetfairOptions = {}) {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
@@ -95,11 +122,21 @@ export class FakeBetfair {
     return this.options.appKey ?? 'app-key-123';
   }
 
-  async start(): Promise<BetfairEndpoints> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  async start(port = 0): Promise<BetfairEndpoints> {
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    this.url = `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
     return this.endpoints;
+  }
+
+  /** Listens again on the same port after {@link stop}: between the two, connections are refused. */
+  async restart(): Promise<void> {
+    await this.start(this.port);
+  }
+
+  /** Queues `fault` for the next `times` requests to `operation`. */
+  fail(operation: string, fault: Fault, times = 1): void {
+    this.faults.set(operation, [...(this.faults.get(operation) ?? []), ...Array<Fault>(times).fill(fault)]);
   }
 
   get endpoints(): BetfairEndpoints {
@@ -181,12 +218,44 @@ export class FakeBetfair {
     const operation = path.replace(/\/$/, '').split('/').pop() ?? '';
     if (req.method !== 'POST') this.violations.push(`${req.method} ${path}: Betfair asks for POST`);
     if (this.hang.has(operation)) return; // never answers; stop() closes the socket
+    const fault = this.faults.get(operation)?.shift();
+    if (fault && this.inject(fault, operation, path, res)) return;
     const isLogin = operation === 'certlogin' || operation === 'login';
     const delay = isLogin ? this.options.loginDelayMs : this.options.callDelayMs;
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (path.startsWith('/api/')) return this.identity(operation, req, body, peer?.fingerprint256, res);
     if (path.startsWith(BETTING)) return this.betting(operation, req, body, res);
     send(res, 404, { error: 'no such endpoint' });
+  }
+
+  /** Answers with `fault`; false when the fault lets the request through (`none`). */
+  private inject(fault: Fault, operation: string, path: string, res: http.ServerResponse): boolean {
+    const identity = path.startsWith('/api/');
+    switch (fault) {
+      case 'none':
+        return false;
+      case 'http-503':
+        res.writeHead(503).end();
+        return true;
+      case 'maintenance-page':
+        res
+          .writeHead(200, { 'Content-Type': 'text/html' })
+          .end('<html><body><h1>Betfair is undergoing maintenance</h1></body></html>');
+        return true;
+      case 'reset':
+        res.socket?.destroy();
+        return true;
+      case 'hang':
+        return true;
+      case 'service-busy':
+      case 'too-many-requests': {
+        const code = fault === 'service-busy' ? 'SERVICE_BUSY' : 'TOO_MANY_REQUESTS';
+        if (!identity) apiException(res, code);
+        else if (operation === 'certlogin') send(res, 200, { loginStatus: code });
+        else send(res, 200, { token: '', status: 'FAIL', error: code });
+        return true;
+      }
+    }
   }
 
   private identity(
@@ -304,7 +373,10 @@ export class FakeBetfair {
           instructionReports: reports,
         });
       }
-      case 'cancel': {
+      case 'cancel':
+        this.open = [];
+        return send(res, 200, { status: 'SUCCESS', instructionReports: [] });
+      case 'cancel-with-reports': {
         const reports = this.open.map((o) => cancelled(o));
         this.open = [];
         return send(res, 200, { status: 'SUCCESS', instructionReports: reports });
@@ -315,7 +387,7 @@ export class FakeBetfair {
   private list(params: Record<string, unknown>, res: http.ServerResponse): void {
     const all = [...this.open, ...(params.orderProjection === 'EXECUTABLE' ? [] : this.matched)];
     const from = Number(params.fromRecord ?? 0);
-    const count = Math.min(Number(params.recordCount ?? 1000) || 1000, 1000);
+    const count = Math.min(Number(params.recordCount ?? 1000) || 1000, this.pageSize);
     send(res, 200, {
       currentOrders: all.slice(from, from + count),
       moreAvailable: from + count < all.length,

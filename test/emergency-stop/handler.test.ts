@@ -8,7 +8,7 @@ import {
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidEventError } from '../../lambda/emergency-stop/event';
-import { handler } from '../../lambda/emergency-stop/index';
+import { CLIENT_CONFIG, handler } from '../../lambda/emergency-stop/index';
 import {
   EmergencyStopIncompleteError,
   reportFromErrorMessage,
@@ -85,16 +85,19 @@ describe('the handler', () => {
   });
 
   test('fails at the end when a step failed, carrying the whole report so Lambda retries and ops can print it', async () => {
-    ecsMock
-      .on(UpdateServiceCommand)
-      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    ecsMock.on(UpdateServiceCommand).rejects(
+      Object.assign(new Error('not authorized to perform ecs:UpdateService'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const error = await handler({ source: 'manual', reason: 'drill', requestedBy: 'alice' }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(EmergencyStopIncompleteError);
     const message = (error as Error).message;
     expect(message).toMatch(
-      /^Emergency stop of staging incomplete: scale-bot failed \(ThrottlingException: Rate exceeded\)/,
+      /^Emergency stop of staging incomplete: scale-bot failed \(AccessDeniedException: not authorized to perform ecs:UpdateService\)/,
     );
     const report = reportFromErrorMessage(message)!;
     expect(report.failedSteps).toEqual(['scale-bot']);
@@ -110,6 +113,10 @@ describe('the handler', () => {
     await expect(handler({ hello: 'world' })).rejects.toBeInstanceOf(InvalidEventError);
     expect(awsCalls()).toBe(0);
   });
+});
+
+test('the AWS clients send each request once: the steps retry until their own deadlines', () => {
+  expect(CLIENT_CONFIG).toEqual({ maxAttempts: 1 });
 });
 
 describe('settings', () => {

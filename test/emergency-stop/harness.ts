@@ -1,0 +1,130 @@
+import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Trigger } from '../../lambda/emergency-stop/event';
+import { BetsDetails, StopReport } from '../../lambda/emergency-stop/report';
+import { StopDeps } from '../../lambda/emergency-stop/steps';
+import { FakeBetfair } from './fake-betfair';
+
+export const CONFIG_ARN =
+  'arn:aws:secretsmanager:eu-west-1:222222222222:secret:clever-better/production/config-AbCdEf';
+export const BETFAIR_ARN =
+  'arn:aws:secretsmanager:eu-west-1:222222222222:secret:clever-better/production/betfair-GhIjKl';
+export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:222222222222:OnCall';
+export const NOW = new Date('2026-05-01T12:00:00.000Z');
+export const TRIGGER: Trigger = {
+  kind: 'alarm',
+  reason: 'Threshold Crossed: NetProfit -612.5 <= -500',
+  requestedBy: 'alarm ProductionStack-LossLimit',
+  at: '2026-05-01T11:59:30.000+0000',
+  alarmName: 'ProductionStack-LossLimit',
+};
+
+/** An AWS SDK error as the SDK shapes it: name, HTTP status, and the fault side. */
+export function awsError(name: string, message: string, status = 400): Error {
+  return Object.assign(new Error(message), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+  });
+}
+
+/** A socket error as Node raises it under the SDK (no HTTP answer at all). */
+export function networkError(code = 'ECONNRESET'): Error {
+  return Object.assign(new Error(`socket hang up (${code})`), { name: 'Error', code });
+}
+
+/**
+ * One emergency-stop world per test: AWS through aws-sdk-client-mock (the config secret kept in
+ * `world.config`), Betfair through a local {@link FakeBetfair} with two unmatched bets (12.50) and
+ * one matched bet. Registers its own beforeEach/afterEach.
+ */
+export function stopWorld() {
+  const secretsMock = mockClient(SecretsManagerClient);
+  const ecsMock = mockClient(ECSClient);
+  const snsMock = mockClient(SNSClient);
+  const world = {
+    secretsMock,
+    ecsMock,
+    snsMock,
+    fake: undefined as unknown as FakeBetfair,
+    config: '',
+    /** Waits asked for between attempts; the default sleep returns at once. */
+    sleeps: [] as number[],
+    /** Runs on every wait, e.g. to bring a stopped fake back. */
+    onSleep: undefined as undefined | ((n: number) => Promise<void> | void),
+    deps(budget: StopDeps['budget'] = {}, overrides: Partial<StopDeps> = {}): StopDeps {
+      return {
+        settings: {
+          environment: 'production',
+          configSecretId: CONFIG_ARN,
+          betfairSecretId: BETFAIR_ARN,
+          clusterName: 'clever-better-production',
+          botServiceName: 'bot',
+          topicArn: TOPIC_ARN,
+          betfairEndpoints: world.fake.endpoints,
+        },
+        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+        ecs: new ECSClient({ region: 'eu-west-1' }),
+        sns: new SNSClient({ region: 'eu-west-1' }),
+        now: () => NOW,
+        sleep: async (ms) => {
+          world.sleeps.push(ms);
+          await world.onSleep?.(world.sleeps.length);
+        },
+        random: () => 0.5,
+        // Requests that hang end after 150–250 ms here (3 s and 5 s in production); a generous
+        // logout grace keeps the logout's outcome in every report (production waits 0 ms).
+        budget: {
+          aws: { requestMs: 150, baseDelayMs: 100, maxDelayMs: 2_000 },
+          betfair: { requestMs: 250, baseDelayMs: 250, maxDelayMs: 4_000 },
+          checkReserveMs: 600,
+          logoutGraceMs: 5_000,
+          ...budget,
+        },
+        ...overrides,
+      };
+    },
+    /** The config secret as last written. */
+    written: () => JSON.parse(world.config),
+    notification: () => snsMock.commandCalls(PublishCommand)[0]?.args[0].input,
+  };
+
+  beforeEach(async () => {
+    secretsMock.reset();
+    ecsMock.reset();
+    snsMock.reset();
+    world.config = JSON.stringify({ live_trading_enabled: true, max_stake_gbp: 25, strategy: 'value-v3' });
+    world.sleeps = [];
+    world.onSleep = undefined;
+    secretsMock
+      .on(GetSecretValueCommand, { SecretId: CONFIG_ARN })
+      .callsFake(() => ({ SecretString: world.config, VersionId: 'v1' }));
+    secretsMock.on(GetSecretValueCommand, { SecretId: BETFAIR_ARN }).resolves({
+      SecretString: JSON.stringify({ app_key: 'app-key-123', username: 'bot-user', password: 'bot-pass' }),
+    });
+    secretsMock.on(PutSecretValueCommand).callsFake((input: { SecretString: string }) => {
+      world.config = input.SecretString;
+      return { VersionId: 'v2' };
+    });
+    ecsMock.on(UpdateServiceCommand).resolves({ service: { desiredCount: 0, runningCount: 1 } });
+    snsMock.on(PublishCommand).resolves({ MessageId: 'msg-1' });
+    world.fake = new FakeBetfair();
+    await world.fake.start();
+    world.fake.placeUnmatched('101', 10);
+    world.fake.placeUnmatched('102', 2.5);
+    world.fake.placeMatched('103', 20);
+  });
+
+  afterEach(() => world.fake.stop());
+
+  return world;
+}
+
+export const step = (report: StopReport, name: string) => report.steps.find((s) => s.step === name)!;
+export const bets = (report: StopReport) => step(report, 'cancel-bets').details as unknown as BetsDetails;
