@@ -68,3 +68,41 @@ export async function requireOutput(ctx: OpsContext, key: string): Promise<strin
     );
   return value;
 }
+
+/**
+ * AWS error names that mean the caller's credentials cannot be used here: none found, expired,
+ * unknown to AWS, or not allowed to do this (often credentials of another account).
+ */
+const CREDENTIAL_ERRORS = new Set([
+  'CredentialsProviderError',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'TokenRefreshRequired',
+  'AccessDenied',
+  'AccessDeniedException',
+]);
+
+/**
+ * The one wording of a credentials failure for every ops command: what AWS said, the account the
+ * environment lives in, how to authenticate to it and check, and `fallback` (what to do if that is
+ * not possible now, e.g. the by-hand stop). Undefined when `err` is not a credentials failure.
+ */
+export function credentialsProblem(
+  err: unknown,
+  env: EnvironmentConfig,
+  fallback?: string,
+): string | undefined {
+  const e = err as { name?: string; message?: string } | undefined;
+  if (!e?.name || !CREDENTIAL_ERRORS.has(e.name)) return undefined;
+  return [
+    `AWS did not accept the credentials: ${e.name}: ${e.message}`,
+    `${env.name} is AWS account ${env.account} (${env.region}). Authenticate to it, e.g. ` +
+      '`aws sso login --profile <profile>` then `export AWS_PROFILE=<profile>`, and check that ' +
+      `\`aws sts get-caller-identity\` shows Account ${env.account}.`,
+    ...(fallback ? [fallback] : []),
+  ].join('\n');
+}

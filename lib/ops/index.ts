@@ -1,5 +1,5 @@
 import { commands, GLOBAL_OPTIONS, OpsArgs, OptionKind } from './commands';
-import { awsContext, findEnvironment, OpsContext, UsageError } from './context';
+import { awsContext, credentialsProblem, findEnvironment, OpsContext, UsageError } from './context';
 // Each import registers one command.
 import './emergency-stop';
 import './migrate';
@@ -82,11 +82,14 @@ export async function main(
     process.stdout.write(`Usage: npm run ops -- ${cmd.usage}\n`);
     return 0;
   }
+  let ctx: OpsContext | undefined;
   try {
     const { args } = parseArgs(argv);
-    return await cmd.run(args, makeContext(args));
+    ctx = makeContext(args);
+    return await cmd.run(args, ctx);
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
+    const explained = ctx && credentialsProblem(err, ctx.env);
+    process.stderr.write(`error: ${explained ?? (err as Error).message}\n`);
     return err instanceof UsageError ? 2 : 1;
   }
 }
