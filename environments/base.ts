@@ -54,6 +54,9 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
     lossWindowMinutes: 60,
     errorStormPerMinute: 50,
     errorStormMinutes: 3,
+    maxOpenLiability: 1000,
+    dailyLossLimit: 1000,
+    maxBetsPerMinute: 30,
   },
   rollback: {
     alarmActionEnabled: true,

@@ -110,6 +110,22 @@ export interface EmergencyStopConfig {
    * stopping. @default 3
    */
   readonly errorStormMinutes: number;
+  /**
+   * Open liability, in account currency, that stops trading: the bot's `OpenLiability` gauge at or
+   * above it in any minute. @default 1000
+   */
+  readonly maxOpenLiability: number;
+  /**
+   * Loss for the trading day (midnight to midnight Europe/London), in account currency (positive),
+   * that stops trading: `RealisedPnLToday - OpenLiability` at or below minus this value in any minute,
+   * so a day's losses count before they settle. @default 1000
+   */
+  readonly dailyLossLimit: number;
+  /**
+   * Bets placed in one minute (`BetsPlaced`) that count as a runaway bot, a whole number of at least
+   * 1. @default 30
+   */
+  readonly maxBetsPerMinute: number;
 }
 
 /** Settings of the rollback function and of the deployment alarms (see issue 5 and README "Rollback"). */

@@ -17,6 +17,24 @@ export function emergencyStopProblems(env: EnvironmentConfig): ConfigProblem[] {
       fix: `set the loss, as a positive number, that must stop trading (e.g. 500) in ${file}`,
     });
   }
+  const amounts = [
+    ['maxOpenLiability', es.maxOpenLiability, 'the alarm compares OpenLiability with it'],
+    [
+      'dailyLossLimit',
+      es.dailyLossLimit,
+      "the alarm compares the day's P&L minus open liability with minus this value",
+    ],
+  ] as const;
+  for (const [field, value, why] of amounts) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      problems.push({
+        field: at(field),
+        value,
+        problem: `must be a positive amount of account currency (${why}; zero or less would stop trading at once)`,
+        fix: `set a positive amount (e.g. 1000) in ${file}`,
+      });
+    }
+  }
   // An alarm period is whole minutes, and period × evaluation periods may not exceed one day.
   const bounds = [
     [
@@ -34,6 +52,13 @@ export function emergencyStopProblems(env: EnvironmentConfig): ConfigProblem[] {
       'a threshold of 0 would stop trading on every minute',
     ],
     ['errorStormMinutes', es.errorStormMinutes, 1, 60, 'it counts consecutive one-minute periods'],
+    [
+      'maxBetsPerMinute',
+      es.maxBetsPerMinute,
+      1,
+      100_000,
+      'bets are counted per minute; 0 would stop trading on the first bet',
+    ],
   ] as const;
   for (const [field, value, min, max, why] of bounds) {
     if (!Number.isInteger(value) || value < min || value > max) {

@@ -251,8 +251,7 @@ export class CleverBetterStack extends Stack {
     });
     this.monitoring.showInvocations('emergencyStop', this.emergencyStop.function.function);
     this.monitoring.showAlarms(
-      this.emergencyStop.lossLimitAlarm,
-      this.emergencyStop.errorStormAlarm,
+      ...this.emergencyStop.triggerAlarms,
       this.emergencyStop.failedAlarm,
       this.emergencyStop.undeliveredAlarm,
     );

@@ -29,7 +29,7 @@ export interface EmergencyStopProps {
   readonly betfairSecret: secretsmanager.ISecret;
   /** The on-call topic: the outcome of every run, failed runs and the trigger alarms themselves. */
   readonly alerting: Alerting;
-  /** Loss-limit and error-storm thresholds (environments/, docs/metrics.md). */
+  /** Thresholds of the trigger alarms (environments/, docs/metrics.md). */
   readonly thresholds: EmergencyStopConfig;
   /** Days the function's log group is kept. */
   readonly logRetention: logs.RetentionDays;
@@ -47,7 +47,8 @@ const MAX_EVENT_AGE = Duration.hours(1);
 /**
  * The emergency stop (README "Emergency stop"): a function that switches live trading off, scales
  * the bot to zero, cancels every unmatched Betfair bet and tells on-call, invoked by the trigger
- * alarms (loss limit, error storm, and any added with {@link addTrigger}) or by
+ * alarms (open liability, daily loss, runaway betting, the loss-velocity backstop, error storm, and
+ * any added with {@link addTrigger}) or by
  * `npm run ops -- emergency-stop`.
  *
  * It runs outside the VPC (it reaches only AWS APIs and Betfair, so no NAT or endpoint can stop it),
@@ -61,6 +62,12 @@ export class EmergencyStop extends Construct {
   readonly lossLimitAlarm: cloudwatch.Alarm;
   /** Bot errors per minute at or above the storm threshold for the configured minutes. */
   readonly errorStormAlarm: cloudwatch.Alarm;
+  /** The bot's open liability at or above `maxOpenLiability` in a minute. */
+  readonly exposureAlarm: cloudwatch.Alarm;
+  /** Realised P&L today minus open liability at or below minus `dailyLossLimit` in a minute. */
+  readonly dailyLossAlarm: cloudwatch.Alarm;
+  /** Bets placed in a minute at or above `maxBetsPerMinute`. */
+  readonly runawayBettingAlarm: cloudwatch.Alarm;
   /** The function itself failed (after which Lambda retries, up to twice). */
   readonly failedAlarm: cloudwatch.Alarm;
   /** A failed event could not even be delivered to the on-failure destination. */
@@ -158,7 +165,8 @@ export class EmergencyStop extends Construct {
     for (const alarm of [this.failedAlarm, this.undeliveredAlarm]) alarm.addAlarmAction(this.topicAction);
 
     const resume = `Nothing restarts trading but a person: npm run ops -- resume --env ${props.environmentName}.`;
-    // No data means no settled bets (or no errors) in the window, which is no reason to stop.
+    // The backstop: settled losses over a sliding window, whatever the gauges say. No data means no
+    // settled bets (or no errors) in the window, which is no reason to stop.
     this.lossLimitAlarm = new cloudwatch.Alarm(this, 'LossLimit', {
       alarmName: `${props.namePrefix}-emergency-stop-loss-limit`,
       alarmDescription:
@@ -194,8 +202,72 @@ export class EmergencyStop extends Construct {
       datapointsToAlarm: thresholds.errorStormMinutes,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.addTrigger(this.lossLimitAlarm);
-    this.addTrigger(this.errorStormAlarm);
+    // The risk triggers read per-minute gauges (docs/metrics.md): one one-minute period each, so they
+    // see the risk within a minute of it being published, and no RUNNING_SUM or clock-aligned window
+    // (CloudWatch advises against both in alarms). Missing data is not breaching: once the bot is at
+    // zero it publishes nothing, and the alarm returns to OK, so `ops resume` is refused only while
+    // a gauge still shows the risk; a bot restarted into the same risk stops again within a minute.
+    const gauge = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({ namespace: BOT_METRICS.namespace, metricName, statistic, period: minute });
+    const riskAlarm = (
+      id: string,
+      symptom: string,
+      description: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      comparisonOperator: cloudwatch.ComparisonOperator,
+    ) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmName: `${props.namePrefix}-emergency-stop-${symptom}`,
+        alarmDescription: `${description}: the emergency stop halts trading. ${resume}`,
+        metric,
+        threshold,
+        comparisonOperator,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.exposureAlarm = riskAlarm(
+      'Exposure',
+      'exposure',
+      `The bot's open liability reached ${thresholds.maxOpenLiability}`,
+      gauge(BOT_METRICS.openLiability, cloudwatch.Stats.MAXIMUM),
+      thresholds.maxOpenLiability,
+      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    );
+    this.dailyLossAlarm = riskAlarm(
+      'DailyLoss',
+      'daily-loss',
+      `Today's realised P&L minus the open liability reached -${thresholds.dailyLossLimit}`,
+      new cloudwatch.MathExpression({
+        // Both gauges are published each minute; the worst of each in the minute.
+        expression: 'pnl - liability',
+        usingMetrics: {
+          pnl: gauge(BOT_METRICS.realisedPnlToday, cloudwatch.Stats.MINIMUM),
+          liability: gauge(BOT_METRICS.openLiability, cloudwatch.Stats.MAXIMUM),
+        },
+        label: 'Realised P&L today minus open liability',
+        period: minute,
+      }),
+      -thresholds.dailyLossLimit,
+      cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+    );
+    this.runawayBettingAlarm = riskAlarm(
+      'RunawayBetting',
+      'runaway-betting',
+      `The bot placed at least ${thresholds.maxBetsPerMinute} bets in a minute`,
+      gauge(BOT_METRICS.betsPlaced, cloudwatch.Stats.SUM),
+      thresholds.maxBetsPerMinute,
+      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    );
+    for (const alarm of [
+      this.lossLimitAlarm,
+      this.errorStormAlarm,
+      this.exposureAlarm,
+      this.dailyLossAlarm,
+      this.runawayBettingAlarm,
+    ])
+      this.addTrigger(alarm);
     this.acknowledgeFindings();
   }
 

@@ -29,6 +29,15 @@ describe('emergency-stop thresholds', () => {
     ['lossWindowMinutes', 7.5, /lossWindowMinutes = 7.5/],
     ['errorStormPerMinute', 0, /errorStormPerMinute = 0: must be a whole number from 1/],
     ['errorStormMinutes', 61, /errorStormMinutes = 61: must be a whole number from 1 to 60/],
+    [
+      'maxOpenLiability',
+      0,
+      /production\.emergencyStop\.maxOpenLiability = 0: must be a positive amount.*Fix: set a positive amount/,
+    ],
+    ['maxOpenLiability', '1000' as never, /maxOpenLiability = "1000": must be a positive amount/],
+    ['dailyLossLimit', -1000, /dailyLossLimit = -1000: must be a positive amount/],
+    ['maxBetsPerMinute', 0, /maxBetsPerMinute = 0: must be a whole number from 1 to 100000/],
+    ['maxBetsPerMinute', 2.5, /maxBetsPerMinute = 2.5: must be a whole number/],
   ] as const)('fails synth on %s = %s, naming the field, the value and the fix', (field, value, message) => {
     const bad = withStop(production, { [field]: value });
     expect(() => validateEnvironments([staging, bad])).toThrow(ConfigValidationError);

@@ -8,6 +8,8 @@ import { WORST_CASE_RUN_MS } from '../../lambda/emergency-stop/budget';
 import { buildApp, ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
 
 const configs = { staging, production };
+/** The trigger alarms' construct ids, in the order of the stack output. */
+const TRIGGER_IDS = ['LossLimit', 'ErrorStorm', 'Exposure', 'DailyLoss', 'RunawayBetting'];
 
 /** Logical id of the only resource of `type` whose id starts with `prefix`. */
 function logicalId(template: Template, type: string, prefix: string): string {
@@ -135,7 +137,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
     });
   });
 
-  test.each(['LossLimit', 'ErrorStorm'])(
+  test.each(TRIGGER_IDS)(
     'an ALARM of %s invokes the function (allowed for that alarm only) and pages on-call',
     (id) => {
       const alarmId = alarm(id);
@@ -158,7 +160,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
       (p) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [fn(), 'Arn'] }),
     );
     expect(permissions.map((p) => p.Properties.SourceArn['Fn::GetAtt'][0]).sort()).toEqual(
-      [alarm('LossLimit'), alarm('ErrorStorm')].sort(),
+      TRIGGER_IDS.map(alarm).sort(),
     );
   });
 
@@ -179,7 +181,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
   test('outputs name the function and the trigger alarms for the ops commands', () => {
     template.hasOutput('EmergencyStopFunctionName', { Value: { Ref: fn() } });
     template.hasOutput('EmergencyStopTriggerAlarms', {
-      Value: { 'Fn::Join': [',', [{ Ref: alarm('LossLimit') }, { Ref: alarm('ErrorStorm') }]] },
+      Value: { 'Fn::Join': [',', TRIGGER_IDS.map((id) => ({ Ref: alarm(id) }))] },
     });
     template.hasOutput('BotConfiguredCount', { Value: String(config.bot.desiredCount) });
   });
@@ -212,7 +214,7 @@ describe('more triggers', () => {
       SourceArn: { 'Fn::GetAtt': [customId, 'Arn'] },
     });
     expect(JSON.stringify(template.toJSON().Outputs.EmergencyStopTriggerAlarms.Value)).toContain(customId);
-    expect(stack.emergencyStop.triggerAlarms).toHaveLength(3);
+    expect(stack.emergencyStop.triggerAlarms).toHaveLength(6);
   });
 });
 
