@@ -68,6 +68,9 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
     lossWindowMinutes: true,
     errorStormPerMinute: true,
     errorStormMinutes: true,
+    maxOpenLiability: true,
+    dailyLossLimit: true,
+    maxBetsPerMinute: true,
   },
   rollback: {
     alarmActionEnabled: true,
