@@ -1,10 +1,10 @@
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
+import { renderAdvice } from './advice';
 import { NoMigrationFoundError } from './plan';
 import {
   DirtyDatabaseError,
   LockTimeoutError,
   MigrationFailedError,
-  Migrator,
   RunResult,
   TimeBudgetError,
 } from './runner';
@@ -17,8 +17,10 @@ import { OpenSession, withSession } from './session';
  *   change to the files is an Update and re-runs it.
  * - The physical id never changes, so CloudFormation never "replaces" the resource and never sends
  *   a Delete for an old id.
- * - An update rollback is an ordinary Update with the old properties, possibly with older files:
- *   a database ahead of the files is then a success with no down migration.
+ * - An update rollback is an ordinary Update with the old properties, possibly with older files.
+ *   An Update whose `LatestVersion` goes backwards never fails and never writes (rollbackUpdate);
+ *   any Update finding the database clean and ahead of its files, or dirty above them, succeeds
+ *   without running anything. What needs a person is paged (`needsAttention`).
  * - Delete never touches the database.
  * - A dirty database, a failing file, a held lock or an unreachable database throw, with a message
  *   saying what to do; the framework turns that into FAILED with the message as the reason.
@@ -41,6 +43,25 @@ export interface DeployContext {
   readonly deadline: number;
   /** Receives a line per applied file. */
   readonly log: (line: string) => void;
+  /** Pages on-call when an event succeeds but leaves something for a person. @default nothing */
+  readonly needsAttention?: (what: string) => void;
+}
+
+/** `LatestVersion` of a properties object (-1 for `none`), or undefined when absent or unreadable. */
+function latestVersion(properties: Record<string, unknown> | undefined): bigint | undefined {
+  const raw = properties?.LatestVersion;
+  if (raw === 'none') return -1n;
+  return typeof raw === 'string' && /^[0-9]+$/.test(raw) ? BigInt(raw) : undefined;
+}
+
+/**
+ * Whether an Update moves the migration set backwards: what CloudFormation's update rollback sends
+ * (the old properties after a failed forward Update), and a deliberate deploy of older code.
+ */
+export function isBackwardUpdate(event: CloudFormationCustomResourceUpdateEvent): boolean {
+  const requested = latestVersion(event.ResourceProperties);
+  const previous = latestVersion(event.OldResourceProperties);
+  return requested !== undefined && previous !== undefined && requested < previous;
 }
 
 export async function onCustomResourceEvent(
@@ -52,45 +73,126 @@ export async function onCustomResourceEvent(
     // Removing the resource (or the stack) must never drop data; the schema stays as it is.
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
+  if (event.RequestType === 'Update' && isBackwardUpdate(event)) return rollbackUpdate(event, open, context);
   const physicalId = event.RequestType === 'Update' ? event.PhysicalResourceId : PHYSICAL_RESOURCE_ID;
   return withSession(open, context, async (migrator) => {
     try {
-      const result = await migrator.run({ command: 'up' }, { allowDatabaseAhead: true });
+      const result = await migrator.run(
+        { command: 'up' },
+        // A dirty database above every deployed file is a rollback's business, not this Update's.
+        { allowDatabaseAhead: true, allowDirtyAhead: event.RequestType === 'Update' },
+      );
+      if (result.dirty) {
+        page(context, dirtyAheadText(result.dirty, migrator.source.last, context.environmentName));
+      }
       return { PhysicalResourceId: physicalId, Data: responseData(result, migrator.source.last) };
     } catch (err) {
-      throw explain(err, migrator, context.environmentName);
+      throw explain(err, context.environmentName);
     }
   });
 }
 
+const opsCommand = (env: string) => (args: string) => `npm run ops -- migrate ${args} --env ${env}`;
+const forceCommand = (env: string) => (version: bigint) => opsCommand(env)(`force ${version}`);
+
+function page(context: DeployContext, what: string): void {
+  context.needsAttention?.(what);
+}
+
+function dirtyAheadText(err: DirtyDatabaseError, last: bigint | undefined, env: string): string {
+  return (
+    `The database is dirty at ${err.version}, above the files this Update deployed (latest ${last ?? 'none'}): ` +
+    'nothing was run, so the update (rollback) could finish. A person must clean it before the next forward ' +
+    `deploy: ${err.advice ? renderAdvice(err.advice, forceCommand(env)) : `${err.message}`} ` +
+    '(docs/migrations.md, "Dirty database").'
+  );
+}
+
+/**
+ * An Update that moves the files backwards never fails, so CloudFormation's update rollback cannot
+ * end in UPDATE_ROLLBACK_FAILED because of this resource. It runs nothing (no down migration, no
+ * up) and writes nothing: it reads the version, and pages with what a person must do when the
+ * database is dirty, behind the files, or cannot be reached.
+ */
+async function rollbackUpdate(
+  event: CloudFormationCustomResourceUpdateEvent,
+  open: OpenSession,
+  context: DeployContext,
+): Promise<ProviderResponse> {
+  const physicalId = event.PhysicalResourceId;
+  const env = context.environmentName;
+  const requested = latestVersion(event.ResourceProperties)!;
+  const answer = (version: string, outcome: string): ProviderResponse => ({
+    PhysicalResourceId: physicalId,
+    Data: { Version: version, Applied: '0', Outcome: outcome },
+  });
+  try {
+    return await withSession(open, context, async (migrator) => {
+      const state = await migrator.version();
+      const version = state.version ?? -1n;
+      const shown = state.version === null ? 'none' : String(state.version);
+      if (state.dirty) {
+        page(context, dirtyAheadText(await migrator.dirtyError(version), requested, env));
+        return answer(shown, `rollback: nothing run; database dirty at ${shown}, on-call paged`);
+      }
+      if (version < requested) {
+        page(
+          context,
+          `During an update rollback the database is at ${shown}, behind the files rolled back to (latest ${requested}): ` +
+            `nothing was run. The restored code may expect tables it lacks. Check "${opsCommand(env)('version')}", ` +
+            `then run "${opsCommand(env)('up')}".`,
+        );
+        return answer(
+          shown,
+          `rollback: nothing run; database at ${shown} is behind ${requested}, on-call paged`,
+        );
+      }
+      return answer(
+        shown,
+        `database at ${shown} is ahead of the deployed files (latest ${requested}): rollback, nothing run`,
+      );
+    });
+  } catch (err) {
+    page(
+      context,
+      `During an update rollback the database could not be checked (${(err as Error).message}); the rollback was ` +
+        `let through without touching it. Check "${opsCommand(env)('version')}" once the database answers; if ` +
+        'it says dirty, follow the advice of the next deploy (docs/migrations.md, "Dirty database").',
+    );
+    return answer('unknown', 'rollback: database not reachable, nothing run, on-call paged');
+  }
+}
+
 function responseData(result: RunResult, latestFile: bigint | undefined): Record<string, string> {
   const version = result.state.version === null ? 'none' : String(result.state.version);
-  const outcome = result.databaseAhead
-    ? `database at ${version} is ahead of the deployed files (latest ${latestFile}): rollback, nothing run`
-    : result.noChange
-      ? 'no change'
-      : `applied ${result.applied.length} migration(s)`;
+  const outcome = result.dirty
+    ? `database dirty at ${version}, above the deployed files (latest ${latestFile}): nothing run, on-call paged`
+    : result.databaseAhead
+      ? `database at ${version} is ahead of the deployed files (latest ${latestFile}): rollback, nothing run`
+      : result.noChange
+        ? 'no change'
+        : `applied ${result.applied.length} migration(s)`;
   return { Version: version, Applied: String(result.applied.length), Outcome: outcome };
 }
 
 /** Adds to golang-migrate's message what happened to the deploy and what the operator does next. */
-function explain(err: unknown, migrator: Migrator, env: string): Error {
-  const ops = (args: string) => `npm run ops -- migrate ${args} --env ${env}`;
+function explain(err: unknown, env: string): Error {
+  const ops = opsCommand(env);
   const stopped = 'The deploy stopped before any new service version started.';
   if (err instanceof DirtyDatabaseError) {
+    const advice = err.advice
+      ? renderAdvice(err.advice, forceCommand(env))
+      : `Check the schema, run "${ops('force <that version>')}".`;
     return new Error(
-      `${err.message} ${stopped} An earlier migration to version ${err.version} failed part-way. Fix: check the ` +
-        `schema; a file without its own BEGIN/COMMIT was rolled back whole, so the schema is at the version before ` +
-        `it. Then run "${ops('force <that version>')}" and deploy again (docs/migrations.md, "Dirty database").`,
+      `${err.message} ${stopped} An earlier migration to version ${err.version} did not finish. ${advice} ` +
+        '(docs/migrations.md, "Dirty database").',
     );
   }
   if (err instanceof MigrationFailedError) {
-    const previous =
-      err.step.direction === 'up' ? (migrator.source.prev(err.step.version) ?? -1n) : err.step.version;
+    const advice = err.advice ? renderAdvice(err.advice, forceCommand(env)) : '';
     return new Error(
-      `${err.message}. ${stopped} schema_migrations now says (${err.step.target}, dirty). A file without its ` +
-        `own BEGIN/COMMIT was rolled back whole: fix the file, run "${ops(`force ${previous}`)}", and deploy ` +
-        'again (docs/migrations.md, "Dirty database").',
+      `${err.message}. ${stopped} schema_migrations now says (${err.step.target}, dirty). ${advice} ` +
+        '(docs/migrations.md, "Dirty database").',
     );
   }
   if (err instanceof NoMigrationFoundError) {

@@ -33,6 +33,56 @@ export const MAX_VERSION = (1n << 63n) - 1n;
 export class MigrationSourceError extends Error {}
 
 /**
+ * Byte offset of the first byte that is not part of a well-formed UTF-8 sequence (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or -1 when all of `bytes` is UTF-8.
+ * Decoding with Node's `utf8` would silently turn such bytes into U+FFFD and run different SQL.
+ */
+export function invalidUtf8Offset(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    let max = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
+    else if (b === 0xe0) [need, min] = [2, 0xa0];
+    else if (b >= 0xe1 && b <= 0xef) [need, min, max] = [2, 0x80, b === 0xed ? 0x9f : 0xbf];
+    else if (b === 0xf0) [need, min] = [3, 0x90];
+    else if (b >= 0xf1 && b <= 0xf3) [need, min] = [3, 0x80];
+    else if (b === 0xf4) [need, min, max] = [3, 0x80, 0x8f];
+    else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      const [lo, hi] = k === 1 ? [min, max] : [0x80, 0xbf];
+      if (c === undefined || c < lo || c > hi) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+/** The error for a file that is not UTF-8: names the file, the byte offset and the fix. */
+export function notUtf8Error(name: string, offset: number, bytes: Uint8Array): MigrationSourceError {
+  const shown = Array.from(bytes.subarray(offset, offset + 4), (b) => `0x${b.toString(16).padStart(2, '0')}`);
+  return new MigrationSourceError(
+    `migration file ${name} is not valid UTF-8 at byte offset ${offset} (bytes ${shown.join(' ')}). PostgreSQL ` +
+      'would refuse it, and decoding it would change the SQL. Fix: save the file as UTF-8 (e.g. ' +
+      `iconv -f latin1 -t utf-8 ${name}), then check the text`,
+  );
+}
+
+/** Decodes a migration file, refusing (never altering) bytes that are not UTF-8. */
+export function decodeMigration(name: string, bytes: Uint8Array): string {
+  const offset = invalidUtf8Offset(bytes);
+  if (offset >= 0) throw notUtf8Error(name, offset, bytes);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/**
  * Parses one file name. Returns undefined for a name golang-migrate ignores: one that does not
  * match, or whose version does not fit in 64 bits (its `strconv.ParseUint` fails and `iofs` skips it).
  */
@@ -102,7 +152,11 @@ export class MigrationSet {
       );
     }
     const names = entries.filter((e) => !e.isDirectory()).map((e) => e.name);
-    return new MigrationSet(names, (name) => fs.readFileSync(path.join(dir, name), 'utf8'), dir);
+    return new MigrationSet(
+      names,
+      (name) => decodeMigration(name, fs.readFileSync(path.join(dir, name))),
+      dir,
+    );
   }
 
   get first(): bigint | undefined {

@@ -1,6 +1,9 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { renderAdvice } from './advice';
 import { onCustomResourceEvent, ProviderResponse } from './custom-resource';
+import type { MigrationSignals } from './metrics';
 import { OperatorResponse, parseOperatorRequest, RequestError, runOperatorRequest } from './operations';
+import { MigrationFailedError, DirtyDatabaseError } from './runner';
 import { OpenSession, withSession } from './session';
 
 /** Time kept back from the Lambda timeout so the runner stops cleanly and the error reaches CloudFormation. */
@@ -12,6 +15,8 @@ export interface HandlerDependencies {
   /** Environment name for the messages' `--env`. */
   readonly environmentName: string;
   readonly logInfo: (message: string, extra?: Record<string, unknown>) => void;
+  /** Metrics for the alarms (index.ts: embedded metric format). @default nothing is published */
+  readonly signals?: MigrationSignals;
 }
 
 /** The part of the Lambda context used here. */
@@ -45,6 +50,7 @@ export function createHandler(deps: HandlerDependencies) {
         environmentName: deps.environmentName,
         deadline,
         log,
+        needsAttention: (what) => deps.signals?.needsAttention(what),
       });
     }
     if (event && typeof event === 'object' && 'command' in event) {
@@ -53,9 +59,17 @@ export function createHandler(deps: HandlerDependencies) {
       deps.logInfo('operator command', {
         request: JSON.parse(JSON.stringify(request, (_k, v) => (typeof v === 'bigint' ? String(v) : v))),
       });
-      return withSession(deps.open, { deadline, log }, (migrator) =>
-        runOperatorRequest(request, migrator, lines),
-      );
+      try {
+        return await withSession(deps.open, { deadline, log }, (migrator) =>
+          runOperatorRequest(request, migrator, lines, (report) => deps.signals?.partitions(report)),
+        );
+      } catch (err) {
+        // golang-migrate's message first, then what the evidence says to do (same error type).
+        if ((err instanceof DirtyDatabaseError || err instanceof MigrationFailedError) && err.advice) {
+          err.message += ` ${renderAdvice(err.advice, (v) => `npm run ops -- migrate force ${v} --env ${deps.environmentName}`)}`;
+        }
+        throw err;
+      }
     }
     throw new RequestError(
       `unrecognised event ${JSON.stringify(event)?.slice(0, 200)}: expected a CloudFormation custom-resource ` +

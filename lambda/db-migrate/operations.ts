@@ -1,4 +1,5 @@
 import { MAX_VERSION } from './files';
+import { PartitionReport, PartitionUpkeepError } from './partitions';
 import { describeStep, NIL_VERSION, Step } from './plan';
 import { Migrator, RunnerCommand } from './runner';
 
@@ -110,12 +111,12 @@ const summarize = (step: Step): StepSummary => ({
   file: step.file?.name ?? null,
 });
 
-/** `N`, `N (dirty)`, or the CLI's `error: no migration`. */
+/** `N`, `N (dirty)`, or the CLI's `error: no migration` (also for `(-1, dirty)`, as the CLI prints it). */
 function versionOutput(
   version: bigint | null,
   dirty: boolean,
 ): Pick<OperatorResponse, 'output' | 'exitCode'> {
-  if (version === null) return { output: ['error: no migration'], exitCode: 1 };
+  if (version === null || version === NIL_VERSION) return { output: ['error: no migration'], exitCode: 1 };
   return { output: [dirty ? `${version} (dirty)` : String(version)], exitCode: 0 };
 }
 
@@ -124,6 +125,7 @@ export async function runOperatorRequest(
   request: OperatorRequest,
   migrator: Migrator,
   lines: readonly string[],
+  onPartitions: (report: PartitionReport) => void = () => undefined,
 ): Promise<OperatorResponse> {
   const base = { command: request.command, dryRun: request.dryRun };
   if (request.command === 'version') {
@@ -137,20 +139,35 @@ export async function runOperatorRequest(
     };
   }
   if (request.command === 'ensure-partitions') {
-    const created = request.dryRun ? null : await migrator.ensurePartitions(PARTITION_MONTHS_AHEAD);
+    let report: PartitionReport | null = null;
+    if (!request.dryRun) {
+      try {
+        report = await migrator.ensurePartitions(PARTITION_MONTHS_AHEAD);
+      } catch (err) {
+        // The tables that were done are measured too, so the alarms see them.
+        if (err instanceof PartitionUpkeepError) onPartitions(err.report);
+        throw err;
+      }
+      if (report) onPartitions(report);
+    }
     const state = await migrator.version();
     return {
       ...base,
       version: str(state.version),
       dirty: state.dirty,
       steps: [],
-      output: [
-        request.dryRun
-          ? `would create the missing partitions up to ${PARTITION_MONTHS_AHEAD} months ahead`
-          : created === null
-            ? 'no partition maintenance: the schema has no cb_ensure_all_partitions (not migrated yet)'
-            : `created ${created} partition${created === 1 ? '' : 's'} (${PARTITION_MONTHS_AHEAD} months ahead)`,
-      ],
+      output: request.dryRun
+        ? [`would create the missing partitions up to ${PARTITION_MONTHS_AHEAD} months ahead`]
+        : report === null
+          ? [
+              'no partition maintenance: the schema has no partitioned time-series tables (not migrated yet, or TimescaleDB)',
+            ]
+          : report.tables.map(
+              (t) =>
+                `${t.table}: created ${t.created} partition${t.created === 1 ? '' : 's'}` +
+                `${t.moved ? `, moved ${t.moved} row(s) out of the DEFAULT partition` : ''}; ` +
+                `horizon ${Math.floor(t.horizonDays)} days; ${t.defaultRows} row(s) in the DEFAULT partition`,
+            ),
       exitCode: 0,
     };
   }

@@ -1,7 +1,19 @@
-import type { Client, DatabaseError } from 'pg';
+import type { Client, DatabaseError, QueryResult } from 'pg';
+import {
+  Advice,
+  adviseDirty,
+  ATTEMPTS_DDL,
+  ATTEMPTS_TABLE,
+  Attempt,
+  latestAttempt,
+  lostConnectionAdvice,
+} from './advice';
 import { MigrationFile, MigrationSet } from './files';
 import { migrationLockId } from './lock';
+import { ensurePartitionsTableByTable, PartitionReport } from './partitions';
 import { describeStep, NIL_VERSION, Plan, planDown, planGoto, planUp, Step } from './plan';
+import { whyNotWrappable } from './transaction';
+import { startWatchdog } from './watchdog';
 
 /**
  * A golang-migrate v4 compatible runner for PostgreSQL (`migrate.go` + `database/postgres`):
@@ -11,7 +23,8 @@ import { describeStep, NIL_VERSION, Plan, planDown, planGoto, planUp, Step } fro
  *   (DELETE + INSERT where golang-migrate uses TRUNCATE + INSERT: same row, 10× cheaper), the whole file is
  *   sent as ONE simple-protocol query (so PostgreSQL runs it as one implicit transaction unless it
  *   has its own BEGIN/COMMIT), then `(target, false)` is committed;
- * - a dirty database is refused with `Dirty database version N. Fix and force version.`;
+ * - a dirty database is refused with `Dirty database version N. Fix and force version.`, plus advice
+ *   from the evidence the runner records beside golang-migrate's table (advice.ts);
  * - `force V` rewrites only the row;
  * - everything runs under the session advisory lock the golang-migrate CLI takes (see lock.ts).
  */
@@ -37,6 +50,8 @@ export interface RunResult {
   readonly databaseAhead: boolean;
   /** schema_migrations afterwards. */
   readonly state: VersionState;
+  /** Set when `allowDirtyAhead` accepted a dirty database above the files: what a person must do. */
+  readonly dirty?: DirtyDatabaseError;
 }
 
 /** Commands with golang-migrate's meaning. */
@@ -56,17 +71,32 @@ export interface MigratorOptions {
   readonly lockTimeoutMs?: number;
   /**
    * Epoch milliseconds by which the runner must have stopped (the Lambda deadline minus a margin).
-   * No file starts after it, and a running file is cancelled by PostgreSQL's statement_timeout at it,
-   * so its implicit transaction rolls back. @default none
+   * No file starts after it, and a file still running at it is cancelled as a whole (watchdog.ts,
+   * through `openWatchdog`), so its implicit transaction rolls back. @default none
    */
   readonly deadline?: number;
+  /**
+   * Opens a second connection to the same database, used only at the deadline to cancel the running
+   * file. Without it only `statement_timeout` applies, which bounds each statement, not the file.
+   * @default none
+   */
+  readonly openWatchdog?: () => Promise<Client>;
+  /**
+   * Milliseconds between the server's checks that this client is still there while a query runs
+   * (`client_connection_check_interval`, PostgreSQL >= 14), so a killed function's file is aborted
+   * rather than committed minutes later; 0 turns the check off. @default 1000
+   */
+  readonly connectionCheckIntervalMs?: number;
   /** Receives one line per step, as the golang-migrate CLI prints them. @default discard */
   readonly log?: (line: string) => void;
 }
 
-/** golang-migrate's `ErrDirty`. */
+/** golang-migrate's `ErrDirty` (its message), with advice from the runner's evidence. */
 export class DirtyDatabaseError extends Error {
-  constructor(readonly version: bigint) {
+  constructor(
+    readonly version: bigint,
+    readonly advice?: Advice,
+  ) {
     super(`Dirty database version ${version}. Fix and force version.`);
   }
 }
@@ -91,6 +121,10 @@ export class MigrationFailedError extends Error {
     message: string,
     readonly step: Step,
     readonly cause?: unknown,
+    /** What happened and what to do, from the evidence. */
+    readonly advice?: Advice,
+    /** The watchdog cancelled the file at the deadline. */
+    readonly cancelledAtDeadline = false,
   ) {
     super(message);
   }
@@ -104,6 +138,8 @@ const quoteIdentifier = (name: string): string => `"${name.replace(/\0.*$/s, '')
 export class Migrator {
   readonly lockId: string;
   private readonly table: string;
+  /** The side table with the evidence of each attempt (advice.ts). */
+  private readonly attempts: string;
   private readonly tableName: string;
   private readonly lockTimeoutMs: number;
   private readonly log: (line: string) => void;
@@ -113,10 +149,13 @@ export class Migrator {
     readonly source: MigrationSet,
     readonly schema: string,
     private readonly options: MigratorOptions,
+    /** This session's backend, which the watchdog cancels. */
+    private readonly pid: number,
   ) {
     const table = options.table ?? 'schema_migrations';
     this.lockId = migrationLockId(options.database, schema, table);
     this.table = `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
+    this.attempts = `${quoteIdentifier(schema)}.${quoteIdentifier(ATTEMPTS_TABLE)}`;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 15_000;
     this.log = options.log ?? (() => undefined);
     this.tableName = table;
@@ -124,10 +163,21 @@ export class Migrator {
 
   /** Binds a connected client (one session: the advisory lock is per session) to a source. */
   static async open(client: Client, source: MigrationSet, options: MigratorOptions): Promise<Migrator> {
-    const { rows } = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+    // One round trip: the schema, this backend's pid, and the session settings that make the server
+    // abort (not commit) a file whose client vanished: the check while a query runs, and TCP
+    // keepalives for a peer that disappears without closing (a frozen sandbox): 10 s + 3 × 5 s.
+    const interval = Math.max(0, Math.floor(options.connectionCheckIntervalMs ?? 1000));
+    const { rows } = await client.query<{ schema: string | null; pid: number }>(
+      `SELECT current_schema() AS schema, pg_backend_pid() AS pid,
+              CASE WHEN current_setting('server_version_num')::int >= 140000
+                   THEN set_config('client_connection_check_interval', $1, false) END AS check_interval,
+              set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+              set_config('tcp_keepalives_count', '3', false)`,
+      [String(interval)],
+    );
     const schema = rows[0]?.schema;
     if (!schema) throw new Error('no schema: current_schema() is null; check the search_path of the user');
-    return new Migrator(client, source, schema, options);
+    return new Migrator(client, source, schema, options, rows[0].pid);
   }
 
   /** Reads schema_migrations without taking the lock, so it answers even while a migration runs. */
@@ -152,7 +202,7 @@ export class Migrator {
       if (command.version < NIL_VERSION) throw new InvalidVersionError();
       return { state, plan: { steps: [], noChange: false } };
     }
-    if (state.dirty) throw new DirtyDatabaseError(state.version ?? NIL_VERSION);
+    if (state.dirty) throw await this.dirtyError(state.version ?? NIL_VERSION);
     return { state, plan: this.planFrom(state.version ?? NIL_VERSION, command) };
   }
 
@@ -161,7 +211,10 @@ export class Migrator {
    * version is above every file (a CloudFormation rollback to older files) succeeds without
    * running anything, where golang-migrate would fail with `no migration found for version N`.
    */
-  async run(command: RunnerCommand, options: { allowDatabaseAhead?: boolean } = {}): Promise<RunResult> {
+  async run(
+    command: RunnerCommand,
+    options: { allowDatabaseAhead?: boolean; allowDirtyAhead?: boolean } = {},
+  ): Promise<RunResult> {
     if (command.command === 'force' && command.version < NIL_VERSION) throw new InvalidVersionError();
     await this.lock();
     let failure: unknown;
@@ -172,9 +225,16 @@ export class Migrator {
         return { applied: [], noChange: false, databaseAhead: false, state: await this.version() };
       }
       const current = await this.version();
-      if (current.dirty) throw new DirtyDatabaseError(current.version ?? NIL_VERSION);
       const from = current.version ?? NIL_VERSION;
       const last = this.source.last;
+      if (current.dirty) {
+        const error = await this.dirtyError(from);
+        // A CloudFormation rollback to older files while a newer file is dirty: nothing to run here.
+        if (options.allowDirtyAhead && last !== undefined && from > last) {
+          return { applied: [], noChange: true, databaseAhead: true, state: current, dirty: error };
+        }
+        throw error;
+      }
       if (
         options.allowDatabaseAhead &&
         command.command === 'up' &&
@@ -186,7 +246,7 @@ export class Migrator {
         return { applied: [], noChange: true, databaseAhead: true, state: current };
       }
       const plan = this.planFrom(from, command);
-      const applied = await this.execute(plan);
+      const applied = await this.execute(plan, from);
       if (plan.error) throw plan.error;
       return { applied, noChange: plan.noChange, databaseAhead: false, state: await this.version() };
     } catch (err) {
@@ -211,9 +271,13 @@ export class Migrator {
     }
   }
 
-  private async execute(plan: Plan): Promise<AppliedStep[]> {
+  private async execute(plan: Plan, from: bigint): Promise<AppliedStep[]> {
+    // Every file of the plan is read (and checked to be UTF-8) before the first one runs, so a bad
+    // file stops the run before anything changes.
+    const bodies = plan.steps.map((step) => (step.file ? this.source.body(step.file) : ''));
     const applied: AppliedStep[] = [];
-    for (const step of plan.steps) {
+    let current = from;
+    for (const [i, step] of plan.steps.entries()) {
       if (this.options.deadline !== undefined && Date.now() >= this.options.deadline) {
         const at = applied.length > 0 ? applied[applied.length - 1].target : 'the version it had before';
         throw new TimeBudgetError(
@@ -222,9 +286,25 @@ export class Migrator {
         );
       }
       const started = process.hrtime.bigint();
-      await this.setVersion(step.target, true);
-      if (step.file) await this.runFile(step, step.file);
+      // golang-migrate skips a whitespace-only body; a comment-only body is sent (and does nothing).
+      const body = step.file && bodies[i].trim() !== '' ? bodies[i] : undefined;
+      const notWrapped = body === undefined ? undefined : whyNotWrappable(body);
+      const attempt = await this.startAttempt(step, current, body !== undefined, notWrapped);
+      if (body !== undefined) {
+        await this.runFile(step, step.file!, body, {
+          version: step.version,
+          direction: step.direction,
+          fromVersion: current,
+          target: step.target,
+          file: step.file!.name,
+          notWrappedReason: notWrapped ?? null,
+          committed: false,
+          body,
+          id: attempt,
+        });
+      }
       await this.setVersion(step.target, false);
+      current = step.target;
       const durationNs = process.hrtime.bigint() - started;
       applied.push({ ...step, durationNs });
       this.log(`${describeStep(step)} (${goDuration(durationNs)})`);
@@ -232,22 +312,106 @@ export class Migrator {
     return applied;
   }
 
-  private async runFile(step: Step, file: MigrationFile): Promise<void> {
-    const body = this.source.body(file);
-    // golang-migrate skips a whitespace-only body; a comment-only body is sent (and does nothing).
-    if (body.trim() === '') return;
-    const send = async () => {
-      try {
-        // No parameters: node-postgres sends the simple query protocol, one implicit transaction.
-        await this.client.query(body);
-      } catch (err) {
-        throw new MigrationFailedError(migrationFailedMessage(err, body, file), step, err);
-      }
-    };
+  /**
+   * golang-migrate's `SetVersion(target, dirty=true)` and the attempt's evidence row, in one
+   * committed transaction and one round trip. A step without SQL is committed at once.
+   */
+  private async startAttempt(
+    step: Step,
+    from: bigint,
+    runsSql: boolean,
+    notWrapped: string | undefined,
+  ): Promise<string> {
+    const file = step.file ? this.client.escapeLiteral(step.file.name) : 'NULL';
+    const reason = notWrapped === undefined ? 'NULL' : this.client.escapeLiteral(notWrapped);
+    const results = (await this.client.query(
+      `BEGIN; DELETE FROM ${this.table}; ${this.insertVersion(step.target, true)}` +
+        `INSERT INTO ${this.attempts} (version, direction, from_version, target, file, not_wrapped_reason, committed_at) ` +
+        `VALUES (${step.version}, '${step.direction}', ${from}, ${step.target}, ${file}, ${reason}, ` +
+        `${runsSql ? 'NULL' : 'clock_timestamp()'}) RETURNING id; COMMIT;`,
+    )) as unknown as QueryResult<{ id: string }>[];
+    return results.find((r) => r.command === 'INSERT' && r.rows.length === 1)!.rows[0].id;
+  }
+
+  private async runFile(
+    step: Step,
+    file: MigrationFile,
+    body: string,
+    attempt: Attempt & { id: string },
+  ): Promise<void> {
+    // No parameters: node-postgres sends the simple query protocol, one implicit transaction. Where
+    // the file can be wrapped, the commit record rides in that same transaction (advice.ts); the
+    // newline ends a trailing `--` comment, the semicolon a last statement without one.
+    const query =
+      attempt.notWrappedReason === null
+        ? `${body}\n;UPDATE ${this.attempts} SET committed_at = clock_timestamp() WHERE id = ${attempt.id};`
+        : body;
     const deadline = this.options.deadline;
+    const send = async () => {
+      const watchdog =
+        deadline !== undefined && this.options.openWatchdog
+          ? startWatchdog(deadline, this.pid, this.options.openWatchdog)
+          : undefined;
+      let failure: unknown;
+      try {
+        await this.client.query(query);
+      } catch (err) {
+        failure = err;
+      }
+      const { fired } = (await watchdog?.stop()) ?? { fired: false };
+      if (failure === undefined) return;
+      const cancelled = fired && (failure as DatabaseError).code === '57014'; // query_canceled
+      const advice = await this.adviseFailure(failure, attempt);
+      const message = cancelled
+        ? `migration cancelled at the deadline: ${file.name} was still running when the time budget ran out ` +
+          `(${deadline !== undefined ? new Date(deadline).toISOString() : ''})`
+        : migrationFailedMessage(failure, body, file);
+      throw new MigrationFailedError(message, step, failure, advice, cancelled);
+    };
     if (deadline === undefined) return send();
+    // Also bounds each statement (the watchdog bounds the file), should the watchdog fail to connect.
     await this.client.query(`SET statement_timeout = ${Math.max(1, deadline - Date.now())}`);
     await this.resetAfter('statement_timeout', send);
+  }
+
+  /** Advice right after a file failed: from the record when the session still answers. */
+  private async adviseFailure(failure: unknown, attempt: Attempt): Promise<Advice> {
+    const serverError = typeof (failure as DatabaseError).code === 'string';
+    try {
+      if (!serverError) throw failure;
+      // A file with its own BEGIN may leave its failed transaction open; end it as closing would.
+      await this.client.query('ROLLBACK');
+      return await adviseDirty(this.client, this.schema, attempt.target, {
+        ...attempt,
+        committed: (await latestAttempt(this.client, this.attempts))?.committed ?? false,
+      });
+    } catch {
+      return lostConnectionAdvice(attempt);
+    }
+  }
+
+  /** golang-migrate's dirty error, with advice from the latest attempt; reads only, takes no lock. */
+  async dirtyError(version: bigint): Promise<DirtyDatabaseError> {
+    const attempt = await latestAttempt(this.client, this.attempts);
+    const file = attempt && this.source.file(attempt.version, attempt.direction);
+    const body = file && file.name === attempt?.file ? this.safeBody(file) : undefined;
+    const advice = await adviseDirty(this.client, this.schema, version, attempt && { ...attempt, body });
+    return new DirtyDatabaseError(version, advice);
+  }
+
+  private safeBody(file: MigrationFile): string | undefined {
+    try {
+      return this.source.body(file);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private insertVersion(version: bigint, dirty: boolean): string {
+    // Both values are a bigint and a boolean produced here, never text from outside.
+    return version >= 0n || (version === NIL_VERSION && dirty)
+      ? `INSERT INTO ${this.table} (version, dirty) VALUES (${version}, ${dirty}); `
+      : '';
   }
 
   /**
@@ -257,44 +421,32 @@ export class Migrator {
    * twice per migration (bench/migrate.ts).
    */
   private async setVersion(version: bigint, dirty: boolean): Promise<void> {
-    // Both values are a bigint and a boolean produced here, never text from outside.
-    const insert =
-      version >= 0n || (version === NIL_VERSION && dirty)
-        ? `INSERT INTO ${this.table} (version, dirty) VALUES (${version}, ${dirty});`
-        : '';
-    await this.client.query(`BEGIN; DELETE FROM ${this.table}; ${insert} COMMIT;`);
+    await this.client.query(`BEGIN; DELETE FROM ${this.table}; ${this.insertVersion(version, dirty)}COMMIT;`);
   }
 
   private async ensureVersionTable(): Promise<void> {
-    const { rows } = await this.client.query<{ count: string }>(
-      'SELECT COUNT(1) AS count FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2 LIMIT 1',
-      [this.schema, this.tableName],
+    const { rows } = await this.client.query<{ versions: string; attempts: string }>(
+      `SELECT (SELECT COUNT(1) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2) AS versions,
+              (SELECT COUNT(1) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $3) AS attempts`,
+      [this.schema, this.tableName, ATTEMPTS_TABLE],
     );
-    if (rows[0]?.count === '1') return;
-    await this.client.query(
-      `CREATE TABLE IF NOT EXISTS ${this.table} (version bigint not null primary key, dirty boolean not null)`,
-    );
+    if (rows[0]?.versions !== '1') {
+      await this.client.query(
+        `CREATE TABLE IF NOT EXISTS ${this.table} (version bigint not null primary key, dirty boolean not null)`,
+      );
+    }
+    if (rows[0]?.attempts !== '1') await this.client.query(ATTEMPTS_DDL(this.attempts));
   }
 
   /**
-   * Creates the coming months' partitions of the partitioned time-series tables
-   * (`cb_ensure_all_partitions`, from the baseline schema), under the migration lock so it never runs
-   * beside a migration. Returns how many it created, or null where the schema has no such function
-   * (not migrated yet). Must run well before each month starts: a row that lands in a table's DEFAULT
-   * partition makes creating its month's partition fail.
+   * Creates the coming months' partitions of each partitioned time-series table, table by table
+   * (partitions.ts), under the migration lock so it never runs beside a migration. Returns null
+   * where the schema has no time-series tables yet (not migrated).
    */
-  async ensurePartitions(monthsAhead: number): Promise<number | null> {
+  async ensurePartitions(monthsAhead: number): Promise<PartitionReport | null> {
     await this.lock();
     try {
-      const { rows } = await this.client.query<{ present: boolean }>(
-        "SELECT to_regprocedure('cb_ensure_all_partitions(integer)') IS NOT NULL AS present",
-      );
-      if (!rows[0]?.present) return null;
-      const created = await this.client.query<{ created: number }>(
-        'SELECT cb_ensure_all_partitions($1) AS created',
-        [monthsAhead],
-      );
-      return Number(created.rows[0]?.created ?? 0);
+      return await ensurePartitionsTableByTable(this.client, monthsAhead, this.options.deadline);
     } finally {
       await this.unlock();
     }

@@ -141,12 +141,14 @@ describe('failures stop the deploy with what to do', () => {
   test('fails on a dirty database, saying to force the version the schema is at', async () => {
     files = migrationsDir(V2);
     await send(create());
+    // File 2 committed (its record says so); only the final clean write is missing.
     await admin.query('UPDATE schema_migrations SET dirty = true');
     const error: Error = await send(update('h2', 'h1')).catch((e) => e);
     expect(error.message).toMatch(
       /^Dirty database version 2\. Fix and force version\. The deploy stopped before/,
     );
-    expect(error.message).toContain('npm run ops -- migrate force <that version> --env staging');
+    expect(error.message).toContain('The up 2_b.up.sql committed');
+    expect(error.message).toContain('npm run ops -- migrate force 2 --env staging');
     expect(await versionRows(admin)).toEqual([{ version: '2', dirty: true }]);
   });
 

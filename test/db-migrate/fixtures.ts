@@ -31,7 +31,11 @@ export async function openMigrator(
   // A test may terminate this session on purpose; the pending query reports it.
   client.on('error', () => undefined);
   try {
-    const migrator = await Migrator.open(client, MigrationSet.fromDirectory(dir), { database, ...options });
+    const migrator = await Migrator.open(client, MigrationSet.fromDirectory(dir), {
+      database,
+      openWatchdog: () => pg.connect(database),
+      ...options,
+    });
     return { migrator, client, close: () => client.end() };
   } catch (err) {
     await client.end();

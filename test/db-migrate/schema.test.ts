@@ -27,20 +27,27 @@ async function migrate(command: Parameters<Awaited<ReturnType<typeof openMigrato
   }
 }
 
-/** Every object in the public schema (except schema_migrations) and every extension, as text. */
+/**
+ * Every object in the public schema (except the runner's tables: schema_migrations and the attempts
+ * record) and every extension, as text; functions with a hash of their body, so a down that restores
+ * an older body is checked too.
+ */
 async function catalog(): Promise<string[]> {
   const { rows } = await admin.query<{ object: string }>(`
     SELECT 'relation ' || c.relname || ' ' || c.relkind::text AS object
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'public' AND c.relname NOT IN ('schema_migrations', 'schema_migrations_pkey')
+       AND c.relname NOT LIKE 'cb\\_migration\\_attempts%'
     UNION ALL
     SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
-      FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conname <> 'schema_migrations_pkey'
+      FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+       AND conname NOT IN ('schema_migrations_pkey', 'cb_migration_attempts_pkey')
     UNION ALL
-    SELECT 'function ' || p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+    SELECT 'function ' || p.oid::regprocedure || ' ' || md5(p.prosrc) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
     UNION ALL
     SELECT 'type ' || t.typname FROM pg_type t
      WHERE t.typnamespace = 'public'::regnamespace AND t.typname NOT LIKE '%schema_migrations'
+       AND t.typname NOT LIKE '%cb\\_migration\\_attempts'
     UNION ALL
     SELECT 'extension ' || extname FROM pg_extension
     ORDER BY 1`);

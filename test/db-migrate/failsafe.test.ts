@@ -1,0 +1,280 @@
+import * as fs from 'node:fs';
+import { Client } from 'pg';
+import { MigrationSourceError } from '../../lambda/db-migrate/files';
+import { DirtyDatabaseError, MigrationFailedError, RunnerCommand } from '../../lambda/db-migrate/runner';
+import { renderAdvice } from '../../lambda/db-migrate/advice';
+import { useFreshDatabase, usePostgres } from '../helpers/postgres';
+import { migrationsDir, openMigrator, tableExists, versionRows } from './fixtures';
+
+/**
+ * Migrations that fail safely: the whole-file deadline, a killed client's file, and advice for a
+ * dirty database taken from evidence, each case followed to a correct schema.
+ */
+
+jest.setTimeout(60_000);
+const postgres = usePostgres();
+
+let admin: Client;
+let database: string;
+const fresh = useFreshDatabase(postgres, 'failsafe');
+beforeEach(() => ({ database, admin } = fresh()));
+
+type Options = Parameters<typeof openMigrator>[3];
+
+async function run(dir: string, command: RunnerCommand, options: Options = {}) {
+  const session = await openMigrator(postgres(), database, dir, options);
+  try {
+    return await session.migrator.run(command);
+  } finally {
+    await session.close();
+  }
+}
+
+/** The advice as a deploy shows it, with the CLI's force command. */
+const adviceOf = (err: DirtyDatabaseError | MigrationFailedError) =>
+  renderAdvice(err.advice!, (v) => `migrate force ${v}`);
+
+/** Follows the advice: the version it says to force. */
+function forcedVersion(advice: string): bigint {
+  const match = /run "migrate force (-?\d+)"/.exec(advice);
+  if (!match) throw new Error(`the advice names no version to force: ${advice}`);
+  return BigInt(match[1]);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether a backend still runs for `pid`. */
+async function backendAlive(pid: number): Promise<boolean> {
+  const { rows } = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+  return rows.length > 0;
+}
+
+describe('the deadline holds for the whole file', () => {
+  test('a file of several long statements is cancelled as a whole at the deadline and rolled back', async () => {
+    // statement_timeout would let each 1-second statement run: 5 s in all against a 2-second budget.
+    const dir = migrationsDir({
+      '1_slow.up.sql': `${'SELECT pg_sleep(1);\n'.repeat(5)}CREATE TABLE after_sleeps (id int);\n`,
+    });
+    const started = Date.now();
+    const budget = 2_000;
+    const error = await run(dir, { command: 'up' }, { deadline: started + budget }).catch((e) => e);
+    const elapsed = Date.now() - started;
+
+    expect(error).toBeInstanceOf(MigrationFailedError);
+    expect(error.cancelledAtDeadline).toBe(true);
+    expect(error.message).toMatch(/^migration cancelled at the deadline: 1_slow\.up\.sql was still running/);
+    expect(elapsed).toBeLessThan(budget + 900);
+    expect(await tableExists(admin, 'after_sleeps')).toBe(false);
+    expect(adviceOf(error)).toContain('did not commit');
+    // Nothing commits later either.
+    await sleep(3_500);
+    expect(await tableExists(admin, 'after_sleeps')).toBe(false);
+  });
+
+  test('a file that finishes just before the deadline is not harmed by the watchdog', async () => {
+    const dir = migrationsDir({ '1_quick.up.sql': 'SELECT pg_sleep(0.3); CREATE TABLE quick (id int);' });
+    await run(dir, { command: 'up' }, { deadline: Date.now() + 450 });
+    expect(await versionRows(admin)).toEqual([{ version: '1', dirty: false }]);
+    expect(await tableExists(admin, 'quick')).toBe(true);
+  });
+});
+
+describe('a client killed mid-file (as Lambda kills a function at its timeout)', () => {
+  const files = {
+    '1_slow.up.sql': `CREATE TABLE killed (id int);\n${'SELECT pg_sleep(0.5);\n'.repeat(6)}`,
+  };
+
+  /** Starts `up` and drops the connection 800 ms in, as a killed process's socket closes. */
+  async function killMidFile(options: Options): Promise<number> {
+    const session = await openMigrator(postgres(), database, migrationsDir(files), options);
+    const { rows } = await session.client.query('SELECT pg_backend_pid() AS pid');
+    const running = session.migrator.run({ command: 'up' }).catch(() => undefined);
+    await sleep(800);
+    (
+      session.client as unknown as { connection: { stream: { destroy(): void } } }
+    ).connection.stream.destroy();
+    await running;
+    return rows[0].pid;
+  }
+
+  test('leaves nothing from the file committed later: the server notices and rolls it back', async () => {
+    const pid = await killMidFile({});
+    await sleep(3_500); // past the moment the file would have finished
+    expect(await backendAlive(pid)).toBe(false);
+    expect(await tableExists(admin, 'killed')).toBe(false);
+    expect(await versionRows(admin)).toEqual([{ version: '1', dirty: true }]);
+  });
+
+  test('without client_connection_check_interval the server would commit it (why the runner sets it)', async () => {
+    await killMidFile({ connectionCheckIntervalMs: 0 });
+    await sleep(3_500);
+    expect(await tableExists(admin, 'killed')).toBe(true);
+    expect(await versionRows(admin)).toEqual([{ version: '1', dirty: true }]);
+  });
+});
+
+describe('advice for a dirty database, from evidence; following it ends in the right schema', () => {
+  test('the client died after the server committed a data migration: force that version, never re-run it', async () => {
+    const dir = migrationsDir({
+      '1_balances.up.sql':
+        'CREATE TABLE balances (id int PRIMARY KEY, pence bigint); INSERT INTO balances VALUES (1, 1234);',
+      '2_to_tenths.up.sql': 'UPDATE balances SET pence = pence * 10;',
+    });
+    await run(dir, { command: 'up', limit: 1 });
+    // The function dies right after the file's commit, before golang-migrate's clean write.
+    const session = await openMigrator(postgres(), database, dir);
+    const query = session.client.query.bind(session.client) as (text: unknown) => Promise<unknown>;
+    jest.spyOn(session.client, 'query').mockImplementation(((text: unknown, ...rest: unknown[]) => {
+      if (typeof text === 'string' && text.includes('VALUES (2, false)')) {
+        (
+          session.client as unknown as { connection: { stream: { destroy(): void } } }
+        ).connection.stream.destroy();
+        return Promise.reject(new Error('Connection terminated unexpectedly'));
+      }
+      return (query as (...a: unknown[]) => Promise<unknown>)(text, ...rest);
+    }) as never);
+    await expect(session.migrator.run({ command: 'up' })).rejects.toThrow('Connection terminated');
+    await session.close().catch(() => undefined);
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: true }]);
+
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(error).toBeInstanceOf(DirtyDatabaseError);
+    const advice = adviceOf(error);
+    expect(advice).toMatch(/committed/);
+    expect(advice).toContain('do NOT run the file again');
+
+    await run(dir, { command: 'force', version: forcedVersion(advice) });
+    await run(dir, { command: 'up' });
+    expect((await admin.query('SELECT pence FROM balances')).rows).toEqual([{ pence: '12340' }]);
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
+  });
+
+  test('a failed CREATE INDEX CONCURRENTLY: drop the INVALID index it left, fix the data, force the version before', async () => {
+    const dir = migrationsDir({
+      '1_codes.up.sql': "CREATE TABLE codes (code text); INSERT INTO codes VALUES ('a'), ('a'), ('b');",
+      '2_unique_code.up.sql': 'CREATE UNIQUE INDEX CONCURRENTLY codes_code_idx ON codes (code);',
+    });
+    const failure: MigrationFailedError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(failure).toBeInstanceOf(MigrationFailedError);
+    expect(failure.message).toMatch(/could not create unique index "codes_code_idx"/);
+
+    // The next deploy shows the advice (the old one would say "force 1" and fail on "already exists").
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    const advice = adviceOf(error);
+    expect(advice).toContain('left codes_code_idx INVALID');
+    const drop = /run "(DROP INDEX CONCURRENTLY IF EXISTS codes_code_idx)" in the database/.exec(advice);
+    expect(drop).not.toBeNull();
+
+    await admin.query(drop![1]);
+    await admin.query("DELETE FROM codes WHERE ctid = (SELECT max(ctid) FROM codes WHERE code = 'a')"); // the fix
+    await run(dir, { command: 'force', version: forcedVersion(advice) });
+    await run(dir, { command: 'up' });
+    const { rows } = await admin.query(
+      "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = 'codes_code_idx'::regclass",
+    );
+    expect(rows).toEqual([{ valid: true }]);
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
+  });
+
+  test('a failed down: the schema is still at the higher version, which the advice says to force', async () => {
+    const files = {
+      '1_a.up.sql': 'CREATE TABLE a (id int);',
+      '1_a.down.sql': 'DROP TABLE a;',
+      '2_b.up.sql': 'CREATE TABLE b (id int);',
+      '2_b.down.sql': 'DROP TABLE b; SELECT 1/0;',
+    };
+    const dir = migrationsDir(files);
+    await run(dir, { command: 'up' });
+    await expect(run(dir, { command: 'down', steps: 1 })).rejects.toBeInstanceOf(MigrationFailedError);
+    expect(await versionRows(admin)).toEqual([{ version: '1', dirty: true }]);
+
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    const advice = adviceOf(error);
+    expect(advice).toContain('still at 2');
+    await run(dir, { command: 'force', version: forcedVersion(advice) });
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
+    expect(await tableExists(admin, 'b')).toBe(true);
+
+    // With the down fixed, it runs as intended.
+    const fixed = migrationsDir({ ...files, '2_b.down.sql': 'DROP TABLE b;' });
+    await run(fixed, { command: 'down', steps: 1 });
+    expect(await tableExists(admin, 'b')).toBe(false);
+    expect(await versionRows(admin)).toEqual([{ version: '1', dirty: false }]);
+  });
+
+  test("the first version's down failed: the advice names that version, not -1", async () => {
+    const dir = migrationsDir({
+      '1_a.up.sql': 'CREATE TABLE a (id int);',
+      '1_a.down.sql': 'DROP TABLE a; SELECT 1/0;',
+    });
+    await run(dir, { command: 'up' });
+    await expect(run(dir, { command: 'down', steps: 1 })).rejects.toBeInstanceOf(MigrationFailedError);
+    expect(await versionRows(admin)).toEqual([{ version: '-1', dirty: true }]);
+
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(error.message).toBe('Dirty database version -1. Fix and force version.'); // golang-migrate's words
+    const advice = adviceOf(error);
+    expect(forcedVersion(advice)).toBe(1n);
+    await run(dir, { command: 'force', version: forcedVersion(advice) });
+    await run(dir, { command: 'up' });
+    expect(await versionRows(admin)).toEqual([{ version: '1', dirty: false }]);
+    expect(await tableExists(admin, 'a')).toBe(true);
+  });
+
+  test('a failed up in one transaction: nothing committed, force the version before', async () => {
+    const files = {
+      '1_a.up.sql': 'CREATE TABLE a (id int);',
+      '2_b.up.sql': 'CREATE TABLE b (id int); SELECT 1/0;',
+    };
+    const dir = migrationsDir(files);
+    const failure: MigrationFailedError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(adviceOf(failure)).toContain('did not commit');
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    const advice = adviceOf(error);
+    expect(forcedVersion(advice)).toBe(1n);
+    await run(dir, { command: 'force', version: forcedVersion(advice) });
+    await run(migrationsDir({ ...files, '2_b.up.sql': 'CREATE TABLE b (id int);' }), { command: 'up' });
+    expect(await tableExists(admin, 'b')).toBe(true);
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
+  });
+
+  test('a file with its own BEGIN/COMMIT: says it cannot know, and what to inspect', async () => {
+    const dir = migrationsDir({
+      '1_two_steps.up.sql': 'BEGIN; CREATE TABLE first_half (id int); COMMIT; BEGIN; SELECT 1/0; COMMIT;',
+    });
+    await expect(run(dir, { command: 'up' })).rejects.toBeInstanceOf(MigrationFailedError);
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(error.advice?.certain).toBe(false);
+    expect(adviceOf(error)).toContain('has its own BEGIN/COMMIT');
+    expect(adviceOf(error)).toContain('Inspect which statements of 1_two_steps.up.sql took effect');
+    expect(await tableExists(admin, 'first_half')).toBe(true); // indeed half done
+  });
+
+  test('a dirty row the runner did not write (the golang-migrate CLI): says it cannot know', async () => {
+    const dir = migrationsDir({ '1_a.up.sql': 'CREATE TABLE a (id int);' });
+    await admin.query(
+      'CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null)',
+    );
+    await admin.query('INSERT INTO schema_migrations VALUES (1, true)');
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(error.advice?.certain).toBe(false);
+    expect(adviceOf(error)).toMatch(/^No record of the run that left \(1, dirty\)/);
+  });
+});
+
+describe('bytes, not text', () => {
+  test('a file that is not UTF-8 is refused with its name and byte offset before anything runs', async () => {
+    const dir = migrationsDir({ '1_a.up.sql': 'CREATE TABLE a (id int);' });
+    fs.writeFileSync(
+      `${dir}/2_latin1.up.sql`,
+      Buffer.from([...Buffer.from("SELECT 'caf"), 0xe9, 0x27, 0x3b]),
+    );
+    const error = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(error).toBeInstanceOf(MigrationSourceError);
+    expect(error.message).toMatch(
+      /^migration file 2_latin1\.up\.sql is not valid UTF-8 at byte offset 11 \(bytes 0xe9 0x27 0x3b\)/,
+    );
+    // Not even the good file before it ran: the database is untouched.
+    expect(await tableExists(admin, 'a')).toBe(false);
+  });
+});
