@@ -28,10 +28,15 @@ export interface Plan {
   readonly error?: Error;
 }
 
-/** `no migration found for version N`: the database is at a version the files do not have. */
+/**
+ * `no migration found for version N`: the database is at a version the files do not have. Worded
+ * as the CLI prints it (its source reports the failed read of the down file, path `.`).
+ */
 export class NoMigrationFoundError extends Error {
   constructor(readonly version: bigint) {
-    super(`no migration found for version ${version}: file does not exist`);
+    super(
+      `no migration found for version ${version}: read down for version ${version} .: file does not exist`,
+    );
   }
 }
 
@@ -149,5 +154,7 @@ export function planGoto(source: MigrationSet, from: bigint, to: bigint): Plan {
 
 /** golang-migrate's `Migration.LogString()`: `20240115120000/u price_history`. */
 export function describeStep(step: Step): string {
-  return `${step.version}/${step.target < step.version ? 'd' : 'u'} ${step.file?.identifier ?? ''}`;
+  // A version without a file in this direction is golang-migrate's body-less migration, whose
+  // identifier is "<empty>"; a file with an empty title (`1_.up.sql`) prints nothing.
+  return `${step.version}/${step.target < step.version ? 'd' : 'u'} ${step.file ? step.file.identifier : '<empty>'}`;
 }

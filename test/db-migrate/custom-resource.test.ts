@@ -210,6 +210,104 @@ describe('failures stop the deploy with what to do', () => {
   });
 });
 
+describe("CloudFormation's update rollback always succeeds", () => {
+  /** CloudFormation's events carry LatestVersion (lib/migrations.ts); a rollback sends the old one. */
+  const versioned = (hash: string, latest: string) => ({ ...props(hash), LatestVersion: latest });
+  const forward = (): CloudFormationCustomResourceUpdateEvent => ({
+    ...update('h2', 'h1'),
+    ResourceProperties: versioned('h2', '2'),
+    OldResourceProperties: versioned('h1', '1'),
+  });
+  const rollback = (): CloudFormationCustomResourceUpdateEvent => ({
+    ...update('h1', 'h2'),
+    ResourceProperties: versioned('h1', '1'),
+    OldResourceProperties: versioned('h2', '2'),
+  });
+  let pages: string[];
+  beforeEach(() => (pages = []));
+  const handlerPaging = (open: OpenSession) =>
+    createHandler({
+      open,
+      environmentName: 'staging',
+      logInfo: quiet,
+      signals: { partitions: quiet, needsAttention: (what) => pages.push(what) },
+    });
+  const sendPaging = (event: CloudFormationCustomResourceEvent) =>
+    handlerPaging(sessionFactory(postgres(), database, () => files))(event, context);
+
+  test('after a failed forward migration: SUCCESS, the database left as it is, on-call paged with the advice', async () => {
+    files = migrationsDir(V1);
+    await send(create());
+    files = migrationsDir({ ...V1, '2_broken.up.sql': 'CREATE TABLE b (id int); SELECT 1/0;' });
+    await expect(sendPaging(forward())).rejects.toThrow(/^migration failed: division by zero/);
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: true }]);
+
+    files = migrationsDir(V1); // the old function code and files
+    await expect(sendPaging(rollback())).resolves.toEqual({
+      PhysicalResourceId: PHYSICAL_RESOURCE_ID,
+      Data: {
+        Version: '2',
+        Applied: '0',
+        Outcome: 'rollback: nothing run; database dirty at 2, on-call paged',
+      },
+    });
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: true }]);
+    expect(pages).toHaveLength(1);
+    expect(pages[0]).toMatch(
+      /^The database is dirty at 2, above the files this Update deployed \(latest 1\)/,
+    );
+    expect(pages[0]).toContain('npm run ops -- migrate force 1 --env staging');
+  });
+
+  test('succeeds without connecting to a database that does not answer, and pages', async () => {
+    const open: OpenSession = async () => {
+      throw new Error('cannot connect to PostgreSQL at 10.0.0.1:5432/clever_better (connect timeout 10 s)');
+    };
+    await expect(handlerPaging(open)(rollback(), context)).resolves.toEqual({
+      PhysicalResourceId: PHYSICAL_RESOURCE_ID,
+      Data: {
+        Version: 'unknown',
+        Applied: '0',
+        Outcome: 'rollback: database not reachable, nothing run, on-call paged',
+      },
+    });
+    expect(pages[0]).toMatch(/^During an update rollback the database could not be checked \(cannot connect/);
+  });
+
+  test('a database ahead of (or at) the restored files: SUCCESS, nothing run, nobody paged', async () => {
+    files = migrationsDir(V2);
+    await send(create());
+    files = migrationsDir(V1);
+    await expect(sendPaging(rollback())).resolves.toMatchObject({ Data: { Version: '2', Applied: '0' } });
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
+    expect(pages).toEqual([]);
+  });
+
+  test('an Update of unchanged LatestVersion finding the database dirty above its files succeeds and pages', async () => {
+    files = migrationsDir(V2);
+    await send(create());
+    await admin.query('UPDATE schema_migrations SET dirty = true');
+    files = migrationsDir(V1);
+    await expect(sendPaging(update('h1', 'h2'))).resolves.toMatchObject({
+      Data: { Version: '2', Applied: '0' },
+    });
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: true }]);
+    expect(pages).toHaveLength(1);
+  });
+
+  test('the forward Update on a dirty database still fails, with the advice', async () => {
+    files = migrationsDir(V1);
+    await send(create());
+    files = migrationsDir({ ...V1, '2_broken.up.sql': 'SELECT 1/0;' });
+    await expect(sendPaging(forward())).rejects.toThrow();
+    files = migrationsDir(V2);
+    await expect(sendPaging(forward())).rejects.toThrow(
+      /^Dirty database version 2\. .*force 1 --env staging/,
+    );
+    expect(pages).toEqual([]);
+  });
+});
+
 describe('the response', () => {
   test('is small and carries no credentials', async () => {
     files = migrationsDir(V2);

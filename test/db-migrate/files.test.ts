@@ -1,13 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  decodeMigration,
+  invalidUtf8Offset,
   MAX_VERSION,
   MigrationSet,
   MigrationSourceError,
   parseMigrationFileName,
 } from '../../lambda/db-migrate/files';
+import { concurrentIndexName, whyNotWrappable } from '../../lambda/db-migrate/transaction';
 import { advisoryLockId, cliDatabaseName, migrationLockId } from '../../lambda/db-migrate/lock';
 import {
+  describeStep,
   NIL_VERSION,
   NoMigrationFoundError,
   NothingToMigrateError,
@@ -159,8 +163,78 @@ describe('what the CLI prints', () => {
     expect(goDuration(ns)).toBe(text);
   });
 
+  test('a version without a file in that direction is "<empty>", a file with an empty title prints nothing', () => {
+    const source = set('1_.up.sql', '2_two.up.sql');
+    expect(describeStep(planDown(source, 2n, 1).steps[0])).toBe('2/d <empty>');
+    expect(describeStep(planUp(source, NIL_VERSION, 1).steps[0])).toBe('1/u ');
+  });
+
+  test('a missing version is worded as the CLI words it', () => {
+    expect(new NoMigrationFoundError(7n).message).toBe(
+      'no migration found for version 7: read down for version 7 .: file does not exist',
+    );
+  });
+
   test('locates an error position in lines and columns as golang-migrate does', () => {
     expect(lineAndColumn('SELECT 1;\r\nSELEC 2;', 11)).toEqual({ line: 2, column: 1 });
     expect(lineAndColumn('SELECT 1;', 99)).toBeUndefined();
+  });
+});
+
+describe('bytes, not text', () => {
+  test.each([
+    ['ASCII', [0x53, 0x45, 0x4c], -1],
+    ['two-, three- and four-byte characters', [...Buffer.from('é€😀')], -1],
+    ['a Latin-1 é', [0x63, 0x61, 0x66, 0xe9], 3],
+    ['a lone continuation byte', [0x41, 0x80], 1],
+    ['an overlong encoding of "/"', [0xc0, 0xaf], 0],
+    ['a UTF-16 surrogate', [0x41, 0xed, 0xa0, 0x80], 1],
+    ['above U+10FFFF', [0xf4, 0x90, 0x80, 0x80], 0],
+    ['a truncated sequence at the end', [0x41, 0xe2, 0x82], 1],
+  ])('%s: first invalid byte offset %s', (_what, bytes, offset) => {
+    expect(invalidUtf8Offset(Uint8Array.from(bytes))).toBe(offset);
+  });
+
+  test('a valid file is decoded unchanged (a byte-order mark included); an invalid one is refused, not altered', () => {
+    const text = "\ufeffSELECT 'café';";
+    expect(decodeMigration('1_a.up.sql', Buffer.from(text))).toBe(text);
+    expect(() => decodeMigration('1_a.up.sql', Buffer.from([0x27, 0xff, 0x27]))).toThrow(
+      /^migration file 1_a\.up\.sql is not valid UTF-8 at byte offset 1 \(bytes 0xff 0x27\)/,
+    );
+  });
+});
+
+describe('which files carry their commit record in their own transaction', () => {
+  test.each([
+    ['plain DDL and data', 'CREATE TABLE a (id int); INSERT INTO a VALUES (1);', undefined],
+    [
+      'BEGIN inside a function body or DO block',
+      'DO $$ BEGIN PERFORM 1; END $$; CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $b$ BEGIN RETURN 1; END $b$;',
+      undefined,
+    ],
+    [
+      'keywords in comments and strings',
+      "-- BEGIN;\n/* COMMIT; /* nested */ */ SELECT 'BEGIN; VACUUM';",
+      undefined,
+    ],
+    ['its own BEGIN/COMMIT', 'BEGIN; CREATE TABLE a (id int); COMMIT;', 'its own BEGIN/COMMIT'],
+    ['START TRANSACTION', 'start transaction; select 1; end;', 'its own BEGIN/COMMIT'],
+    [
+      'CREATE INDEX CONCURRENTLY',
+      'CREATE INDEX CONCURRENTLY a_idx ON a (id);',
+      'CONCURRENTLY (not allowed in a transaction block)',
+    ],
+    ['VACUUM', 'VACUUM ANALYZE a;', 'VACUUM (not allowed in a transaction block)'],
+    ['an unterminated comment', 'SELECT 1; /* oops', 'an unterminated comment, string or dollar-quoted body'],
+  ])('%s', (_what, sql, reason) => {
+    expect(whyNotWrappable(sql)).toBe(reason);
+  });
+
+  test('names the index a CONCURRENTLY file builds', () => {
+    expect(
+      concurrentIndexName('CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS Bets_Ref ON bets (ref);'),
+    ).toBe('bets_ref');
+    expect(concurrentIndexName('CREATE INDEX CONCURRENTLY "Mixed Case" ON bets (ref);')).toBe('Mixed Case');
+    expect(concurrentIndexName('CREATE INDEX a_idx ON a (id);')).toBeUndefined();
   });
 });

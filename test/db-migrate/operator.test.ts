@@ -69,6 +69,17 @@ describe('operator commands print what golang-migrate prints', () => {
     await expect(invoke({ command: 'up' })).resolves.toMatchObject({ output: ['no change'], steps: [] });
   });
 
+  test('version on (-1, dirty) prints "error: no migration", exit 1, as the CLI does', async () => {
+    await invoke({ command: 'up' });
+    await admin.query('UPDATE schema_migrations SET version = -1, dirty = true');
+    await expect(invoke({ command: 'version' })).resolves.toMatchObject({
+      output: ['error: no migration'],
+      exitCode: 1,
+      version: '-1',
+      dirty: true,
+    });
+  });
+
   test('version on a dirty database prints "N (dirty)"', async () => {
     await invoke({ command: 'up' });
     await admin.query('UPDATE schema_migrations SET dirty = true');
