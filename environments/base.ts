@@ -78,6 +78,7 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
     serviceCpuPercent: 85,
     serviceMemoryPercent: 85,
     databaseCpuPercent: 80,
+    partitionHorizonDays: 30,
     databaseFreeStorageGiB: 10,
     databaseConnections: 200,
     databaseLatencyMs: 50,

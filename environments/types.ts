@@ -215,6 +215,12 @@ export interface MonitoringConfig {
   readonly serviceMemoryPercent: number;
   /** Database CPU utilisation, in percent, that alarms when exceeded for 10 minutes. @default 80 */
   readonly databaseCpuPercent: number;
+  /**
+   * Days of monthly partitions ahead of today (the smallest over the time-series tables) below which
+   * the partition-horizon alarm fires (lib/migrations.ts). Daily upkeep keeps about 90–120 days, so
+   * 7–84. @default 30
+   */
+  readonly partitionHorizonDays: number;
   /** Free storage, in GiB, below which the database alarms. @default 10 */
   readonly databaseFreeStorageGiB: number;
   /** Database connections above which the database alarms. @default 200 */

@@ -165,6 +165,10 @@ export class CleverBetterStack extends Stack {
       logRemovalPolicy,
       alarmTopic: this.alerting.topic,
       errorsAlarmName: alarmName(monitoring.alarmPrefix, 'migration-function-errors'),
+      needsAttentionAlarmName: alarmName(monitoring.alarmPrefix, 'migration-needs-attention'),
+      defaultPartitionRowsAlarmName: alarmName(monitoring.alarmPrefix, 'partition-default-rows'),
+      partitionHorizonAlarmName: alarmName(monitoring.alarmPrefix, 'partition-horizon-low'),
+      partitionHorizonDays: config.monitoring.partitionHorizonDays,
     });
     // The ECS services themselves (not their security groups, which the database's rules reference).
     for (const service of [this.services.bot, this.services.ml]) {

@@ -12,6 +12,8 @@ import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { invalidUtf8Offset, notUtf8Error } from '../lambda/db-migrate/files';
+import { MIGRATION_METRICS } from '../lambda/db-migrate/metrics';
 import { acceptFunctionExceptions, ignoreCfnLint } from './compliance';
 import { Database } from './database';
 import { LAMBDA_ROOT, ProjectFunction } from './project-function';
@@ -56,6 +58,20 @@ export interface DatabaseMigrationsProps {
   /** Name of the alarm on the function's errors, from the stack's alarm naming scheme. */
   readonly errorsAlarmName: string;
   /**
+   * Name of the alarm "a migration needs a person": a deploy's migration resource succeeded (so an
+   * update rollback could finish) but left a dirty, lagging or unreachable database.
+   */
+  readonly needsAttentionAlarmName: string;
+  /** Name of the alarm "a DEFAULT partition holds rows" (rows outside every monthly partition). */
+  readonly defaultPartitionRowsAlarmName: string;
+  /** Name of the alarm "the partition horizon is below `partitionHorizonDays`". */
+  readonly partitionHorizonAlarmName: string;
+  /**
+   * Days of monthly partitions ahead (the smallest over the time-series tables) below which the
+   * horizon alarm fires; also fires after two days without a measurement. Upkeep keeps about 90–120.
+   */
+  readonly partitionHorizonDays: number;
+  /**
    * When the time-series tables' coming monthly partitions are created (`ensure-partitions`). Late runs
    * are harmless: partitions exist 3 months ahead. @default every day at 02:15 UTC
    */
@@ -73,6 +89,11 @@ export function hashMigrations(dir: string): { hash: string; latestVersion: stri
     .sort();
   for (const name of names) {
     const content = fs.readFileSync(path.join(dir, name));
+    // A migration that is not UTF-8 fails the synth, as the runner would refuse it at deploy time.
+    if (/^[0-9]+_.*\.(up|down)\./.test(name)) {
+      const offset = invalidUtf8Offset(content);
+      if (offset >= 0) throw notUtf8Error(name, offset, content);
+    }
     hash.update(`${name}\0${content.length}\0`).update(content);
     const version = /^([0-9]+)_.*\.(up|down)\./.exec(name)?.[1];
     if (version && BigInt(version) > latest) latest = BigInt(version);
@@ -101,6 +122,12 @@ export class DatabaseMigrations extends Construct {
   readonly partitionMaintenance: events.Rule;
   /** Pages when the function fails; no data (no invocation) is not an error. */
   readonly errorsAlarm: cloudwatch.Alarm;
+  /** A migration resource succeeded but left something for a person (the function's log says what). */
+  readonly needsAttentionAlarm: cloudwatch.Alarm;
+  /** Rows sit in a DEFAULT partition. */
+  readonly defaultPartitionRowsAlarm: cloudwatch.Alarm;
+  /** The partition horizon is below the configured days, or unmeasured for two days. */
+  readonly partitionHorizonAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DatabaseMigrationsProps) {
     super(scope, id);
@@ -110,6 +137,12 @@ export class DatabaseMigrations extends Construct {
     const lockTimeout = props.lockTimeout ?? Duration.seconds(60);
     const connectTimeout = props.connectTimeout ?? Duration.seconds(10);
     validateTimeouts(timeout, serviceTimeout, lockTimeout, connectTimeout);
+    if (!Number.isFinite(props.partitionHorizonDays) || props.partitionHorizonDays < 1) {
+      throw new Error(
+        `DatabaseMigrations partitionHorizonDays = ${props.partitionHorizonDays}: must be a number of days >= 1. ` +
+          'Fix: set monitoring.partitionHorizonDays in environments/ (e.g. 30)',
+      );
+    }
 
     const projectRoot = path.join(LAMBDA_ROOT, '..');
     const bundledDir = path.relative(projectRoot, dir).split(path.sep).join('/');
@@ -232,6 +265,63 @@ export class DatabaseMigrations extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.errorsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+
+    // The function publishes these in embedded metric format through its log (no API call, no VPC
+    // endpoint): lambda/db-migrate/metrics.ts.
+    const metric = (metricName: string, statistic: string, period: Duration) =>
+      new cloudwatch.Metric({
+        namespace: MIGRATION_METRICS.namespace,
+        metricName,
+        dimensionsMap: { service: MIGRATION_METRICS.service },
+        statistic,
+        period,
+      });
+    this.needsAttentionAlarm = new cloudwatch.Alarm(this, 'NeedsAttentionAlarm', {
+      alarmName: props.needsAttentionAlarmName,
+      alarmDescription:
+        'A deploy (usually an update rollback) succeeded without migrating, leaving something for a person: the ' +
+        'database is dirty, behind the deployed files, or could not be checked. The migration function log line ' +
+        '"needs a person" says what to do. Runbook: docs/runbooks.md#migrations',
+      metric: metric(MIGRATION_METRICS.needsAttention, 'Sum', Duration.minutes(5)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // Measured after each deploy's migration and each daily upkeep run: one data point a day.
+    this.defaultPartitionRowsAlarm = new cloudwatch.Alarm(this, 'DefaultPartitionRowsAlarm', {
+      alarmName: props.defaultPartitionRowsAlarmName,
+      alarmDescription:
+        "Rows sit in a time-series table's DEFAULT partition: they are dated outside every monthly partition " +
+        '(a clock or data error, or upkeep that stopped). Upkeep moves rows of the months it creates; others stay. ' +
+        'The function log line "partition upkeep" names the table. Runbook: docs/runbooks.md#migrations',
+      metric: metric(MIGRATION_METRICS.defaultPartitionRows, 'Maximum', Duration.days(1)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.partitionHorizonAlarm = new cloudwatch.Alarm(this, 'PartitionHorizonAlarm', {
+      alarmName: props.partitionHorizonAlarmName,
+      alarmDescription:
+        `The time-series tables have monthly partitions for less than ${props.partitionHorizonDays} days ahead, ` +
+        'or upkeep has not measured them for two days (the daily schedule stopped or keeps failing). Rows beyond ' +
+        'the horizon land in the DEFAULT partition. Runbook: docs/runbooks.md#migrations',
+      metric: metric(MIGRATION_METRICS.partitionHorizonDays, 'Minimum', Duration.days(1)),
+      threshold: props.partitionHorizonDays,
+      // Two daily periods: today's stays empty until the 02:15 run, and must not alarm alone.
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    for (const alarm of [
+      this.needsAttentionAlarm,
+      this.defaultPartitionRowsAlarm,
+      this.partitionHorizonAlarm,
+    ]) {
+      alarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+    }
 
     this.acknowledgeFindings();
   }

@@ -65,6 +65,11 @@ describe('monitoring thresholds', () => {
     ],
     ['failedTasksPer5Minutes', 0, /failedTasksPer5Minutes = 0: .*a threshold of 0 would alarm/],
     ['databaseFreeStorageGiB', -1, /databaseFreeStorageGiB = -1: must be a number from 1 to 65536/],
+    [
+      'partitionHorizonDays',
+      90,
+      /partitionHorizonDays = 90: must be a whole number from 7 to 84 \(upkeep keeps/,
+    ],
   ])('fails on %s = %p, naming field, value and fix', (field, value, message) => {
     const msg = errorFor(withMonitoring(production, { [field]: value }));
     expect(msg).toMatch(message);

@@ -1,5 +1,7 @@
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
 import { renderAdvice } from './advice';
+import { PARTITION_MONTHS_AHEAD } from './operations';
+import type { PartitionReport } from './partitions';
 import { NoMigrationFoundError } from './plan';
 import {
   DirtyDatabaseError,
@@ -45,6 +47,8 @@ export interface DeployContext {
   readonly log: (line: string) => void;
   /** Pages on-call when an event succeeds but leaves something for a person. @default nothing */
   readonly needsAttention?: (what: string) => void;
+  /** Receives the partition measurements after a successful migration. @default nothing */
+  readonly partitions?: (report: PartitionReport) => void;
 }
 
 /** `LatestVersion` of a properties object (-1 for `none`), or undefined when absent or unreadable. */
@@ -84,6 +88,12 @@ export async function onCustomResourceEvent(
       );
       if (result.dirty) {
         page(context, dirtyAheadText(result.dirty, migrator.source.last, context.environmentName));
+      }
+      // The partition alarms get a data point from the first deploy on; a failed measurement never
+      // fails the deploy (the daily upkeep measures again).
+      if (context.partitions) {
+        const report = await migrator.measurePartitions(PARTITION_MONTHS_AHEAD).catch(() => null);
+        if (report) context.partitions(report);
       }
       return { PhysicalResourceId: physicalId, Data: responseData(result, migrator.source.last) };
     } catch (err) {

@@ -51,6 +51,7 @@ export function createHandler(deps: HandlerDependencies) {
         deadline,
         log,
         needsAttention: (what) => deps.signals?.needsAttention(what),
+        partitions: (report) => deps.signals?.partitions(report),
       });
     }
     if (event && typeof event === 'object' && 'command' in event) {

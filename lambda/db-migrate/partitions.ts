@@ -101,16 +101,8 @@ async function defaultRows(client: Client, table: string): Promise<number> {
   return Number(count.rows[0].n);
 }
 
-/**
- * Runs upkeep on every partitioned time-series table. Returns null where the schema has none yet
- * (not migrated, or TimescaleDB); throws {@link PartitionUpkeepError} after all tables when any
- * failed. `deadline` (epoch ms) stops retries.
- */
-export async function ensurePartitionsTableByTable(
-  client: Client,
-  monthsAhead: number,
-  deadline?: number,
-): Promise<PartitionReport | null> {
+/** The partitioned time-series tables, or null where there are none (not migrated, TimescaleDB). */
+async function partitionedTables(client: Client): Promise<string[] | null> {
   const { rows: present } = await client
     .query<{ tables: boolean; backend: string | null }>(
       `SELECT to_regclass('cb_timeseries_tables') IS NOT NULL AND to_regprocedure('cb_ensure_partitions(text,integer)') IS NOT NULL AS tables,
@@ -122,8 +114,47 @@ export async function ensurePartitionsTableByTable(
   const { rows } = await client.query<{ table_name: string }>(
     'SELECT table_name FROM cb_timeseries_tables ORDER BY table_name',
   );
+  return rows.map((r) => r.table_name);
+}
+
+/**
+ * Measures every partitioned time-series table without changing anything (after a deploy's
+ * migration, so the alarms have a data point before the first daily upkeep). Null as above.
+ */
+export async function measurePartitions(
+  client: Client,
+  monthsAhead: number,
+): Promise<PartitionReport | null> {
+  const tables = await partitionedTables(client);
+  if (tables === null) return null;
+  const measured: TablePartitions[] = [];
+  for (const table of tables) {
+    measured.push({
+      table,
+      created: 0,
+      moved: 0,
+      defaultRows: await defaultRows(client, table),
+      horizonDays: await horizonDays(client, table, new Date()),
+      attempts: 0,
+    });
+  }
+  return { monthsAhead, tables: measured };
+}
+
+/**
+ * Runs upkeep on every partitioned time-series table. Returns null where the schema has none yet
+ * (not migrated, or TimescaleDB); throws {@link PartitionUpkeepError} after all tables when any
+ * failed. `deadline` (epoch ms) stops retries.
+ */
+export async function ensurePartitionsTableByTable(
+  client: Client,
+  monthsAhead: number,
+  deadline?: number,
+): Promise<PartitionReport | null> {
+  const names = await partitionedTables(client);
+  if (names === null) return null;
   const tables: TablePartitions[] = [];
-  for (const { table_name: table } of rows) {
+  for (const table of names) {
     const before = await defaultRows(client, table);
     let created = 0;
     let attempts = 0;

@@ -10,7 +10,7 @@ import {
 } from './advice';
 import { MigrationFile, MigrationSet } from './files';
 import { migrationLockId } from './lock';
-import { ensurePartitionsTableByTable, PartitionReport } from './partitions';
+import { ensurePartitionsTableByTable, measurePartitions, PartitionReport } from './partitions';
 import { describeStep, NIL_VERSION, Plan, planDown, planGoto, planUp, Step } from './plan';
 import { whyNotWrappable } from './transaction';
 import { startWatchdog } from './watchdog';
@@ -450,6 +450,11 @@ export class Migrator {
     } finally {
       await this.unlock();
     }
+  }
+
+  /** Measures the partitions for the alarms, changing nothing and taking no lock. */
+  measurePartitions(monthsAhead: number): Promise<PartitionReport | null> {
+    return measurePartitions(this.client, monthsAhead);
   }
 
   private async lock(): Promise<void> {

@@ -130,6 +130,40 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
     });
   });
 
+  test.each([
+    [
+      'migration-needs-attention',
+      { MetricName: 'MigrationNeedsAttention', Statistic: 'Sum', Period: 300, EvaluationPeriods: 1 },
+      { ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, TreatMissingData: 'notBreaching' },
+    ],
+    [
+      'partition-default-rows',
+      { MetricName: 'DefaultPartitionRows', Statistic: 'Maximum', Period: 86400, EvaluationPeriods: 1 },
+      { ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, TreatMissingData: 'notBreaching' },
+    ],
+    [
+      'partition-horizon-low',
+      { MetricName: 'PartitionHorizonDays', Statistic: 'Minimum', Period: 86400, EvaluationPeriods: 2 },
+      // Two days without a measurement also alarm: the schedule stopped or keeps failing.
+      {
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 30,
+        TreatMissingData: 'breaching',
+        DatapointsToAlarm: 2,
+      },
+    ],
+  ])('alarm %s watches what the function publishes and pages the on-call topic', (symptom, metric, rule) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: `clever-better-${name}-${symptom}`,
+      Namespace: 'CleverBetter/Migrations',
+      Dimensions: [{ Name: 'service', Value: 'db-migrate' }],
+      AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbooks.md#migrations'),
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOnCall') }],
+      ...metric,
+      ...rule,
+    });
+  });
+
   test('any failure of the function pages the on-call topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `clever-better-${name}-migration-function-errors`,
@@ -181,6 +215,10 @@ function build(props: Partial<ConstructorParameters<typeof DatabaseMigrations>[2
     logRetention: logs.RetentionDays.ONE_MONTH,
     alarmTopic: new sns.Topic(stack, 'Topic'),
     errorsAlarmName: 'test-migration-function-errors',
+    needsAttentionAlarmName: 'test-migration-needs-attention',
+    defaultPartitionRowsAlarmName: 'test-partition-default-rows',
+    partitionHorizonAlarmName: 'test-partition-horizon-low',
+    partitionHorizonDays: 30,
     ...props,
   });
 }
@@ -229,6 +267,18 @@ describe('hashMigrations', () => {
     expect(hashMigrations(migrationsDir({ ...files, '2_b.up.sql': 'SELECT 1;' })).hash).not.toBe(base);
     const renamed = { '1_b.up.sql': files['1_a.up.sql'], '1_a.down.sql': files['1_a.down.sql'] };
     expect(hashMigrations(migrationsDir(renamed)).hash).not.toBe(base);
+  });
+
+  test('fails the synth for a migration that is not UTF-8, naming the file and the byte offset', () => {
+    const dir = migrationsDir({ '1_a.up.sql': 'SELECT 1;' });
+    fs.writeFileSync(path.join(dir, '2_b.up.sql'), Buffer.from([0x53, 0x45, 0x4c, 0xe9]));
+    expect(() => hashMigrations(dir)).toThrow(
+      /^migration file 2_b\.up\.sql is not valid UTF-8 at byte offset 3/,
+    );
+    // Other files (not migrations) are not checked: golang-migrate ignores them too.
+    fs.rmSync(path.join(dir, '2_b.up.sql'));
+    fs.writeFileSync(path.join(dir, 'notes.bin'), Buffer.from([0xff]));
+    expect(() => hashMigrations(dir)).not.toThrow();
   });
 
   test('reports the highest version', () => {
