@@ -234,7 +234,12 @@ export class CleverBetterStack extends Stack {
       logRetention,
       logRemovalPolicy,
     });
-    this.monitoring.showAlarms(this.migrations.errorsAlarm);
+    this.monitoring.showAlarms(
+      this.migrations.errorsAlarm,
+      this.migrations.needsAttentionAlarm,
+      this.migrations.defaultPartitionRowsAlarm,
+      this.migrations.partitionHorizonAlarm,
+    );
     this.monitoring.showInvocations('rollback', this.rollback.function.function);
     this.monitoring.showAlarms(
       ...Object.values(this.deploymentSafety.alarms).flatMap((all) => all.map((a) => a.alarm)),

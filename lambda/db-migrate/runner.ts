@@ -77,7 +77,7 @@ export interface MigratorOptions {
   readonly deadline?: number;
   /**
    * Opens a second connection to the same database, used only at the deadline to cancel the running
-   * file. Without it only `statement_timeout` applies, which bounds each statement, not the file.
+   * file. Without it only the session's `statement_timeout` (the whole budget, per statement) applies.
    * @default none
    */
   readonly openWatchdog?: () => Promise<Client>;
@@ -167,13 +167,19 @@ export class Migrator {
     // abort (not commit) a file whose client vanished: the check while a query runs, and TCP
     // keepalives for a peer that disappears without closing (a frozen sandbox): 10 s + 3 × 5 s.
     const interval = Math.max(0, Math.floor(options.connectionCheckIntervalMs ?? 1000));
+    // A second bound, should the watchdog be unable to connect: no statement outlives the whole
+    // budget (set once for the session; per file it would cost two round trips). At least 1 s, so
+    // a spent budget still lets the runner read the table and report TimeBudgetError.
+    const statementTimeout =
+      options.deadline === undefined ? '0' : String(Math.max(1000, options.deadline - Date.now()));
     const { rows } = await client.query<{ schema: string | null; pid: number }>(
       `SELECT current_schema() AS schema, pg_backend_pid() AS pid,
               CASE WHEN current_setting('server_version_num')::int >= 140000
                    THEN set_config('client_connection_check_interval', $1, false) END AS check_interval,
               set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
-              set_config('tcp_keepalives_count', '3', false)`,
-      [String(interval)],
+              set_config('tcp_keepalives_count', '3', false),
+              CASE WHEN $2 <> '0' THEN set_config('statement_timeout', $2, false) END AS statement_timeout`,
+      [String(interval), statementTimeout],
     );
     const schema = rows[0]?.schema;
     if (!schema) throw new Error('no schema: current_schema() is null; check the search_path of the user');
@@ -290,8 +296,9 @@ export class Migrator {
       const body = step.file && bodies[i].trim() !== '' ? bodies[i] : undefined;
       const notWrapped = body === undefined ? undefined : whyNotWrappable(body);
       const attempt = await this.startAttempt(step, current, body !== undefined, notWrapped);
+      let clean = false;
       if (body !== undefined) {
-        await this.runFile(step, step.file!, body, {
+        clean = await this.runFile(step, step.file!, body, {
           version: step.version,
           direction: step.direction,
           fromVersion: current,
@@ -303,7 +310,7 @@ export class Migrator {
           id: attempt,
         });
       }
-      await this.setVersion(step.target, false);
+      if (!clean) await this.setVersion(step.target, false);
       current = step.target;
       const durationNs = process.hrtime.bigint() - started;
       applied.push({ ...step, durationNs });
@@ -333,19 +340,28 @@ export class Migrator {
     return results.find((r) => r.command === 'INSERT' && r.rows.length === 1)!.rows[0].id;
   }
 
+  /**
+   * Runs one file. Returns true when golang-migrate's clean write `(target, false)` committed with it.
+   *
+   * No parameters: node-postgres sends the simple query protocol, one implicit transaction. Where the
+   * file can be wrapped, the commit record (advice.ts) and golang-migrate's clean write ride in that
+   * same transaction, so the row turns clean exactly when the file commits: a function killed after
+   * the server committed leaves a clean database, not a dirty one (and it saves a round trip and a
+   * commit per file). golang-migrate writes the same row in a transaction of its own just after;
+   * anyone reading the table sees the same states. The newline ends a trailing `--` comment, the
+   * semicolon a last statement without one.
+   */
   private async runFile(
     step: Step,
     file: MigrationFile,
     body: string,
     attempt: Attempt & { id: string },
-  ): Promise<void> {
-    // No parameters: node-postgres sends the simple query protocol, one implicit transaction. Where
-    // the file can be wrapped, the commit record rides in that same transaction (advice.ts); the
-    // newline ends a trailing `--` comment, the semicolon a last statement without one.
-    const query =
-      attempt.notWrappedReason === null
-        ? `${body}\n;UPDATE ${this.attempts} SET committed_at = clock_timestamp() WHERE id = ${attempt.id};`
-        : body;
+  ): Promise<boolean> {
+    const wrapped = attempt.notWrappedReason === null;
+    const query = wrapped
+      ? `${body}\n;UPDATE ${this.attempts} SET committed_at = clock_timestamp() WHERE id = ${attempt.id}; ` +
+        `DELETE FROM ${this.table}; ${this.insertVersion(step.target, false)}`
+      : body;
     const deadline = this.options.deadline;
     const send = async () => {
       const watchdog =
@@ -359,7 +375,7 @@ export class Migrator {
         failure = err;
       }
       const { fired } = (await watchdog?.stop()) ?? { fired: false };
-      if (failure === undefined) return;
+      if (failure === undefined) return wrapped;
       const cancelled = fired && (failure as DatabaseError).code === '57014'; // query_canceled
       const advice = await this.adviseFailure(failure, attempt);
       const message = cancelled
@@ -368,10 +384,7 @@ export class Migrator {
         : migrationFailedMessage(failure, body, file);
       throw new MigrationFailedError(message, step, failure, advice, cancelled);
     };
-    if (deadline === undefined) return send();
-    // Also bounds each statement (the watchdog bounds the file), should the watchdog fail to connect.
-    await this.client.query(`SET statement_timeout = ${Math.max(1, deadline - Date.now())}`);
-    await this.resetAfter('statement_timeout', send);
+    return send();
   }
 
   /** Advice right after a file failed: from the record when the session still answers. */

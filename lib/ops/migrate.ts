@@ -17,9 +17,10 @@ type MigrateRequest =
   | { command: 'up'; limit?: number }
   | { command: 'down'; steps: number }
   | { command: 'goto'; version: string }
-  | { command: 'force'; version: string };
+  | { command: 'force'; version: string }
+  | { command: 'ensure-partitions' };
 
-const VERBS = 'version | up [N] | down N | goto V | force V';
+const VERBS = 'version | up [N] | down N | goto V | force V | ensure-partitions';
 
 function wholeNumber(word: string | undefined, what: string, min: bigint, example: string): string {
   if (word === undefined || !/^-?[0-9]+$/.test(word) || BigInt(word) < min) {
@@ -52,6 +53,10 @@ export function parseMigrateArgs(words: readonly string[]): MigrateRequest {
       return { command: 'goto', version: wholeNumber(arg, 'V', 0n, 'goto 20240115120000') };
     case 'force':
       return { command: 'force', version: wholeNumber(arg, 'V', -1n, 'force 20240115120000') };
+    case 'ensure-partitions':
+      // The daily upkeep by hand (docs/migrations.md, "Partition upkeep").
+      if (arg !== undefined) throw new UsageError('ensure-partitions takes no argument');
+      return { command: 'ensure-partitions' };
     default:
       throw new UsageError(
         `${verb === undefined ? 'a verb is missing' : `"${verb}" is not a migrate verb`}: use migrate ${VERBS}`,

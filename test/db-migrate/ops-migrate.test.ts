@@ -167,6 +167,17 @@ test('force sends the version as a string, -1 included', async () => {
   expect(sent()).toEqual([{ command: 'force', version: '-1' }]);
 });
 
+test('ensure-partitions runs the daily partition upkeep by hand', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolves(
+      reply(response({ command: 'ensure-partitions', output: ['price_history: created 1 partition'] })),
+    );
+  const { ctx } = context();
+  expect(await main(['migrate', 'ensure-partitions', '--env', 'staging'], () => ctx)).toBe(0);
+  expect(sent()).toEqual([{ command: 'ensure-partitions' }]);
+});
+
 test("fails with golang-migrate's message when the function refuses", async () => {
   lambda
     .on(InvokeCommand)
@@ -198,6 +209,7 @@ describe('fails on a bad command line with exit 2, invoking nothing', () => {
     [['migrate', 'goto', 'v2'], /V "v2" is not a whole number >= 0/],
     [['migrate', 'force', '-2'], /V "-2" is not a whole number >= -1/],
     [['migrate', 'version', '3'], /version takes no argument/],
+    [['migrate', 'ensure-partitions', '3'], /ensure-partitions takes no argument/],
   ])('%j', async (argv, message) => {
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
