@@ -91,6 +91,7 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
     serviceCpuPercent: true,
     serviceMemoryPercent: true,
     databaseCpuPercent: true,
+    partitionHorizonDays: true,
     databaseFreeStorageGiB: true,
     databaseConnections: true,
     databaseLatencyMs: true,
