@@ -3,6 +3,7 @@ import { awsContext, credentialsProblem, findEnvironment, OpsContext, UsageError
 // Each import registers one command.
 import './emergency-stop';
 import './migrate';
+import './preflight';
 import './resume';
 import './rollback';
 import './status';
