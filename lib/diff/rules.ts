@@ -440,7 +440,13 @@ function networkReplaced(ctx: RuleContext): FindingDraft[] {
     {
       resources: [...ids, ...followers],
       message:
-        `**Network replaced**: ${what}, ${counts('AWS::EC2::Subnet')} subnet(s), ${counts('AWS::RDS::DBSubnetGroup')} DB subnet group(s)` +
+        `**Network replaced**: ${[
+          what,
+          counts('AWS::EC2::Subnet') && `${counts('AWS::EC2::Subnet')} subnet(s)`,
+          counts('AWS::RDS::DBSubnetGroup') && `${counts('AWS::RDS::DBSubnetGroup')} DB subnet group(s)`,
+        ]
+          .filter(Boolean)
+          .join(', ')}` +
         (followers.length ? ` and ${followers.length} dependent network resource(s)` : '') +
         `. Moves with it: ${movers.join(', ') || 'nothing else in this stack'}. ` +
         'A database cannot move to another VPC in place: CloudFormation replaces it or the update fails; the services and load balancer are recreated.',
@@ -750,10 +756,17 @@ function sgWidened(ctx: RuleContext): FindingDraft[] {
 function tagsOnly(ctx: RuleContext): FindingDraft[] {
   if (ctx.tagOnly.size === 0) return [];
   const keys = [...new Set([...ctx.tagOnly.values()].flat())].sort();
+  const replaced = ctx.removals.filter((r) => ctx.tagOnly.has(r.logicalId));
+  const effect = replaced.length
+    ? `; this replaces ${replaced.map((r) => `${shortType(r.type)} ${subject(ctx, r.logicalId)}`).join(', ')}` +
+      (replaced.some((r) => r.type === 'AWS::ECS::TaskDefinition')
+        ? ' (a new revision: the service redeploys)'
+        : '')
+    : ' (in place, no interruption)';
   return [
     {
       resources: [...ctx.tagOnly.keys()],
-      message: `Tags only: ${keys.map(code).join(', ')} changed on ${ctx.tagOnly.size} resource(s) (no replacement, no interruption).`,
+      message: `Tags only: ${keys.map(code).join(', ')} changed on ${ctx.tagOnly.size} resource(s)${effect}.`,
       headline: `tags changed on ${ctx.tagOnly.size} resource(s)`,
     },
   ];

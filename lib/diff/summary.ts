@@ -174,10 +174,13 @@ export function summarizeStack(
     statefulUpdates: statefulUpdates(diff).filter((u) => !tagOnly.has(u.logicalId)),
     iamWidening: iamWidening(diff),
     securityGroupWidening: securityGroupWidening(diff, before, after),
-    taskDefinitions: taskDefinitionChanges(diff, before, after, names),
+    taskDefinitions: taskDefinitionChanges(diff, before, after, names).filter(
+      (t) => !tagOnly.has(t.logicalId),
+    ),
     liveTrading: liveTradingChanges(before, after, names),
     counts: countChanges(before, after, names),
     emergencyStop: emergencyStopChanges(diff, before, after, names).filter((e) => !tagOnly.has(e.logicalId)),
+    // Kept for the rules: a tag change that replaces (task definitions) is said in the tags line.
   };
   const findings = runRules({
     stackName,
@@ -214,8 +217,10 @@ export function summarizeStack(
 function tagOnlyChanges(diff: TemplateDiff): Map<string, string[]> {
   const out = new Map<string, string[]>();
   diff.resources.forEachDifference((logicalId, change) => {
-    if (!change.isUpdate || change.changeImpact === ResourceImpact.WILL_REPLACE) return;
-    if (change.changeImpact === ResourceImpact.MAY_REPLACE) return;
+    if (!change.isUpdate) return;
+    // A tag change that replaces a stateful resource is not "only tags": the rules report it.
+    const replaces = [ResourceImpact.WILL_REPLACE, ResourceImpact.MAY_REPLACE].includes(change.changeImpact);
+    if (replaces && STATEFUL_TYPES.has(change.newResourceType ?? '')) return;
     const props = Object.keys(change.propertyUpdates);
     if (props.length !== 1 || props[0] !== 'Tags' || Object.keys(change.otherChanges).length > 0) return;
     const d = change.propertyUpdates.Tags;

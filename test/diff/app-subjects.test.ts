@@ -1,5 +1,5 @@
 import { environments } from '../../environments';
-import { CfnTemplate, identifySubjects, summarizeStack } from '../../lib/diff';
+import { alarmsInvoking, CfnTemplate, headline, identifySubjects, summarizeStack } from '../../lib/diff';
 import { ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
 import { changed } from './fixtures';
 
@@ -60,5 +60,68 @@ describe.each(ENVIRONMENT_NAMES)('risk summary on the real %s template', (name) 
 
   test('the template compared with itself has no change', () => {
     expect(summarizeStack(config.stackName, template(), template()).summary.changeCount).toBe(0);
+  });
+
+  describe('the project rules recognise the real resources', () => {
+    const diffOf = (edit: (r: Record<string, any>) => void) =>
+      // eslint-disable-line @typescript-eslint/no-explicit-any
+      summarizeStack(config.stackName, template(), changed(template(), edit));
+
+    test("a change to the Betfair secret's template blocks, naming the secret", () => {
+      const d = diffOf((r) => {
+        const id = Object.keys(r).find((k) => r[k].Properties?.Name === `clever-better/${name}/betfair`)!;
+        r[id].Properties.GenerateSecretString.SecretStringTemplate =
+          '{"app_key":"","username":"","extra":""}';
+      });
+      expect(d.summary.blocked).toBe(true);
+      expect(headline([d])).toBe(
+        `⛔ Blocked: ${config.stackName}: secret \`clever-better/${name}/betfair\` would be regenerated`,
+      );
+    });
+
+    test('every emergency-stop trigger alarm, losing its action, blocks by its alarm name', () => {
+      const t = template();
+      const resources = t.Resources!;
+      const stop = new Set(
+        [...identifySubjects(t).emergencyStop].filter(([, p]) => p === 'function').map(([id]) => id),
+      );
+      const triggers = [...alarmsInvoking(resources, stop)];
+      expect(triggers.length).toBeGreaterThan(0);
+      for (const id of triggers) {
+        const d = diffOf((r) => {
+          r[id].Properties.ActionsEnabled = false;
+        });
+        expect(headline([d])).toBe(
+          `⛔ Blocked: ${config.stackName}: emergency stop disconnected from \`${resources[id].Properties!.AlarmName}\``,
+        );
+      }
+    });
+
+    test('a VPC CIDR change is one blocking finding naming the database, services, load balancer and migration function', () => {
+      const t = template();
+      const vpc = Object.values(t.Resources!).find((r) => r.Type === 'AWS::EC2::VPC')!;
+      const prefix = String(vpc.Properties!.CidrBlock).split('.').slice(0, 2).join('.');
+      const moved = JSON.parse(JSON.stringify(t).split(`"${prefix}.`).join('"10.250.')) as CfnTemplate;
+      const s = summarizeStack(config.stackName, t, moved).summary;
+      const network = s.findings.filter((f) => f.rule === 'network-replaced');
+      expect(network).toHaveLength(1);
+      expect(network[0].message).toMatch(/RDS DBInstance/);
+      expect(network[0].message).toMatch(/ECS Service `bot`.*ECS Service `ml-service`/);
+      expect(network[0].message).toMatch(/LoadBalancer/);
+      expect(network[0].message).toMatch(/Lambda Function `Migrations/);
+      expect(s.findings.filter((f) => f.rule.startsWith('sg-'))).toEqual([]);
+      expect(s.blocked).toBe(true);
+    });
+
+    test('a stack-wide tag is one line', () => {
+      const d = diffOf((r) => {
+        for (const res of Object.values(r)) {
+          if (Array.isArray(res.Properties?.Tags))
+            res.Properties.Tags.push({ Key: 'cost-centre', Value: 'x' });
+        }
+      });
+      expect(d.summary.findings.map((f) => f.rule)).toEqual(['tags-only']);
+      expect(d.summary.blocked).toBe(false);
+    });
   });
 });

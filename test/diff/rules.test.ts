@@ -293,6 +293,7 @@ const CASES: readonly Case[] = [
       for (const res of Object.values(r) as Json[]) {
         if (
           [
+            'AWS::ECS::TaskDefinition',
             'AWS::ECR::Repository',
             'AWS::SecretsManager::Secret',
             'AWS::Logs::LogGroup',
@@ -470,6 +471,9 @@ describe('diff rules: wording and details', () => {
     const s = summarize(after).summary;
     expect(s.findings).toHaveLength(1);
     expect(s.findings[0].message).toMatch(/^Tags only: `cost-centre` changed on \d+ resource\(s\)/);
+    expect(s.findings[0].message).toContain('(in place, no interruption)');
+    // Task definitions among them are not also a "task definition changed" line.
+    expect(s.findings.filter((f) => f.rule === 'task-definition-changed')).toEqual([]);
     expect(headline([summarize(after)])).toMatch(
       /^✅ No destructive change: ProductionStack: tags changed on/,
     );
