@@ -4,6 +4,7 @@ import { EnvironmentConfig } from '../environments/types';
 import { CleverBetterStack } from './clever-better-stack';
 import { runbookNames } from './names';
 import { RegistryStack } from './registry-stack';
+import { registryStackName } from './stack-names';
 
 /**
  * Every stack `bin/app.ts` deploys, added to `app`. Kept apart from `bin/app.ts` so tests that must
@@ -15,10 +16,7 @@ export function defineStacks(app: App): Stack[] {
   return [...registries, ...stacks];
 }
 
-/** Name (and construct id) of the registry stack of an environment's account, e.g. `StagingRegistry`. */
-export function registryStackName(config: Pick<EnvironmentConfig, 'stackName'>): string {
-  return `${config.stackName.replace(/Stack$/, '')}Registry`;
-}
+export { registryStackName } from './stack-names';
 
 /** The stacks of some environments: per environment, its registry stack and the stack that depends on it. */
 export interface EnvironmentStacks {

@@ -156,22 +156,17 @@ export const defaultDeps: DiffDeps = {
 };
 
 /**
- * Stack names in the app's configuration: every string under a key ending in `stackName` in
- * environments/ (the environment stacks and any companion stack an environment names).
+ * The stack names the app at `projectRoot` defines, from its environments/ and lib/stack-names.ts
+ * (no aws-cdk-lib, no synth).
  */
 export function appStackNames(projectRoot: string): string[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(path.join(projectRoot, 'environments')) as { environments?: unknown };
-  const names = new Set<string>();
-  const walk = (value: unknown, depth: number) => {
-    if (depth > 6 || value === null || typeof value !== 'object') return;
-    for (const [key, inner] of Object.entries(value)) {
-      if (/stackName$/i.test(key) && typeof inner === 'string') names.add(inner);
-      else walk(inner, depth + 1);
-    }
-  };
-  walk(loaded.environments, 0);
-  return [...names];
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { environments } = require(
+    path.join(projectRoot, 'environments'),
+  ) as typeof import('../../environments');
+  const names = require(path.join(projectRoot, 'lib', 'stack-names')) as typeof import('../stack-names');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return names.appStackNames(environments);
 }
 
 /** The two sides, resolved and checked before any synthesis. */

@@ -6,7 +6,7 @@ import {
   TemplateDiff,
 } from '@aws-cdk/cloudformation-diff';
 import { iamWidening, IamWidening, rightsOf } from './iam';
-import { imageChange, parseImageRef } from './images';
+import { imageChange, ImageRef, parseImageRef } from './images';
 import { migrationChanges, MigrationSets } from './migrations';
 import { blocks, Finding, LABELS, runRules } from './rules';
 import {
@@ -405,6 +405,28 @@ function changedNames(a: unknown, b: unknown): string[] {
   );
 }
 
+/**
+ * Docker label that carries the readable tag beside a digest-pinned image (lib/services.ts): the
+ * image reference itself is then `repo@sha256:…`, and the label is how the summary knows the tag.
+ */
+export const IMAGE_TAG_LABEL = 'org.opencontainers.image.version';
+
+/** A container's image reference, with the tag from its label when the reference has none. */
+function imageOf(container: Container): ImageRef | undefined {
+  const ref = parseImageRef(container.Image);
+  const label = (container.DockerLabels as Record<string, unknown> | undefined)?.[IMAGE_TAG_LABEL];
+  return ref && !ref.tag && typeof label === 'string' ? { ...ref, tag: label } : ref;
+}
+
+/** Whether two label maps differ only in the image-tag label (already shown with the image). */
+function onlyTagLabelDiffers(a: unknown, b: unknown): boolean {
+  const strip = (v: unknown) => {
+    const { [IMAGE_TAG_LABEL]: _tag, ...rest } = (v ?? {}) as Record<string, unknown>;
+    return rest;
+  };
+  return jsonEqual(strip(a), strip(b));
+}
+
 function compareTaskDefinitions(
   before: CfnResource | undefined,
   after: CfnResource | undefined,
@@ -416,13 +438,21 @@ function compareTaskDefinitions(
     const [a, b] = [oldContainers.get(name), newContainers.get(name)];
     if (!a || !b) {
       details.push(`container ${name} ${a ? 'removed' : 'added'}`);
-      if (b) imageTags.push({ container: name, ...imageChange(undefined, parseImageRef(b.Image)) });
+      if (b) imageTags.push({ container: name, ...imageChange(undefined, imageOf(b)) });
       continue;
     }
     for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
       if (jsonEqual(a[key], b[key])) continue;
+      if (key === 'DockerLabels' && onlyTagLabelDiffers(a[key], b[key])) {
+        if (jsonEqual(a.Image, b.Image)) {
+          details.push(
+            `container ${name}: image tag label ${brief(imageOf(a)?.tag)} → ${brief(imageOf(b)?.tag)}`,
+          );
+        }
+        continue;
+      }
       if (key === 'Image') {
-        const change = imageChange(parseImageRef(a.Image), parseImageRef(b.Image));
+        const change = imageChange(imageOf(a), imageOf(b));
         if (change) imageTags.push({ container: name, ...change });
       } else if (key === 'Environment' || key === 'Secrets') {
         details.push(`container ${name}: ${key} ${changedNames(a[key], b[key]).join(', ')}`);

@@ -1,4 +1,5 @@
 import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import { Stack } from 'aws-cdk-lib';
 import { mockClient } from 'aws-sdk-client-mock';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,7 +14,8 @@ import {
   regionOf,
   resolveRef,
 } from '../../lib/diff';
-import { DiffDeps, EXIT, parseDiffArgs, runDiff } from '../../lib/diff/cli';
+import { appStackNames, DiffDeps, EXIT, parseDiffArgs, runDiff } from '../../lib/diff/cli';
+import { buildApp } from '../helpers/app';
 import { appTemplate, changed } from './fixtures';
 
 const made: string[] = [];
@@ -432,5 +434,17 @@ describe('npm run diff: cloud assemblies, git and CloudFormation', () => {
         deployedTemplate('StagingStack', new CloudFormationClient({ region: 'eu-west-1' })),
       ).rejects.toThrow(/does not exist in the account of these credentials. Fix:/);
     });
+  });
+});
+
+describe('npm run diff: stack names before synth', () => {
+  test('appStackNames lists exactly the stacks the real app defines', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const { app } = buildApp();
+    const defined = app.node.children
+      .filter((c): c is Stack => Stack.isStack(c))
+      .map((s) => s.stackName)
+      .sort();
+    expect(appStackNames(root).sort()).toEqual(defined);
   });
 });

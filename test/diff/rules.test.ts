@@ -1,6 +1,7 @@
 import {
   CfnTemplate,
   headline,
+  IMAGE_TAG_LABEL,
   LABELS,
   MigrationFile,
   MigrationSets,
@@ -9,6 +10,7 @@ import {
   summarizeStack,
   SummarizeOptions,
 } from '../../lib/diff';
+import { IMAGE_TAG_LABEL as SERVICES_IMAGE_TAG_LABEL } from '../../lib/services';
 import { changed } from './fixtures';
 import { ruleTemplate } from './rule-fixtures';
 
@@ -560,6 +562,20 @@ describe('diff rules: images by tag and by digest', () => {
   ])('%s', (_, from, to, text) => {
     const [f] = imageFinding(from, to);
     expect(f.message).toContain(text);
+  });
+
+  test('a digest pin shows the tag from its label (lib/services.ts), old → new', () => {
+    const pinned = (digest: string, tag: string) =>
+      edit((r) => {
+        const c = r.ServicesBotTaskC531FB33.Properties.ContainerDefinitions[0];
+        c.Image = `${repo}@${digest}`;
+        c.DockerLabels = { [IMAGE_TAG_LABEL]: tag };
+      });
+    const s = summarizeStack('ProductionStack', pinned(D1, 'v1.2.3'), pinned(D2, 'v1.2.4')).summary;
+    expect(s.findings.map((f) => f.message)).toEqual([
+      'Bot image `v1.2.3@sha256:aaaaaaaaaaaa…` → `v1.2.4@sha256:bbbbbbbbbbbb…` (container app)',
+    ]);
+    expect(IMAGE_TAG_LABEL).toBe(SERVICES_IMAGE_TAG_LABEL);
   });
 
   test('the same digest under a new tag label is the same image: no finding', () => {
