@@ -63,8 +63,8 @@ describe.each(ENVIRONMENT_NAMES)('risk summary on the real %s template', (name) 
   });
 
   describe('the project rules recognise the real resources', () => {
-    const diffOf = (edit: (r: Record<string, any>) => void) =>
-      // eslint-disable-line @typescript-eslint/no-explicit-any
+    type Resources = Parameters<Parameters<typeof changed>[1]>[0];
+    const diffOf = (edit: (r: Resources) => void) =>
       summarizeStack(config.stackName, template(), changed(template(), edit));
 
     test("a change to the Betfair secret's template blocks, naming the secret", () => {
