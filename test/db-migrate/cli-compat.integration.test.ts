@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { advisoryLockId, migrationLockId } from '../../lambda/db-migrate/lock';
-import { RunnerCommand } from '../../lambda/db-migrate/runner';
+import { MigrationSet } from '../../lambda/db-migrate/files';
+import { parseOperatorRequest, runOperatorRequest } from '../../lambda/db-migrate/operations';
+import { Migrator, RunnerCommand } from '../../lambda/db-migrate/runner';
 import { usePostgres } from '../helpers/postgres';
 import { migrationsDir, openMigrator, tableExists, versionRows } from './fixtures';
 
@@ -153,6 +155,65 @@ describe('the CLI and the runner agree on every step', () => {
   });
 });
 
+describe('what the CLI prints, the runner prints (docs/migrations.md lists the rest)', () => {
+  const operator = async (dir: string, event: Record<string, unknown>) => {
+    const session = await openMigrator(postgres(), DATABASE, dir);
+    const lines: string[] = [];
+    try {
+      const migrator = await Migrator.open(session.client, MigrationSet.fromDirectory(dir), {
+        database: DATABASE,
+        log: (line) => lines.push(line),
+      });
+      return await runOperatorRequest(parseOperatorRequest(event), migrator, lines);
+    } finally {
+      await session.close();
+    }
+  };
+  const withoutTimes = (text: string) => text.replace(/ \([0-9.]+(ns|µs|ms|s)\)/g, '').trim();
+
+  test('"<empty>" for a version without a file in that direction, nothing for an empty title', async () => {
+    const dir = migrationsDir({
+      '1_.up.sql': 'SELECT 1;',
+      '1_.down.sql': 'SELECT 1;',
+      '2_two.up.sql': 'SELECT 1;',
+    });
+    const cliUp = await cli(dir, 'up', '1');
+    expect((await cli(dir, 'down', '1')).code).toBe(0); // back to no version
+    const runnerUp = await operator(dir, { command: 'up', limit: 1 });
+    expect(runnerUp.output.map(withoutTimes)).toEqual([withoutTimes(cliUp.stderr)]); // "1/u"
+
+    await cli(dir, 'up');
+    const cliDown = await cli(dir, 'down', '1');
+    await cli(dir, 'up');
+    const runnerDown = await operator(dir, { command: 'down', steps: 1 });
+    expect(withoutTimes(cliDown.stderr)).toBe('2/d <empty>');
+    expect(runnerDown.output.map(withoutTimes)).toEqual(['2/d <empty>']);
+  });
+
+  test('version on (-1, dirty): "error: no migration", exit 1', async () => {
+    const dir = migrationsDir({ '1_a.up.sql': 'SELECT 1;', '1_a.down.sql': 'SELECT 1/0;' });
+    await cli(dir, 'up');
+    expect((await cli(dir, 'down', '1')).code).toBe(1);
+    const cliVersionRun = await cli(dir, 'version');
+    const runnerVersionRun = await operator(dir, { command: 'version' });
+    expect([runnerVersionRun.output.join('\n'), runnerVersionRun.exitCode]).toEqual([
+      cliVersionRun.stderr.trim(),
+      cliVersionRun.code,
+    ]);
+  });
+
+  test('a database at a version the files lack: the same words (the CLI prints them twice)', async () => {
+    const dir = migrationsDir({ '1_a.up.sql': 'SELECT 1;' });
+    await admin.query(
+      'CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null)',
+    );
+    await admin.query('INSERT INTO schema_migrations VALUES (7, false)');
+    const cliUp = await cli(dir, 'up');
+    const error: Error = await runner(dir, { command: 'up' }).catch((e) => e);
+    expect(cliUp.stderr.trim()).toBe(`error: ${error.message}error: ${error.message}`);
+  });
+});
+
 describe('each continues where the other stopped, on the baseline schema', () => {
   test('runner first, then the CLI, then back down with the CLI and up with the runner', async () => {
     await runner(BASELINE, { command: 'up', limit: 2 });
@@ -160,10 +221,10 @@ describe('each continues where the other stopped, on the baseline schema', () =>
     expect(cliUp.code).toBe(0);
     // golang-migrate prints "<version>/u <title> (<duration>)" per file, as the runner logs.
     expect(cliUp.stderr).toMatch(/^20240115120000\/u price_history \(/m);
-    expect(await runnerVersion(BASELINE)).toEqual({ version: 20240201090000n, dirty: false });
+    expect(await runnerVersion(BASELINE)).toEqual({ version: 20261201030000n, dirty: false });
     expect(await tableExists(admin, 'ml_predictions')).toBe(true);
 
-    expect((await cli(BASELINE, 'down', '3')).code).toBe(0);
+    expect((await cli(BASELINE, 'down', '4')).code).toBe(0);
     expect(await runnerVersion(BASELINE)).toEqual({ version: 20240115120000n, dirty: false });
 
     const result = await runner(BASELINE, { command: 'up' });
@@ -171,6 +232,7 @@ describe('each continues where the other stopped, on the baseline schema', () =>
       '20240120090000',
       '20240125090000',
       '20240201090000',
+      '20261201030000',
     ]);
     expect(await cli(BASELINE, 'up')).toMatchObject({ code: 0, stderr: 'no change\n' });
   });
