@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { registerCommand } from './commands';
 import { requireOutput } from './context';
+import { waitForDeployment } from './deployment-wait';
 import { requester } from './emergency-stop';
 
 /**
@@ -86,9 +87,27 @@ registerCommand('resume', {
     ctx.print(
       `config: live_trading_enabled=${liveTrading} written (version ${put.VersionId}), resumed by ${resumedBy}`,
     );
+    // A new deployment, not just a count: an image deployed while the bot was at 0 was never
+    // started, so neither the circuit breaker nor the deployment alarms have checked it yet.
     const ecs = new ECSClient({ region });
-    await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: count }));
-    ctx.print(`${cluster}/${service}: desiredCount ${count}`);
-    return 0;
+    const updated = await ecs.send(
+      new UpdateServiceCommand({ cluster, service, desiredCount: count, forceNewDeployment: true }),
+    );
+    const primary = updated.service?.deployments?.find((d) => d.status === 'PRIMARY');
+    ctx.print(
+      `${cluster}/${service}: desiredCount ${count}, new deployment ${primary?.id ?? '(id unknown)'} of ${primary?.taskDefinition ?? 'the current task definition'}`,
+    );
+    if (!primary?.id || count === 0) return 0;
+    const outcome = await waitForDeployment(ecs, cluster, service, primary.id, (line) => ctx.print(line));
+    if (outcome.state === 'COMPLETED') {
+      ctx.print(`Deployment completed: ${outcome.detail}`);
+      return 0;
+    }
+    ctx.print(
+      outcome.state === 'FAILED'
+        ? `Deployment FAILED: ${outcome.detail}. ECS rolled back to the previous task definition if it could; trading is on with whatever runs. Stop it with npm run ops -- emergency-stop --env ${ctx.env.name} if nothing healthy runs.`
+        : `Deployment not finished: ${outcome.detail}. It continues in ECS; watch npm run ops -- status --env ${ctx.env.name}.`,
+    );
+    return 1;
   },
 });

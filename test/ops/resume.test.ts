@@ -1,5 +1,10 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeServicesCommandOutput,
+  ECSClient,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -8,6 +13,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { production, staging } from '../../environments';
 import { main } from '../../lib/ops';
+import { deploymentWaitTiming } from '../../lib/ops/deployment-wait';
 import { fakeContext } from './ops-context';
 
 const cwMock = mockClient(CloudWatchClient);
@@ -73,6 +79,7 @@ describe('npm run ops -- resume', () => {
       cluster: 'clever-better-production',
       service: 'bot',
       desiredCount: 1,
+      forceNewDeployment: true,
     });
     expect(ctx.lines).toContain(
       'config: live_trading_enabled=false (stopped at 2026-05-01T12:00:00.000Z by alarm clever-better-production-emergency-stop-loss-limit: Threshold Crossed)',
@@ -131,5 +138,80 @@ describe('npm run ops -- resume', () => {
       stderr.mockRestore();
     }
     expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+});
+
+describe('resume runs a deployment and reports its outcome', () => {
+  const TD = 'arn:aws:ecs:eu-west-1:222222222222:task-definition/clever-better-bot:42';
+  const deployment = (
+    rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED',
+    extra: Record<string, unknown> = {},
+  ) =>
+    ({
+      services: [
+        {
+          deployments: [
+            {
+              id: 'ecs-svc/1',
+              status: 'PRIMARY',
+              taskDefinition: TD,
+              rolloutState,
+              runningCount: 0,
+              desiredCount: 1,
+              ...extra,
+            },
+          ],
+        },
+      ],
+    }) as DescribeServicesCommandOutput;
+  const saved = { ...deploymentWaitTiming };
+  beforeEach(() => {
+    Object.assign(deploymentWaitTiming, { pollMs: 1, timeoutMs: 200 });
+    ecsMock.on(UpdateServiceCommand).resolves({
+      service: {
+        deployments: [
+          { id: 'ecs-svc/1', status: 'PRIMARY', taskDefinition: TD, rolloutState: 'IN_PROGRESS' },
+        ],
+      },
+    });
+  });
+  afterAll(() => Object.assign(deploymentWaitTiming, saved));
+
+  test('forces a new deployment, waits until ECS reports it COMPLETED, and exits 0', async () => {
+    ecsMock
+      .on(DescribeServicesCommand)
+      .resolvesOnce(deployment('IN_PROGRESS'))
+      .rejectsOnce(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }))
+      .resolves(deployment('COMPLETED', { runningCount: 1 }));
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'alice'], () => ctx)).toBe(0);
+    expect(ecsMock.commandCalls(UpdateServiceCommand)[0].args[0].input.forceNewDeployment).toBe(true);
+    expect(ctx.lines).toContain(
+      `clever-better-production/bot: desiredCount 1, new deployment ecs-svc/1 of ${TD}`,
+    );
+    expect(ctx.lines.at(-1)).toBe('Deployment completed: ecs-svc/1: COMPLETED (1/1 running, 0 failed)');
+  });
+
+  test("fails with the circuit breaker's reason when the deployment FAILED", async () => {
+    ecsMock.on(DescribeServicesCommand).resolves(
+      deployment('FAILED', {
+        failedTasks: 3,
+        rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+      }),
+    );
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'alice'], () => ctx)).toBe(1);
+    expect(ctx.lines.at(-1)).toMatch(
+      /^Deployment FAILED: ecs-svc\/1: FAILED \(0\/1 running, 3 failed\): ECS deployment circuit breaker: tasks failed to start\..*emergency-stop --env production/,
+    );
+  });
+
+  test('says the deployment continues when it does not finish before the deadline', async () => {
+    ecsMock.on(DescribeServicesCommand).resolves(deployment('IN_PROGRESS'));
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'alice'], () => ctx)).toBe(1);
+    expect(ctx.lines.at(-1)).toMatch(
+      /^Deployment not finished: ecs-svc\/1: IN_PROGRESS .* looks\. It continues in ECS/,
+    );
   });
 });
