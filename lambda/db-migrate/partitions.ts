@@ -48,9 +48,15 @@ export class PartitionUpkeepError extends Error {
   }
 }
 
-/** How long one table waits for its lock before the attempt counts as a transient failure. */
-const TABLE_LOCK_TIMEOUT_MS = 10_000;
-const ATTEMPTS = 3;
+/** How upkeep treats a table that is busy. */
+export interface UpkeepRetry {
+  /** Milliseconds one attempt waits for the table's lock (a transient failure). @default 10000 */
+  readonly lockTimeoutMs?: number;
+  /** Attempts per table. @default 3 */
+  readonly attempts?: number;
+  /** Milliseconds before the second attempt, doubling after. @default 1000 */
+  readonly backoffMs?: number;
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The fix for an upkeep error, by SQLSTATE. */
@@ -150,7 +156,11 @@ export async function ensurePartitionsTableByTable(
   client: Client,
   monthsAhead: number,
   deadline?: number,
+  retry: UpkeepRetry = {},
 ): Promise<PartitionReport | null> {
+  const lockTimeoutMs = retry.lockTimeoutMs ?? 10_000;
+  const maxAttempts = retry.attempts ?? 3;
+  const backoffMs = retry.backoffMs ?? 1000;
   const names = await partitionedTables(client);
   if (names === null) return null;
   const tables: TablePartitions[] = [];
@@ -164,8 +174,8 @@ export async function ensurePartitionsTableByTable(
       try {
         // One statement, one transaction; lock_timeout bounds the wait for this table's lock only.
         const result = await client.query<{ created: number }>(
-          `SELECT set_config('lock_timeout', '${TABLE_LOCK_TIMEOUT_MS}', false), cb_ensure_partitions($1, $2) AS created`,
-          [table, monthsAhead],
+          `SELECT set_config('lock_timeout', $3, false), cb_ensure_partitions($1, $2) AS created`,
+          [table, monthsAhead, String(Math.max(1, Math.floor(lockTimeoutMs)))],
         );
         created = Number(result.rows[0].created);
         failure = undefined;
@@ -173,8 +183,12 @@ export async function ensurePartitionsTableByTable(
       } catch (err) {
         failure = err as DatabaseError;
         const transient = failure.code === '55P03' || failure.code === '40P01';
-        const wait = 1000 * 2 ** (attempts - 1);
-        if (!transient || attempts >= ATTEMPTS || (deadline !== undefined && Date.now() + wait >= deadline))
+        const wait = backoffMs * 2 ** (attempts - 1);
+        if (
+          !transient ||
+          attempts >= maxAttempts ||
+          (deadline !== undefined && Date.now() + wait >= deadline)
+        )
           break;
         await sleep(wait);
       }

@@ -7,7 +7,11 @@ import {
   runOperatorRequest,
 } from '../../lambda/db-migrate/operations';
 import { partitionMetricValues } from '../../lambda/db-migrate/metrics';
-import { PartitionReport, PartitionUpkeepError } from '../../lambda/db-migrate/partitions';
+import {
+  ensurePartitionsTableByTable,
+  PartitionReport,
+  PartitionUpkeepError,
+} from '../../lambda/db-migrate/partitions';
 import { LockTimeoutError } from '../../lambda/db-migrate/runner';
 import { useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { migrationsDir, openMigrator } from './fixtures';
@@ -202,5 +206,43 @@ describe('partition upkeep, table by table', () => {
     // A dry run publishes nothing.
     await operate({ command: 'ensure-partitions', dryRun: true });
     expect(published).toHaveLength(1);
+  });
+
+  test('a busy table is retried with backoff, then reported with its attempts; the others are done', async () => {
+    await operate({ command: 'up' });
+    for (const table of ['price_history', 'ml_predictions'])
+      await admin.query(`DROP TABLE ${partitionName(table, 3)}`);
+    const holder = await postgres().connect(database);
+    const client = await postgres().connect(database);
+    try {
+      // A long transaction holding a lock that creating a partition must wait for.
+      await holder.query('BEGIN; LOCK TABLE price_history IN ACCESS SHARE MODE');
+      const started = Date.now();
+      const error = await ensurePartitionsTableByTable(client, 3, undefined, {
+        lockTimeoutMs: 100,
+        attempts: 3,
+        backoffMs: 50,
+      }).catch((e) => e);
+      expect(error).toBeInstanceOf(PartitionUpkeepError);
+      const busy = error.report.tables.find((t: { table: string }) => t.table === 'price_history');
+      expect(busy).toMatchObject({ attempts: 3, error: 'canceling statement due to lock timeout' });
+      expect(busy.fix).toMatch(
+        /a long transaction holds a lock on price_history: find it in pg_stat_activity/,
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 100 + 50 + 100); // waited and backed off
+      expect(
+        (await admin.query('SELECT to_regclass($1) AS t', [partitionName('ml_predictions', 3)])).rows[0].t,
+      ).not.toBeNull();
+
+      await holder.query('COMMIT');
+      await expect(ensurePartitionsTableByTable(client, 3)).resolves.toMatchObject({
+        tables: expect.arrayContaining([
+          expect.objectContaining({ table: 'price_history', created: 1, attempts: 1 }),
+        ]),
+      });
+    } finally {
+      await holder.end();
+      await client.end();
+    }
   });
 });
