@@ -22,7 +22,8 @@ import { startWatchdog } from './watchdog';
  * - before each file `(target, dirty=true)` replaces the row in its own committed transaction
  *   (DELETE + INSERT where golang-migrate uses TRUNCATE + INSERT: same row, 10× cheaper), the whole file is
  *   sent as ONE simple-protocol query (so PostgreSQL runs it as one implicit transaction unless it
- *   has its own BEGIN/COMMIT), then `(target, false)` is committed;
+ *   has its own BEGIN/COMMIT), then `(target, false)` is committed: inside the file's own
+ *   transaction when the file can be wrapped (runFile), else in a transaction of its own;
  * - a dirty database is refused with `Dirty database version N. Fix and force version.`, plus advice
  *   from the evidence the runner records beside golang-migrate's table (advice.ts);
  * - `force V` rewrites only the row;
