@@ -172,12 +172,21 @@ export class EmergencyStop extends Construct {
       alarmDescription:
         `Net profit over the last ${thresholds.lossWindowMinutes} minutes reached -${thresholds.lossLimit}: ` +
         `the emergency stop halts trading. ${resume}`,
-      metric: new cloudwatch.Metric({
-        namespace: BOT_METRICS.namespace,
-        metricName: BOT_METRICS.netProfit,
-        statistic: cloudwatch.Stats.SUM,
-        // One period as long as the window, evaluated as a sliding window (CloudWatch's default):
-        // the sum over the last N minutes, every minute, not per clock-aligned block.
+      // One period as long as the window, evaluated as a sliding window (CloudWatch's default): the
+      // sum over the last N minutes, every minute, not per clock-aligned block. FILL gives every
+      // window a value (0 without settled bets), so once NetProfit stops after a stop the alarm does
+      // not look back to older windows: it returns to OK when the loss leaves the window.
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(profit, 0)',
+        usingMetrics: {
+          profit: new cloudwatch.Metric({
+            namespace: BOT_METRICS.namespace,
+            metricName: BOT_METRICS.netProfit,
+            statistic: cloudwatch.Stats.SUM,
+            period: Duration.minutes(thresholds.lossWindowMinutes),
+          }),
+        },
+        label: `NetProfit over ${thresholds.lossWindowMinutes} minutes`,
         period: Duration.minutes(thresholds.lossWindowMinutes),
       }),
       threshold: -thresholds.lossLimit,

@@ -96,11 +96,12 @@ describe.each(ENVIRONMENT_NAMES)('%s: triggers that see the risk before it settl
     });
   });
 
-  test('the 60-minute loss velocity stays as the backstop', () => {
-    expect(byName('emergency-stop-loss-limit')).toMatchObject({
-      MetricName: 'NetProfit',
-      Period: config.emergencyStop.lossWindowMinutes * 60,
-    });
+  test('the 60-minute loss velocity stays as the backstop, and every window has a value so it returns to OK', () => {
+    const alarm = byName('emergency-stop-loss-limit');
+    const { periods, metrics, expressions } = alarmParts({ Type: '', Properties: alarm });
+    expect(metrics).toEqual(['NetProfit']);
+    expect(periods).toContain(config.emergencyStop.lossWindowMinutes * 60);
+    expect(expressions).toEqual(['FILL(profit, 0)']);
   });
 
   // CloudWatch User Guide, "Using metric math" (RUNNING_SUM; the time functions HOUR, MINUTE, DAY,

@@ -109,12 +109,21 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
   });
 
   test('the loss-limit alarm sums NetProfit over the configured window and fires at minus the loss limit', () => {
+    const window = config.emergencyStop.lossWindowMinutes * 60;
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `clever-better-${name}-emergency-stop-loss-limit`,
-      Namespace: 'CleverBetter',
-      MetricName: 'NetProfit',
-      Statistic: 'Sum',
-      Period: config.emergencyStop.lossWindowMinutes * 60,
+      Metrics: [
+        Match.objectLike({ Expression: 'FILL(profit, 0)', ReturnData: true }),
+        Match.objectLike({
+          Id: 'profit',
+          ReturnData: false,
+          MetricStat: {
+            Metric: { Namespace: 'CleverBetter', MetricName: 'NetProfit' },
+            Period: window,
+            Stat: 'Sum',
+          },
+        }),
+      ],
       EvaluationPeriods: 1,
       Threshold: -config.emergencyStop.lossLimit,
       ComparisonOperator: 'LessThanOrEqualToThreshold',
