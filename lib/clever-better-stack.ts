@@ -289,7 +289,18 @@ export class CleverBetterStack extends Stack {
         this.emergencyStop.triggerAlarmNames,
         'Alarms that stop trading; `ops resume` refuses while one is in ALARM',
       ],
-      RollbackFunctionName: [this.rollback.function.function.functionName, 'Function `ops rollback` invokes'],
+      RollbackPlanFunctionName: [
+        this.rollback.planner.function.functionName,
+        'Function `ops rollback` asks for a plan',
+      ],
+      RollbackBotFunctionName: [
+        this.rollback.actors.bot.function.functionName,
+        'Function `ops rollback --service bot --yes` invokes',
+      ],
+      RollbackMlServiceFunctionName: [
+        this.rollback.actors['ml-service'].function.functionName,
+        'Function `ops rollback --service ml-service --yes` invokes',
+      ],
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this environment'],
       AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],
       BotRepositoryUri: [botRepository.repositoryUri, 'ECR repository of the bot image'],

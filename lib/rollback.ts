@@ -53,72 +53,185 @@ export interface RollbackProps {
   readonly logRemovalPolicy: RemovalPolicy;
 }
 
+/** Construct ids of the acting functions: the bot's keeps the original id, so its resources stay. */
+const ACTOR_IDS: Record<ServiceKey, string> = { bot: 'Function', 'ml-service': 'MlServiceFunction' };
+
 /**
- * The one-step rollback: a function (outside the VPC: it talks only to the ECS and SNS APIs) that
- * rolls `bot` or `ml-service` back to the task definition of its last successful deployment
- * (lambda/rollback/), invoked by `npm run ops -- rollback` or by an alarm. It may update and describe
- * only the two services, register only their families and pass only their roles.
+ * The one-step rollback (lambda/rollback/), invoked by `npm run ops -- rollback` or by an alarm, as
+ * three functions outside the VPC (they talk only to the ECS and SNS APIs):
+ * - one acting function per service, reserved concurrency 1: runs on one service are serialised by
+ *   Lambda itself (no lock to leak), and a bot rollback never holds up an ml-service one. Each may
+ *   update, stop and register only for its own service and family, and pass only its roles;
+ * - a planning function without reservation and without any right to change anything, which answers
+ *   dry runs: a plan never waits behind a running rollback.
  */
 export class Rollback extends Construct {
+  /** The function that answers dry runs. */
+  readonly planner: ProjectFunction;
+  /** Each service's acting function. */
+  readonly actors: Readonly<Record<ServiceKey, ProjectFunction>>;
+  /** The bot's acting function, the one the post-deployment alarm invokes (shown on the dashboard). */
   readonly function: ProjectFunction;
+  /** One errors alarm per function: a crash or timeout reaches nobody through the function itself. */
+  readonly errorAlarms: readonly cloudwatch.Alarm[];
+  private readonly clusterName: string;
 
   constructor(scope: Construct, id: string, props: RollbackProps) {
     super(scope, id);
+    this.clusterName = props.clusterName;
     const stack = Stack.of(this);
     const triggers = props.triggers ?? [];
-    this.function = new ProjectFunction(this, 'Function', {
-      name: 'rollback',
-      description: 'Rolls bot or ml-service back to its last successful deployment (npm run ops -- rollback)',
-      timeout: Duration.minutes(props.waitForStableMinutes + 3),
-      logRetention: props.logRetention,
-      logRemovalPolicy: props.logRemovalPolicy,
-      // One rollback at a time: two runs on the same service would act on each other's half-done work.
-      reservedConcurrentExecutions: 1,
-      environment: {
-        ENVIRONMENT_NAME: props.environmentName,
-        CLUSTER_NAME: props.clusterName,
-        TOPIC_ARN: props.alerting.topic.topicArn,
-        ALARM_SERVICES: JSON.stringify(Object.fromEntries(triggers.map((t) => [t.name, t.service]))),
-        ALARM_WINDOW_HOURS: String(props.alarmWindowHours),
-        WAIT_TIMEOUT_SECONDS: String(props.waitForStableMinutes * 60),
-      },
-    });
-    const role = this.function.role;
-
     const arn = (resource: string, resourceName: string) =>
       stack.formatArn({ service: 'ecs', resource, resourceName });
-    const names = props.services.map((s) => s.serviceName);
-    const perService = (resource: string, suffix = '') =>
-      names.map((n) => arn(resource, `${props.clusterName}/${n}${suffix}`));
-
-    role.addToPolicy(
+    const ofService = (resource: string, name: string, suffix = '') =>
+      arn(resource, `${props.clusterName}/${name}${suffix}`);
+    const environment = (mode: 'plan' | 'act', service?: ServiceKey): Record<string, string> => ({
+      ENVIRONMENT_NAME: props.environmentName,
+      CLUSTER_NAME: props.clusterName,
+      TOPIC_ARN: props.alerting.topic.topicArn,
+      ROLLBACK_MODE: mode,
+      ...(service ? { SERVICE_NAME: service } : {}),
+      ALARM_SERVICES: JSON.stringify(
+        Object.fromEntries(triggers.filter((t) => t.service === service).map((t) => [t.name, t.service])),
+      ),
+      ALARM_WINDOW_HOURS: String(props.alarmWindowHours),
+      WAIT_TIMEOUT_SECONDS: String(props.waitForStableMinutes * 60),
+    });
+    const errorAlarms: cloudwatch.Alarm[] = [];
+    const pageOnErrors = (fn: ProjectFunction, alarmId: string, what: string) =>
+      errorAlarms.push(
+        new cloudwatch.Alarm(this, alarmId, {
+          alarmName: `${props.namePrefix}-rollback-${what}-errors`,
+          alarmDescription: `The rollback ${what} failed: check the service in ECS and the function's log, then roll back by hand.`,
+          metric: fn.function.metricErrors({ period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    const readStatements = (names: readonly ServiceKey[]) => [
       new iam.PolicyStatement({
-        sid: 'TheTwoServices',
-        actions: ['ecs:DescribeServices', 'ecs:UpdateService', 'ecs:ListServiceDeployments'],
-        resources: perService('service'),
+        sid: 'ReadServices',
+        actions: ['ecs:DescribeServices', 'ecs:ListServiceDeployments'],
+        resources: names.map((n) => ofService('service', n)),
       }),
-    );
-    // Service deployments and revisions are authorized on their own ARNs, nested under the service.
-    role.addToPolicy(
+      // Service deployments and revisions are authorized on their own ARNs, nested under the service.
       new iam.PolicyStatement({
-        sid: 'TheirDeployments',
-        actions: ['ecs:DescribeServiceDeployments', 'ecs:StopServiceDeployment'],
-        resources: perService('service-deployment', '/*'),
+        sid: 'ReadDeployments',
+        actions: ['ecs:DescribeServiceDeployments'],
+        resources: names.map((n) => ofService('service-deployment', n, '/*')),
       }),
-    );
-    role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'TheirRevisions',
+        sid: 'ReadRevisions',
         actions: ['ecs:DescribeServiceRevisions'],
-        resources: perService('service-revision', '/*'),
+        resources: names.map((n) => ofService('service-revision', n, '/*')),
       }),
-    );
-    const families = props.services.map((s) => arn('task-definition', `${s.family}:*`));
+      new iam.PolicyStatement({
+        sid: 'ReadTaskDefinitions',
+        actions: ['ecs:DescribeTaskDefinition'],
+        resources: ['*'],
+      }),
+    ];
+
+    // The planner: dry runs only, read-only, no reservation, so it answers while a rollback runs.
+    const names = props.services.map((s) => s.serviceName);
+    this.planner = new ProjectFunction(this, 'PlanFunction', {
+      name: 'rollback',
+      description:
+        'Plans a rollback of bot or ml-service (dry runs of npm run ops -- rollback); changes nothing',
+      timeout: Duration.minutes(2),
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      environment: environment('plan'),
+    });
+    for (const statement of readStatements(names)) this.planner.role.addToPolicy(statement);
+    this.acknowledgeReads(this.planner, names);
+    acceptFunctionExceptions(this.planner.function, {
+      noDeadLetterQueue:
+        'Invoked only synchronously by the ops command, which prints any error; nothing is queued',
+      outsideVpc:
+        'Calls only the ECS API and reads no database: outside the VPC it needs no NAT or endpoints',
+      noReservedConcurrency:
+        'Read-only dry runs: a reservation would make a plan wait behind another plan and take account concurrency for nothing',
+      noTracing: 'Rare, short runs; each logs its request and its plan',
+      environmentWithoutCmk:
+        'The environment holds only names, the topic ARN and numbers, no secret (Lambda encrypts it at rest anyway)',
+    });
+    pageOnErrors(this.planner, 'PlanErrors', 'plan-function');
+
+    const actors = {} as Record<ServiceKey, ProjectFunction>;
+    for (const s of props.services) {
+      const fn = new ProjectFunction(this, ACTOR_IDS[s.serviceName], {
+        name: 'rollback',
+        description: `Rolls ${s.serviceName} back to its previous successful deployment (npm run ops -- rollback --service ${s.serviceName})`,
+        timeout: Duration.minutes(props.waitForStableMinutes + 3),
+        logRetention: props.logRetention,
+        logRemovalPolicy: props.logRemovalPolicy,
+        // One run per service at a time: two runs on one service would act on each other's
+        // half-done work. Per service, so services never wait for each other.
+        reservedConcurrentExecutions: 1,
+        environment: environment('act', s.serviceName),
+      });
+      actors[s.serviceName] = fn;
+      this.grantActing(fn, s, ofService, arn);
+      props.alerting.grantPublish(fn.role);
+      // An alarm invokes asynchronously: a run that still fails after Lambda's two retries goes to the
+      // on-call topic (the event itself, even if the function died before it could report).
+      fn.function.configureAsyncInvoke({
+        retryAttempts: 2,
+        onFailure: props.alerting.asDestination(),
+      });
+      this.acknowledgeActor(fn);
+      for (const trigger of triggers.filter((t) => t.service === s.serviceName))
+        trigger.alarm.addAlarmAction(new actions.LambdaAction(fn.function));
+      pageOnErrors(
+        fn,
+        s.serviceName === 'bot' ? 'Errors' : 'MlServiceErrors',
+        s.serviceName === 'bot' ? 'function' : `${s.serviceName}-function`,
+      );
+    }
+    this.actors = actors;
+    this.function = actors.bot;
+    this.errorAlarms = errorAlarms;
+    for (const alarm of errorAlarms) alarm.addAlarmAction(new actions.SnsAction(props.alerting.topic));
+  }
+
+  /** What an acting function may do: read its service, change only it, register only its family. */
+  private grantActing(
+    fn: ProjectFunction,
+    s: RollbackService,
+    ofService: (resource: string, name: string, suffix?: string) => string,
+    arn: (resource: string, resourceName: string) => string,
+  ): void {
+    const role = fn.role;
     role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'ReregisterTheirFamilies',
+        sid: 'ItsService',
+        actions: ['ecs:DescribeServices', 'ecs:UpdateService', 'ecs:ListServiceDeployments'],
+        resources: [ofService('service', s.serviceName)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ItsDeployments',
+        actions: ['ecs:DescribeServiceDeployments', 'ecs:StopServiceDeployment'],
+        resources: [ofService('service-deployment', s.serviceName, '/*')],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ItsRevisions',
+        actions: ['ecs:DescribeServiceRevisions'],
+        resources: [ofService('service-revision', s.serviceName, '/*')],
+      }),
+    );
+    const family = arn('task-definition', `${s.family}:*`);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReregisterItsFamily',
         actions: ['ecs:RegisterTaskDefinition'],
-        resources: families,
+        resources: [family],
       }),
     );
     role.addToPolicy(
@@ -128,86 +241,63 @@ export class Rollback extends Construct {
         resources: ['*'],
       }),
     );
-    const roles = props.services.flatMap((s) => [
-      s.taskDefinition.taskRole.roleArn,
-      s.taskDefinition.obtainExecutionRole().roleArn,
-    ]);
     role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'PassTheirRoles',
+        sid: 'PassItsRoles',
         actions: ['iam:PassRole'],
-        resources: roles,
+        resources: [s.taskDefinition.taskRole.roleArn, s.taskDefinition.obtainExecutionRole().roleArn],
         conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       }),
     );
-    props.alerting.grantPublish(role);
-
-    // cdk-nag names a wildcard finding by the resolved ARN (the partition is a literal for eu-west-1).
-    const ack = (resource: string, reason: string) => {
-      const resolved: unknown = stack.resolve(resource);
-      const finding =
-        typeof resolved === 'string'
-          ? resolved
-          : `arn:<AWS::Partition>:ecs:${stack.region}:${stack.account}:${resource.split(':').slice(5).join(':')}`;
-      Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${finding}]`, reason });
-    };
-    ack('*', 'ecs:DescribeTaskDefinition has no resource-level permissions; it only reads');
-    props.services.forEach((s, i) => {
-      ack(
-        families[i],
-        `Re-registering an INACTIVE revision creates a new revision of ${s.family}, whose number is not known in advance`,
-      );
-      ack(
-        perService('service-deployment', '/*')[i],
-        `Every deployment of ${s.serviceName} and only of it: ECS generates deployment ids`,
-      );
-      ack(
-        perService('service-revision', '/*')[i],
-        `Every revision of ${s.serviceName} and only of it: ECS generates revision ids`,
-      );
-    });
-
-    // An alarm invokes asynchronously: a run that still fails after Lambda's two retries goes to the
-    // on-call topic (the event itself, even if the function died before it could report).
-    this.function.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      onFailure: props.alerting.asDestination(),
-    });
-    this.acknowledgeFindings();
-
-    for (const trigger of triggers)
-      trigger.alarm.addAlarmAction(new actions.LambdaAction(this.function.function));
-
-    // A crash or timeout reaches nobody through the function's own notification: page on its errors.
-    new cloudwatch.Alarm(this, 'Errors', {
-      alarmName: `${props.namePrefix}-rollback-function-errors`,
-      alarmDescription:
-        'The rollback function failed: check the service in ECS and its log, then roll back by hand.',
-      metric: this.function.function.metricErrors({
-        period: Duration.minutes(1),
-        statistic: cloudwatch.Stats.SUM,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new actions.SnsAction(props.alerting.topic));
+    this.acknowledgeReads(fn, [s.serviceName]);
+    this.ack(
+      fn,
+      family,
+      `Re-registering an INACTIVE revision creates a new revision of ${s.family}, whose number is not known in advance`,
+    );
   }
 
-  /** Findings on the function, each accepted for a reason specific to it. */
-  private acknowledgeFindings(): void {
-    const fn = this.function.function;
-    const failures =
-      'Alarm (async) invocations that fail after two retries go to the on-call topic as the on-failure ' +
-      'destination; the ops command invokes synchronously and prints the error. A queue nobody reads adds nothing';
-    const noVpc =
-      'Calls only the ECS and SNS APIs and reads no database: outside the VPC it needs no NAT or endpoints';
-    const noTracing =
-      'Rare, short runs; each logs its request and its full report, and the report goes to the on-call topic';
-    acceptFunctionExceptions(fn, {
-      noDeadLetterQueue: failures,
-      outsideVpc: noVpc,
-      noTracing,
+  /** cdk-nag names a wildcard finding by the resolved ARN (the partition is a literal for eu-west-1). */
+  private ack(fn: ProjectFunction, resource: string, reason: string): void {
+    const stack = Stack.of(this);
+    const resolved: unknown = stack.resolve(resource);
+    const finding =
+      typeof resolved === 'string'
+        ? resolved
+        : `arn:<AWS::Partition>:ecs:${stack.region}:${stack.account}:${resource.split(':').slice(5).join(':')}`;
+    Validations.of(fn.role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${finding}]`, reason });
+  }
+
+  private acknowledgeReads(fn: ProjectFunction, names: readonly ServiceKey[]): void {
+    const stack = Stack.of(this);
+    const cluster = this.clusterName;
+    this.ack(fn, '*', 'ecs:DescribeTaskDefinition has no resource-level permissions; it only reads');
+    for (const n of names) {
+      const of = (resource: string) =>
+        stack.formatArn({ service: 'ecs', resource, resourceName: `${cluster}/${n}/*` });
+      this.ack(
+        fn,
+        of('service-deployment'),
+        `Every deployment of ${n} and only of it: ECS generates deployment ids`,
+      );
+      this.ack(
+        fn,
+        of('service-revision'),
+        `Every revision of ${n} and only of it: ECS generates revision ids`,
+      );
+    }
+  }
+
+  /** Findings on an acting function, each accepted for a reason specific to it. */
+  private acknowledgeActor(fn: ProjectFunction): void {
+    acceptFunctionExceptions(fn.function, {
+      noDeadLetterQueue:
+        'Alarm (async) invocations that fail after two retries go to the on-call topic as the on-failure ' +
+        'destination; the ops command invokes synchronously and prints the error. A queue nobody reads adds nothing',
+      outsideVpc:
+        'Calls only the ECS and SNS APIs and reads no database: outside the VPC it needs no NAT or endpoints',
+      noTracing:
+        'Rare, short runs; each logs its request and its full report, and the report goes to the on-call topic',
       environmentWithoutCmk:
         'The environment holds only names, the topic ARN and numbers, no secret (Lambda encrypts it at rest anyway)',
     });

@@ -17,6 +17,13 @@ export interface RollbackConfig {
   readonly waitTimeoutMs: number;
   /** Time between two DescribeServices polls while waiting, in milliseconds. */
   readonly pollIntervalMs: number;
+  /**
+   * `plan`: the planning function, which only answers dry runs (it has no right to change anything);
+   * `act`: one service's own function, which acts on that service only. @default 'act'
+   */
+  readonly mode?: 'plan' | 'act';
+  /** For `act`: the one service this function rolls back. @default any (tests) */
+  readonly service?: ServiceKey;
 }
 
 /** The `environments/` field holding each service's pinned image tag. */
@@ -68,7 +75,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RollbackConfig
         `map the alarm to ${SERVICE_KEYS.join(' or ')}`,
       );
   }
+  const mode = env.ROLLBACK_MODE ?? 'act';
+  if (mode !== 'plan' && mode !== 'act')
+    throw new InputError(
+      'environment variable ROLLBACK_MODE',
+      mode,
+      'set "plan" or "act" (lib/rollback.ts sets it)',
+    );
+  const service = env.SERVICE_NAME;
+  if (mode === 'act' && !SERVICE_KEYS.includes(service as ServiceKey))
+    throw new InputError(
+      'environment variable SERVICE_NAME',
+      service,
+      `set ${SERVICE_KEYS.join(' or ')}: an acting function rolls back one service (lib/rollback.ts sets it)`,
+    );
   return {
+    mode,
+    service: service as ServiceKey | undefined,
     environmentName: required(env, 'ENVIRONMENT_NAME'),
     cluster: required(env, 'CLUSTER_NAME'),
     topicArn: required(env, 'TOPIC_ARN'),

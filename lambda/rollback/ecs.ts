@@ -31,12 +31,15 @@ const MAX_PAGES = 3;
 const REVISIONS_PER_CALL = 20;
 
 /**
- * The ECS calls the rollback makes, each retried on throttling, with task definitions and service
- * revisions cached for the run (they are immutable).
+ * The ECS calls the rollback makes, each with its own timeout and retried on throttling until its
+ * step's deadline (never past the run's `deadline`), with task definitions and service revisions
+ * cached for the run (they are immutable).
  */
 export class EcsGateway {
   private readonly taskDefinitions = new Map<string, Promise<TaskDefinition>>();
   private readonly revisions = new Map<string, string>();
+  /** Epoch milliseconds after which no call may still be running: the run must keep time to report. */
+  deadline = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly client: ECSClient,
@@ -45,13 +48,13 @@ export class EcsGateway {
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, this.clock, this.retry);
+  private call<T>(step: string, fn: (options: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
+    return withRetry(step, (signal) => fn({ abortSignal: signal }), this.clock, this.retry, this.deadline);
   }
 
   async describeService(service: string): Promise<Service> {
-    const res = await this.call(() =>
-      this.client.send(new DescribeServicesCommand({ cluster: this.cluster, services: [service] })),
+    const res = await this.call('DescribeServices', (o) =>
+      this.client.send(new DescribeServicesCommand({ cluster: this.cluster, services: [service] }), o),
     );
     const found = res.services?.find((s) => s.serviceName === service);
     if (!found || found.status !== 'ACTIVE')
@@ -66,7 +69,7 @@ export class EcsGateway {
     const briefs: ServiceDeploymentBrief[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const res = await this.call(() =>
+      const res = await this.call('ListServiceDeployments', (o) =>
         this.client.send(
           new ListServiceDeploymentsCommand({
             cluster: this.cluster,
@@ -74,6 +77,7 @@ export class EcsGateway {
             maxResults: PAGE_SIZE,
             nextToken,
           }),
+          o,
         ),
       );
       briefs.push(...(res.serviceDeployments ?? []));
@@ -93,12 +97,15 @@ export class EcsGateway {
       }));
   }
 
-  /** The service revision a deployment started from (the one ECS returns to when it is stopped). */
-  async deploymentSourceRevision(deploymentArn: string): Promise<string | undefined> {
-    const res = await this.call(() =>
-      this.client.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [deploymentArn] })),
+  /** A deployment's status now, and the service revision it started from (the one a ROLLBACK returns to). */
+  async describeDeployment(
+    deploymentArn: string,
+  ): Promise<{ status?: string; sourceRevisionArn?: string } | undefined> {
+    const res = await this.call('DescribeServiceDeployments', (o) =>
+      this.client.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [deploymentArn] }), o),
     );
-    return res.serviceDeployments?.[0]?.sourceServiceRevisions?.[0]?.arn;
+    const d = res.serviceDeployments?.[0];
+    return d && { status: d.status, sourceRevisionArn: d.sourceServiceRevisions?.[0]?.arn };
   }
 
   /** Task-definition ARNs of the given service revisions (looked up 20 at a time, then cached). */
@@ -106,8 +113,8 @@ export class EcsGateway {
     const missing = [...new Set(revisionArns)].filter((arn) => !this.revisions.has(arn));
     for (let i = 0; i < missing.length; i += REVISIONS_PER_CALL) {
       const batch = missing.slice(i, i + REVISIONS_PER_CALL);
-      const res = await this.call(() =>
-        this.client.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: batch })),
+      const res = await this.call('DescribeServiceRevisions', (o) =>
+        this.client.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: batch }), o),
       );
       for (const rev of res.serviceRevisions ?? [])
         if (rev.serviceRevisionArn && rev.taskDefinition)
@@ -125,8 +132,8 @@ export class EcsGateway {
   describeTaskDefinition(arn: string): Promise<TaskDefinition> {
     let hit = this.taskDefinitions.get(arn);
     if (!hit) {
-      hit = this.call(() =>
-        this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
+      hit = this.call('DescribeTaskDefinition', (o) =>
+        this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), o),
       ).then((res) => {
         if (!res.taskDefinition) throw new Error(`DescribeTaskDefinition returned nothing for ${arn}`);
         return res.taskDefinition;
@@ -139,7 +146,9 @@ export class EcsGateway {
   }
 
   async registerTaskDefinition(input: RegisterTaskDefinitionCommandInput): Promise<TaskDefinition> {
-    const res = await this.call(() => this.client.send(new RegisterTaskDefinitionCommand(input)));
+    const res = await this.call('RegisterTaskDefinition', (o) =>
+      this.client.send(new RegisterTaskDefinitionCommand(input), o),
+    );
     if (!res.taskDefinition?.taskDefinitionArn)
       throw new Error(`RegisterTaskDefinition returned no ARN for ${input.family}`);
     return res.taskDefinition;
@@ -147,15 +156,16 @@ export class EcsGateway {
 
   /** Points the service at `taskDefinition`. Never passes a desired count: an emergency stop's 0 stays 0. */
   async updateService(service: string, taskDefinition: string): Promise<void> {
-    await this.call(() =>
-      this.client.send(new UpdateServiceCommand({ cluster: this.cluster, service, taskDefinition })),
+    await this.call('UpdateService', (o) =>
+      this.client.send(new UpdateServiceCommand({ cluster: this.cluster, service, taskDefinition }), o),
     );
   }
 
   async stopDeploymentWithRollback(deploymentArn: string): Promise<void> {
-    await this.call(() =>
+    await this.call('StopServiceDeployment', (o) =>
       this.client.send(
         new StopServiceDeploymentCommand({ serviceDeploymentArn: deploymentArn, stopType: 'ROLLBACK' }),
+        o,
       ),
     );
   }

@@ -1,5 +1,5 @@
 import { InputError } from './errors';
-import { RollbackRequest, SERVICE_KEYS, ServiceKey } from './types';
+import { PlanRef, RollbackRequest, SERVICE_KEYS, ServiceKey } from './types';
 
 /** What the handler was asked: a request to run, or an event to ignore (an alarm going back to OK). */
 export type ParsedEvent =
@@ -25,11 +25,11 @@ function optionalString(
   return value;
 }
 
-function taskDefinitionArn(event: Record<string, unknown>, field: string): string | undefined {
+function taskDefinitionArn(event: Record<string, unknown>, field: string, label = field): string | undefined {
   const value = optionalString(event, field, 2048);
   if (value !== undefined && !TASK_DEFINITION_ARN.test(value))
     throw new InputError(
-      field,
+      label,
       value,
       'send a full task-definition ARN (arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>) as a dry run reported it',
     );
@@ -42,17 +42,69 @@ function serviceKey(value: unknown, field: string): ServiceKey {
   return value as ServiceKey;
 }
 
+/** The fields a direct invocation may carry; anything else is a mistake worth stopping for. */
+const DIRECT_FIELDS = ['service', 'dryRun', 'requestedBy', 'reason', 'plan', 'to'] as const;
+const PLAN_FIELDS = ['action', 'from', 'to', 'deployment'] as const;
+const DEPLOYMENT_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service-deployment\/[A-Za-z0-9_/-]{1,512}$/;
+
+function unknownFields(value: Record<string, unknown>, known: readonly string[], where: string): void {
+  for (const key of Object.keys(value))
+    if (!known.includes(key))
+      throw new InputError(
+        `${where}${key}`,
+        value[key],
+        `leave it out: ${where || 'a direct invocation'} accepts only ${known.join(', ')}`,
+      );
+}
+
+function parsePlan(value: unknown): PlanRef | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value))
+    throw new InputError('plan', value, 'send the plan object a dry run returned, unchanged');
+  unknownFields(value, PLAN_FIELDS, 'plan.');
+  if (value.action !== 'update-service' && value.action !== 'stop-deployment')
+    throw new InputError(
+      'plan.action',
+      value.action,
+      'send "update-service" or "stop-deployment" as the dry run returned it',
+    );
+  const from = taskDefinitionArn(value, 'from', 'plan.from');
+  const to = taskDefinitionArn(value, 'to', 'plan.to');
+  if (!from || !to)
+    throw new InputError(
+      `plan.${from ? 'to' : 'from'}`,
+      value[from ? 'to' : 'from'],
+      'send the plan a dry run returned, unchanged',
+    );
+  const deployment = optionalString(value, 'deployment', 2048);
+  if (value.action === 'stop-deployment' && !(deployment && DEPLOYMENT_ARN.test(deployment)))
+    throw new InputError(
+      'plan.deployment',
+      deployment,
+      'a stop plan names the deployment ARN it stops; send the plan a dry run returned',
+    );
+  return { action: value.action, from, to, deployment };
+}
+
 function parseDirect(event: Record<string, unknown>): RollbackRequest {
+  unknownFields(event, DIRECT_FIELDS, '');
   const dryRun = event.dryRun;
   if (dryRun !== undefined && typeof dryRun !== 'boolean')
     throw new InputError('dryRun', dryRun, 'send true (plan only) or false (act), or leave it out (false)');
+  const to = optionalString(event, 'to', 2048);
+  if (to !== undefined && !(TASK_DEFINITION_ARN.test(to) || /^([A-Za-z0-9_-]{1,255}:)?\d{1,9}$/.test(to)))
+    throw new InputError(
+      'to',
+      to,
+      'name a revision as a task-definition ARN, <family>:<revision> or a revision number (e.g. clever-better-bot:11)',
+    );
   return {
     service: serviceKey(event.service, 'service'),
     dryRun: dryRun ?? false,
     requestedBy: optionalString(event, 'requestedBy', 200) ?? 'unknown (direct invocation)',
     reason: optionalString(event, 'reason', 1000),
-    targetTaskDefinition: taskDefinitionArn(event, 'targetTaskDefinition'),
-    expectedCurrentTaskDefinition: taskDefinitionArn(event, 'expectedCurrentTaskDefinition'),
+    plan: parsePlan(event.plan),
+    to,
     trigger: { kind: 'manual' },
   };
 }

@@ -14,7 +14,7 @@ export function tagOf(rev: RevisionInfo | undefined): string {
 
 /**
  * The drift rule: a rollback outside CloudFormation leaves the template (and `environments/`) on the
- * newer tag, so the next deploy rolls forward again unless the pinned tag is set back.
+ * other tag, so the next deploy undoes it unless the pinned tag is set to what now runs.
  */
 export function driftNote(
   environmentName: string,
@@ -29,17 +29,17 @@ export function driftNote(
   const toTag = tagOf(to);
   if (fromTag === toTag)
     return (
-      `Drift: the image tag is the same (${toTag}); the rollback reverts other settings of the task ` +
+      `Drift: the image tag is the same (${toTag}); the change reverts other settings of the task ` +
       `definition (${from.label} -> ${to.label}). Revert that change in git before the next cdk deploy, ` +
-      'or it rolls forward again.'
+      `or it puts ${from.label}'s settings back.`
     );
   const fix = `set ${field} = '${toTag}' in ${file} (it says '${fromTag}') and open a pull request`;
   if (kind === 'stop-deployment')
     return (
       `Drift: if the stopped deployment came from cdk deploy, CloudFormation fails that update and rolls ` +
-      `the stack back itself. Otherwise ${fix}, or the next cdk deploy rolls ${service} forward to ${fromTag} again.`
+      `the stack back itself. Otherwise ${fix}, or the next cdk deploy brings ${fromTag} back.`
     );
-  return `Drift: ${service} now runs ${toTag} outside CloudFormation. To keep it, ${fix}; otherwise the next cdk deploy rolls ${service} forward to ${fromTag} again.`;
+  return `Drift: ${service} now runs ${toTag} outside CloudFormation. To keep it, ${fix}; otherwise the next cdk deploy brings ${fromTag} back.`;
 }
 
 function revisionLine(rev: RevisionInfo): string {
@@ -50,10 +50,12 @@ function revisionLine(rev: RevisionInfo): string {
 export function formatReport(report: RollbackReport): string[] {
   const lines = [
     `${report.dryRun ? 'DRY RUN: ' : ''}${report.summary}`,
+    `Outcome: ${report.outcome}${report.why ? ` (${report.why})` : ''}`,
     `Environment: ${report.environment}, cluster ${report.cluster}, service ${report.service}`,
     `Triggered by: ${report.trigger} (requested by ${report.requestedBy})`,
   ];
   if (report.reason) lines.push(`Reason: ${report.reason}`);
+  for (const note of report.history) lines.push(`History: ${note}`);
   if (report.from) lines.push(`From: ${revisionLine(report.from)}`);
   if (report.to) lines.push(`To:   ${revisionLine(report.to)}`);
   if (report.targetInactive && !report.reregisteredAs)
@@ -61,22 +63,41 @@ export function formatReport(report: RollbackReport): string[] {
   if (report.reregisteredAs)
     lines.push(`${report.to?.label} was INACTIVE: registered again as ${report.reregisteredAs}.`);
   if (report.stoppedDeployment) lines.push(`Deployment: ${report.stoppedDeployment}`);
-  if (report.stable !== undefined)
+  if (report.moved)
     lines.push(
-      report.stable
-        ? `Service stable after ${report.waitedSeconds} s.`
-        : `Service NOT yet stable after ${report.waitedSeconds} s: watch it in the ECS console.`,
+      `${report.service} now runs ${report.nowRuns ?? 'the target'} (this run changed the service).`,
     );
   for (const warning of report.warnings) lines.push(`Warning: ${warning}`);
-  if (report.driftNote) lines.push(report.driftNote);
+  if (report.notificationError)
+    lines.push(
+      `The notification to the on-call topic FAILED (${report.notificationError}): the rollback itself is as reported above; tell the on-call channel yourself.`,
+    );
+  if (report.driftNote && (report.moved || report.outcome === 'planned')) lines.push(report.driftNote);
   return lines;
+}
+
+/** What each outcome's subject says, so a subject alone tells what happened. */
+function subjectText(report: RollbackReport): string {
+  const from = tagOf(report.from);
+  const to = tagOf(report.to);
+  const verb = report.direction === 'forward' ? 'rolled FORWARD' : 'rolled back';
+  switch (report.outcome) {
+    case 'rolled-back':
+      return `${report.service} ${verb} ${from} -> ${to}`;
+    case 'rolled-back-unstable':
+      return `${report.service} ${verb} ${from} -> ${to}, NOT stable yet`;
+    case 'rollback-failed':
+      return `${report.service} rollback FAILED, runs ${report.nowRuns ?? '?'}`;
+    case 'nothing-to-do':
+      return `${report.service} rollback: nothing to do (${report.why})`;
+    default:
+      return `${report.service} rollback planned ${from} -> ${to}`;
+  }
 }
 
 /** SNS subjects must be ASCII, one line, at most 100 characters. */
 export function notificationSubject(report: RollbackReport): string {
-  const what =
-    report.outcome === 'rolled-back' || report.outcome === 'deployment-stopped'
-      ? `${report.service} rolled back ${tagOf(report.from)} -> ${tagOf(report.to)}`
-      : `${report.service} rollback ${report.outcome}`;
-  return `[clever-better ${report.environment}] ${what}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+  return `[clever-better ${report.environment}] ${subjectText(report)}`
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 100);
 }

@@ -15,20 +15,21 @@ describe('direct invocations', () => {
     });
   });
 
-  test('carry the plan fields of the ops command', () => {
+  test('carry the plan of a dry run and an explicit revision', () => {
+    const plan = { action: 'update-service', from: TD.replace(':4', ':5'), to: TD };
     const parsed = parseEvent(
       {
         service: 'ml-service',
-        dryRun: true,
+        dryRun: false,
         requestedBy: 'alice',
         reason: '5xx after v1.3.0',
-        targetTaskDefinition: TD,
-        expectedCurrentTaskDefinition: TD.replace(':4', ':5'),
+        plan,
+        to: '4',
       },
       ALARMS,
     );
     expect(parsed).toMatchObject({
-      request: { service: 'ml-service', dryRun: true, requestedBy: 'alice', targetTaskDefinition: TD },
+      request: { service: 'ml-service', dryRun: false, requestedBy: 'alice', plan, to: '4' },
     });
   });
 
@@ -40,9 +41,31 @@ describe('direct invocations', () => {
       /dryRun = "yes" is not usable\. Fix: send true \(plan only\) or false/,
     ],
     [
-      { service: 'bot', targetTaskDefinition: 'clever-better-bot:4' },
-      /targetTaskDefinition = "clever-better-bot:4".*full task-definition ARN/,
+      { service: 'bot', force: true },
+      /force = true is not usable\. Fix: leave it out: a direct invocation accepts only service, dryRun/,
     ],
+    [
+      { service: 'bot', targetTaskDefinition: TD },
+      /targetTaskDefinition = ".*" is not usable\. Fix: leave it out/,
+    ],
+    [
+      { service: 'bot', to: 'latest' },
+      /to = "latest" is not usable\. Fix: name a revision as a task-definition ARN/,
+    ],
+    [{ service: 'bot', plan: 'yes' }, /plan = "yes" is not usable/],
+    [
+      { service: 'bot', plan: { action: 'rewind', from: TD, to: TD } },
+      /plan\.action = "rewind" is not usable/,
+    ],
+    [
+      { service: 'bot', plan: { action: 'update-service', from: 'clever-better-bot:5', to: TD } },
+      /plan\.from = "clever-better-bot:5".*full task-definition ARN/,
+    ],
+    [
+      { service: 'bot', plan: { action: 'stop-deployment', from: TD, to: TD } },
+      /plan\.deployment = undefined is not usable\. Fix: a stop plan names the deployment ARN/,
+    ],
+    [{ service: 'bot', plan: { action: 'update-service', from: TD, to: TD, extra: 1 } }, /plan\.extra = 1/],
     ['bot', /event = "bot" is not usable/],
   ])('fails on bad input %j, naming the field, the value and the fix', (event, message) => {
     expect(() => parseEvent(event, ALARMS)).toThrow(InputError);
@@ -127,7 +150,9 @@ describe('configuration from the environment', () => {
   };
 
   test('is read with units converted to milliseconds', () => {
-    expect(loadConfig(env)).toMatchObject({
+    expect(loadConfig({ ...env, SERVICE_NAME: 'bot' })).toMatchObject({
+      mode: 'act',
+      service: 'bot',
       cluster: 'clever-better-staging',
       alarmServices: ALARMS,
       alarmWindowMs: 86_400_000,
@@ -144,8 +169,10 @@ describe('configuration from the environment', () => {
       /ALARM_SERVICES\["a"\] = "db" is not usable\. Fix: map the alarm to bot or ml-service/,
     ],
     [{ WAIT_TIMEOUT_SECONDS: '-5' }, /WAIT_TIMEOUT_SECONDS = "-5"/],
+    [{ ROLLBACK_MODE: 'both' }, /ROLLBACK_MODE = "both" is not usable\. Fix: set "plan" or "act"/],
+    [{ ROLLBACK_MODE: 'act', SERVICE_NAME: undefined }, /SERVICE_NAME = undefined is not usable/],
   ])('fails on %j naming the variable', (override, message) => {
-    expect(() => loadConfig({ ...env, ...override })).toThrow(message);
+    expect(() => loadConfig({ ...env, SERVICE_NAME: 'bot', ...override })).toThrow(message);
   });
 });
 
@@ -161,6 +188,7 @@ describe('small pieces', () => {
 
   test.each([
     [{ name: 'ThrottlingException' }, true],
+    [{ name: 'CallTimeout' }, true],
     [{ name: 'ServerException' }, true],
     [{ name: 'Whatever', $metadata: { httpStatusCode: 503 } }, true],
     [{ name: 'ClientException', $metadata: { httpStatusCode: 400 } }, false],

@@ -23,7 +23,8 @@ import { randomUUID } from 'node:crypto';
 import { EcsGateway } from '../../lambda/rollback/ecs';
 import { runRollback } from '../../lambda/rollback/rollback';
 import { RollbackRequest } from '../../lambda/rollback/types';
-import { fakeClock, testConfig } from './fake-ecs';
+import { systemClock } from '../../lambda/rollback/retry';
+import { testConfig } from './fake-ecs';
 
 const endpoint = process.env.MOTO_ENDPOINT;
 const REGION = 'eu-west-1';
@@ -134,9 +135,10 @@ describe('rollback against the ECS emulator', () => {
   let current: string; // v1.2.3, what the service runs
   const published: string[] = [];
   const deps = () => ({
-    ecs: new EcsGateway(ecs, CLUSTER, fakeClock()),
+    // The real clock: the fake one lets only calls answered within a tick beat their timeout.
+    ecs: new EcsGateway(ecs, CLUSTER, systemClock),
     config: testConfig({ cluster: CLUSTER }),
-    clock: fakeClock(),
+    clock: systemClock,
     publish: async (subject: string) => {
       published.push(subject);
     },
@@ -241,16 +243,27 @@ describe('rollback against the ECS emulator', () => {
       ]),
     );
     expect(published).toEqual(['[clever-better staging] bot rolled back v1.2.3 -> v1.2.2']);
+    expect(report.nowRuns).toBe(report.reregisteredAs!.slice(report.reregisteredAs!.lastIndexOf('/') + 1));
   });
 
   test('repeating the plan once the service runs the copy calls nothing that changes anything', async () => {
+    // ECS records the rollback's deployment of the copy; the fixture history does the same.
+    const service = (await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: [SERVICE] })))
+      .services![0];
+    history.deployments.unshift({
+      arn: `arn:aws:ecs:${REGION}:123456789012:service-deployment/${CLUSTER}/${SERVICE}/d3`,
+      status: 'SUCCESSFUL',
+      createdAt: new Date(Date.now() - 60_000),
+      finishedAt: new Date(),
+      taskDefinition: service.taskDefinition!,
+    });
     const before = await revisionCount();
     calls.length = 0;
     const report = await runRollback(
-      request({ targetTaskDefinition: previous, expectedCurrentTaskDefinition: current }),
+      request({ plan: { action: 'update-service', from: current, to: previous } }),
       deps(),
     );
-    expect(report.outcome).toBe('already-on-target');
+    expect(report).toMatchObject({ outcome: 'nothing-to-do', why: 'already-rolled-back' });
     expect(calls).not.toContain('UpdateServiceCommand');
     expect(calls).not.toContain('RegisterTaskDefinitionCommand');
     expect(await revisionCount()).toBe(before);

@@ -10,158 +10,167 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { RollbackConfig } from '../../lambda/rollback/config';
 import { EcsGateway } from '../../lambda/rollback/ecs';
 import { InputError, NoRollbackTargetError } from '../../lambda/rollback/errors';
-import { formatReport } from '../../lambda/rollback/report';
+import { formatReport, notificationSubject } from '../../lambda/rollback/report';
 import { runRollback } from '../../lambda/rollback/rollback';
 import { REGISTRABLE_FIELDS } from '../../lambda/rollback/task-definition';
-import { RollbackRequest } from '../../lambda/rollback/types';
+import { RollbackReport, RollbackRequest } from '../../lambda/rollback/types';
 import {
+  addToWorld,
   CLUSTER,
-  deploymentArn,
+  EcsWorld,
   fakeClock,
-  fakeEcs,
   FakeService,
   NOW,
+  ServiceName,
   tdArn,
   testConfig,
   throttled,
 } from './fake-ecs';
 
 const ecs = mockClient(ECSClient);
-const MUTATING = [UpdateServiceCommand, RegisterTaskDefinitionCommand, StopServiceDeploymentCommand];
+const MUTATING = ['UpdateService', 'RegisterTaskDefinition', 'StopServiceDeployment'];
+const BOT = 'clever-better-bot';
+const ML = 'clever-better-ml';
+const bot = (rev: number) => tdArn(BOT, rev);
 
 beforeEach(() => ecs.reset());
 
-const BOT = 'clever-better-bot';
-
-/** The usual history: v1.2.1 (:3) → v1.2.2 (:4) → v1.2.3 (:5, running). */
-const healthyHistory: FakeService = {
-  service: 'bot',
-  family: BOT,
-  current: 5,
-  taskDefinitions: { 3: ['v1.2.1'], 4: ['v1.2.2'], 5: ['v1.2.3'] },
-  deployments: [
-    { id: 'd5', status: 'SUCCESSFUL', revision: 5, minutesAgo: 30 },
-    { id: 'd4', status: 'SUCCESSFUL', revision: 4, minutesAgo: 3000 },
-    { id: 'd3', status: 'SUCCESSFUL', revision: 3, minutesAgo: 9000 },
-  ],
-};
-
-function request(overrides: Partial<RollbackRequest> = {}): RollbackRequest {
-  return { service: 'bot', dryRun: false, requestedBy: 'alice', trigger: { kind: 'manual' }, ...overrides };
-}
-
-function run(req: RollbackRequest, config: RollbackConfig = testConfig()) {
+/**
+ * The incident of issue 18: v1.2.1 (:10) → v1.2.2 (:11) → v1.2.3 (:12, running, bad). Every test
+ * gets its own world and clock; the world's deployments are stamped with the clock the runs use.
+ */
+function incident(extra: Partial<FakeService> = {}, service: ServiceName = 'bot') {
   const clock = fakeClock();
+  const world = new EcsWorld(clock, ecs);
+  const family = service === 'bot' ? BOT : ML;
+  addToWorld(world, {
+    service,
+    family,
+    current: 12,
+    taskDefinitions: { 10: ['v1.2.1'], 11: ['v1.2.2'], 12: ['v1.2.3'] },
+    deployments: [
+      { id: 'd12', status: 'SUCCESSFUL', revision: 12, minutesAgo: 30, sourceRevision: 11 },
+      { id: 'd11', status: 'SUCCESSFUL', revision: 11, minutesAgo: 3000, sourceRevision: 10 },
+      { id: 'd10', status: 'SUCCESSFUL', revision: 10, minutesAgo: 9000 },
+    ],
+    ...extra,
+  });
+  return { world, clock, ...runner(clock) };
+}
+
+function runner(clock: ReturnType<typeof fakeClock>) {
   const published: { subject: string; message: string }[] = [];
-  const deps = {
-    ecs: new EcsGateway(new ECSClient({ region: 'eu-west-1' }), CLUSTER, clock),
-    config,
-    clock,
-    publish: async (subject: string, message: string) => {
-      published.push({ subject, message });
-    },
-  };
-  return { result: runRollback(req, deps), published, clock };
+  const run = (
+    req: Partial<RollbackRequest> = {},
+    config: RollbackConfig = testConfig(),
+    deadline?: number,
+  ) =>
+    runRollback(
+      { service: 'bot', dryRun: false, requestedBy: 'alice', trigger: { kind: 'manual' }, ...req },
+      {
+        ecs: new EcsGateway(new ECSClient({ region: 'eu-west-1' }), CLUSTER, clock),
+        config,
+        clock,
+        deadline,
+        publish: async (subject, message) => {
+          published.push({ subject, message });
+        },
+      },
+    );
+  return { run, published };
 }
 
-function mutatingCalls() {
-  return MUTATING.flatMap((c) => ecs.commandCalls(c as never));
-}
+const mutations = (world: EcsWorld) => world.log.filter((l) => MUTATING.includes(l.split(' ')[0]));
+const alarm = (
+  minutesAgo: number,
+  name = 'clever-better-staging-bot-deploy-errors',
+): Partial<RollbackRequest> => ({
+  requestedBy: `CloudWatch alarm ${name}`,
+  trigger: { kind: 'alarm', alarmName: name, stateChangedAt: new Date(NOW - minutesAgo * 60_000) },
+});
+const plan = (r: RollbackReport) => ({ plan: r.plan! });
 
-describe('rolling back to the previous successful deployment', () => {
-  test('moves the service to the most recent successful deployment that differs and reports both revisions', async () => {
-    // GIVEN the service runs :5 and :4 deployed successfully before it
-    const state = fakeEcs(ecs, healthyHistory);
-    // WHEN it is rolled back
-    const { result, published } = run(request());
-    const report = await result;
-    // THEN it runs :4 again, stable, and the report names revisions and image tags
+describe('rolling back the latest release', () => {
+  test('returns to the revision that ran before the release, and reports both revisions', async () => {
+    const { world, run, published } = incident();
+    const report = await run();
+    expect(world.current('bot')).toBe(bot(11));
     expect(ecs.commandCalls(UpdateServiceCommand)[0].args[0].input).toEqual({
       cluster: CLUSTER,
       service: 'bot',
-      taskDefinition: tdArn(BOT, 4),
+      taskDefinition: bot(11),
     });
-    expect(state.current).toBe(tdArn(BOT, 4));
     expect(report).toMatchObject({
       outcome: 'rolled-back',
-      action: 'update-service',
+      moved: true,
+      nowRuns: `${BOT}:11`,
       stable: true,
-      from: { label: `${BOT}:5`, images: [{ container: 'app', tag: 'v1.2.3' }] },
-      to: { label: `${BOT}:4`, images: [{ container: 'app', tag: 'v1.2.2' }] },
+      from: { label: `${BOT}:12`, images: [{ container: 'app', tag: 'v1.2.3' }] },
+      to: { label: `${BOT}:11`, images: [{ container: 'app', tag: 'v1.2.2' }] },
       notified: true,
     });
-    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
-    expect(published).toHaveLength(1);
+    expect(published.map((p) => p.subject)).toEqual([
+      '[clever-better staging] bot rolled back v1.2.3 -> v1.2.2',
+    ]);
+    expect(published[0].message).toContain(
+      "set bot.imageTag = 'v1.2.2' in environments/staging.ts (it says 'v1.2.3')",
+    );
   });
 
   test('never sends a desired count, so an emergency-stopped bot stays at zero', async () => {
-    fakeEcs(ecs, { ...healthyHistory, desiredCount: 0 });
-    await run(request()).result;
+    const { world, run } = incident({ desiredCount: 0 });
+    expect((await run()).outcome).toBe('rolled-back');
     expect(ecs.commandCalls(UpdateServiceCommand)[0].args[0].input).not.toHaveProperty('desiredCount');
-  });
-
-  test('says which image tag to set back in environments/<env>.ts, in the report and the notification', async () => {
-    fakeEcs(ecs, healthyHistory);
-    const { result, published } = run(request());
-    const report = await result;
-    expect(report.driftNote).toContain(
-      "set bot.imageTag = 'v1.2.2' in environments/staging.ts (it says 'v1.2.3')",
-    );
-    expect(published[0].subject).toBe('[clever-better staging] bot rolled back v1.2.3 -> v1.2.2');
-    expect(published[0].message).toContain(report.driftNote);
-    expect(published[0].message).toContain('requested by alice');
+    expect(world.service('bot').desiredCount).toBe(0);
   });
 
   test('names ml.imageTag for ml-service', async () => {
-    fakeEcs(ecs, {
-      ...healthyHistory,
-      service: 'ml-service',
-      family: 'clever-better-ml',
-    });
-    const report = await run(request({ service: 'ml-service' })).result;
+    const { run } = incident({}, 'ml-service');
+    const report = await run({ service: 'ml-service' });
     expect(report.driftNote).toContain("set ml.imageTag = 'v1.2.2' in environments/staging.ts");
   });
 
-  test('skips revision − 1 when it never deployed successfully and picks the older successful one', async () => {
-    // GIVEN :4 was registered but its deployment failed and ECS rolled it back to :3, then :5 deployed
-    fakeEcs(ecs, {
-      service: 'bot',
-      family: BOT,
-      current: 5,
-      taskDefinitions: { 3: ['v1.2.1'], 4: ['v1.2.2-broken'], 5: ['v1.2.3'] },
+  test('skips a revision that never deployed successfully (ECS rolled it back) and picks the one that ran', async () => {
+    const { world, run } = incident({
       deployments: [
-        { id: 'd5', status: 'SUCCESSFUL', revision: 5, minutesAgo: 30 },
-        { id: 'd4', status: 'ROLLBACK_SUCCESSFUL', revision: 4, minutesAgo: 600 },
-        { id: 'd3', status: 'SUCCESSFUL', revision: 3, minutesAgo: 9000 },
+        { id: 'd12', status: 'SUCCESSFUL', revision: 12, minutesAgo: 30 },
+        { id: 'd11', status: 'ROLLBACK_SUCCESSFUL', revision: 11, minutesAgo: 600 },
+        { id: 'd10', status: 'SUCCESSFUL', revision: 10, minutesAgo: 9000 },
       ],
     });
-    const report = await run(request()).result;
-    expect(ecs.commandCalls(UpdateServiceCommand)[0].args[0].input.taskDefinition).toBe(tdArn(BOT, 3));
-    expect(report.to?.label).toBe(`${BOT}:3`);
+    expect((await run()).to?.label).toBe(`${BOT}:10`);
+    expect(world.current('bot')).toBe(bot(10));
   });
 
-  test('sorts the history itself rather than trusting the order ECS lists it in', async () => {
-    fakeEcs(ecs, { ...healthyHistory, deployments: [...healthyHistory.deployments].reverse() });
-    await run(request()).result;
-    expect(ecs.commandCalls(UpdateServiceCommand)[0].args[0].input.taskDefinition).toBe(tdArn(BOT, 4));
+  test('a dry run reports the plan with the revision it was made against, and changes nothing', async () => {
+    const { world, run, published } = incident();
+    const report = await run({ dryRun: true });
+    expect(report).toMatchObject({
+      outcome: 'planned',
+      plan: { action: 'update-service', from: bot(12), to: bot(11) },
+      moved: false,
+    });
+    expect(mutations(world)).toEqual([]);
+    expect(published).toEqual([]);
+  });
+
+  test('fails with a clear error, changing nothing, when there is no earlier revision', async () => {
+    const { world, run } = incident({
+      deployments: [{ id: 'd12', status: 'SUCCESSFUL', revision: 12, minutesAgo: 30 }],
+    });
+    await expect(run()).rejects.toThrow(NoRollbackTargetError);
+    expect(mutations(world)).toEqual([]);
   });
 });
 
 describe('an INACTIVE target', () => {
-  const inactive: FakeService = {
-    ...healthyHistory,
-    taskDefinitions: { 3: ['v1.2.1', 'INACTIVE'], 4: ['v1.2.2', 'INACTIVE'], 5: ['v1.2.3'] },
-  };
-
   test('is registered again from its description (registrable fields only) and the copy is deployed', async () => {
-    // GIVEN CloudFormation deregistered :4 when it deployed :5
-    const state = fakeEcs(ecs, inactive);
-    // WHEN the bot is rolled back
-    const report = await run(request()).result;
-    // THEN :4 is copied as :6 with only the fields RegisterTaskDefinition accepts, and :6 is deployed
-    expect(state.registered).toHaveLength(1);
-    const input = state.registered[0];
-    expect(Object.keys(input).sort()).toEqual(
+    const { world, run } = incident({
+      taskDefinitions: { 10: ['v1.2.1', 'INACTIVE'], 11: ['v1.2.2', 'INACTIVE'], 12: ['v1.2.3'] },
+    });
+    const report = await run();
+    expect(world.registered).toHaveLength(1);
+    expect(Object.keys(world.registered[0]).sort()).toEqual(
       [
         'family',
         'taskRoleArn',
@@ -175,24 +184,16 @@ describe('an INACTIVE target', () => {
         'runtimePlatform',
       ].sort(),
     );
-    expect(input.containerDefinitions?.[0].image).toMatch(/:v1\.2\.2$/);
-    expect(ecs.commandCalls(UpdateServiceCommand)[0].args[0].input.taskDefinition).toBe(tdArn(BOT, 6));
-    expect(report).toMatchObject({ reregisteredAs: tdArn(BOT, 6), to: { label: `${BOT}:4` }, stable: true });
+    expect(world.current('bot')).toBe(bot(13));
+    expect(report).toMatchObject({ reregisteredAs: bot(13), to: { label: `${BOT}:11` }, stable: true });
     expect(formatReport(report).join('\n')).toContain(
-      `${BOT}:4 was INACTIVE: registered again as ${tdArn(BOT, 6)}`,
+      `${BOT}:11 was INACTIVE: registered again as ${bot(13)}`,
     );
-  });
-
-  test('a dry run says it would register it again, and registers nothing', async () => {
-    fakeEcs(ecs, inactive);
-    const report = await run(request({ dryRun: true })).result;
-    expect(report.targetInactive).toBe(true);
-    expect(mutatingCalls()).toHaveLength(0);
-    expect(formatReport(report).join('\n')).toContain('is INACTIVE: it would be registered again');
+    // The copy counts as the revision it copies: a repeat is a no-op.
+    expect((await run()).why).toBe('already-rolled-back');
   });
 
   test('the copy list covers only fields RegisterTaskDefinition accepts', () => {
-    // Compile-time `satisfies` in task-definition.ts; this pins the read-only fields out.
     for (const readOnly of [
       'taskDefinitionArn',
       'revision',
@@ -204,329 +205,475 @@ describe('an INACTIVE target', () => {
   });
 });
 
-describe('a deployment in progress', () => {
-  const inProgress: FakeService = {
-    ...healthyHistory,
-    current: 6,
-    taskDefinitions: { ...healthyHistory.taskDefinitions, 6: ['v1.3.0'] },
-    deployments: [
-      { id: 'd6', status: 'IN_PROGRESS', revision: 6, minutesAgo: 2, sourceRevision: 5 },
-      ...healthyHistory.deployments,
-    ],
-  };
+describe('never forward by accident', () => {
+  test('ops rollback --yes twice: the second run is a no-op and the service stays on :11', async () => {
+    const { world, run } = incident();
+    const first = await run({ dryRun: true });
+    expect((await run(plan(first))).outcome).toBe('rolled-back');
+    // The second `ops rollback --yes`: a fresh dry run, then the same request again.
+    const second = await run({ dryRun: true });
+    expect(second).toMatchObject({ outcome: 'nothing-to-do', why: 'already-rolled-back', action: 'none' });
+    expect(second.summary).toContain(`already rolled back from ${BOT}:12 to ${BOT}:11`);
+    expect(second.summary).not.toMatch(/FORWARD/);
+    expect((await run(plan(first))).why).toBe('already-rolled-back');
+    expect((await run()).why).toBe('already-rolled-back');
+    expect(world.current('bot')).toBe(bot(11));
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  });
 
-  test('is stopped with ROLLBACK instead of being deployed over', async () => {
-    fakeEcs(ecs, inProgress);
-    const { result, published } = run(request());
-    const report = await result;
-    expect(ecs.commandCalls(StopServiceDeploymentCommand)[0].args[0].input).toEqual({
-      serviceDeploymentArn: deploymentArn('bot', 'd6'),
-      stopType: 'ROLLBACK',
-    });
-    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
-    expect(report).toMatchObject({
-      outcome: 'deployment-stopped',
-      action: 'stop-deployment',
-      from: { label: `${BOT}:6` },
-      to: { label: `${BOT}:5` },
-      stoppedDeployment: deploymentArn('bot', 'd6'),
-    });
-    expect(report.driftNote).toContain('CloudFormation fails that update');
-    expect(report.stable).toBe(true);
+  test('a repeat during the rollback deployment is a no-op that reports the rollback in progress; ends on :11', async () => {
+    // GIVEN the rollback's deployment is still rolling out when the first run stops waiting
+    const { world, run, published } = incident({ pollsUntilStable: 1000 });
+    const first = await run({}, testConfig({ waitTimeoutMs: 60_000 }));
+    expect(first).toMatchObject({ outcome: 'rolled-back-unstable', moved: true, nowRuns: `${BOT}:11` });
+    // WHEN the same request comes again, with its plan and without
+    const repeat = await run({ plan: first.plan! });
+    const bare = await run();
+    // THEN nothing is stopped: the in-flight deployment is the rollback itself
+    for (const r of [repeat, bare]) {
+      expect(r).toMatchObject({ outcome: 'nothing-to-do', why: 'rollback-in-progress' });
+      expect(r.summary).toContain(`A deployment back to ${BOT}:11`);
+    }
+    expect(ecs.commandCalls(StopServiceDeploymentCommand)).toHaveLength(0);
+    expect(world.current('bot')).toBe(bot(11));
     expect(published).toHaveLength(1);
   });
 
-  test('a PENDING deployment is stopped the same way', async () => {
-    fakeEcs(ecs, {
-      ...inProgress,
-      deployments: [{ ...inProgress.deployments[0], status: 'PENDING' }, ...healthyHistory.deployments],
-    });
-    expect((await run(request()).result).outcome).toBe('deployment-stopped');
+  test('an alarm re-firing during the alarm-triggered rollback is a no-op that says so; ends on :11', async () => {
+    const { world, run, published, clock } = incident({ pollsUntilStable: 1000 });
+    const first = await run(alarm(1), testConfig({ waitTimeoutMs: 60_000 }));
+    expect(first.outcome).toBe('rolled-back-unstable');
+    clock.advance(30_000);
+    const again = await run(alarm(0));
+    expect(again).toMatchObject({ outcome: 'nothing-to-do', why: 'rollback-in-progress', notified: true });
+    expect(published[1].subject).toBe(
+      '[clever-better staging] bot rollback: nothing to do (rollback-in-progress)',
+    );
+    expect(ecs.commandCalls(StopServiceDeploymentCommand)).toHaveLength(0);
+    expect(world.current('bot')).toBe(bot(11));
   });
 
-  test('that is this rollback itself is left alone when the request is repeated', async () => {
-    // GIVEN an earlier attempt already started the deployment of the plan's target :4
-    fakeEcs(ecs, {
-      ...healthyHistory,
-      current: 4,
-      deployments: [
-        { id: 'd7', status: 'IN_PROGRESS', revision: 4, minutesAgo: 1, sourceRevision: 5 },
-        ...healthyHistory.deployments,
-      ],
+  test('a deploy between the dry run and --yes is refused as a stale plan, with the new plan', async () => {
+    const { world, run } = incident();
+    const dry = await run({ dryRun: true });
+    // A cdk deploy of :13 starts in between.
+    world.define(BOT, 13, 'v1.3.0');
+    world.deploy('bot', bot(13), { outcome: 'never' });
+    const report = await run(plan(dry));
+    expect(report).toMatchObject({
+      outcome: 'nothing-to-do',
+      why: 'stale-plan',
+      plan: { action: 'stop-deployment', from: bot(13), to: bot(12) },
+      moved: false,
     });
-    const report = await run(
-      request({ targetTaskDefinition: tdArn(BOT, 4), expectedCurrentTaskDefinition: tdArn(BOT, 5) }),
-    ).result;
-    expect(report.outcome).toBe('already-rolling-back');
-    expect(mutatingCalls()).toHaveLength(0);
+    expect(report.summary).toContain(`changed since the plan (${BOT}:12 -> ${BOT}:11)`);
+    expect(mutations(world)).toEqual([]);
+    expect(world.current('bot')).toBe(bot(13));
   });
+
+  test('a stale stop plan is refused too: the deployment it would stop was replaced', async () => {
+    const { world, run } = incident();
+    world.define(BOT, 13, 'v1.3.0');
+    world.define(BOT, 14, 'v1.3.1');
+    world.deploy('bot', bot(13), { outcome: 'never' });
+    const dry = await run({ dryRun: true });
+    expect(dry.plan).toMatchObject({ action: 'stop-deployment', from: bot(13) });
+    world.deploy('bot', bot(14), { outcome: 'never' });
+    expect((await run(plan(dry))).why).toBe('stale-plan');
+    expect(mutations(world)).toEqual([]);
+  });
+
+  test("the stop path never stops a deployment back to a revision that ran before (its own, or anyone's)", async () => {
+    const { world, run } = incident();
+    world.deploy('bot', bot(11), { outcome: 'never' });
+    for (const req of [{}, { dryRun: true }, alarm(0)]) {
+      const report = await run(req);
+      expect(report).toMatchObject({ outcome: 'nothing-to-do', why: 'rollback-in-progress' });
+    }
+    expect(ecs.commandCalls(StopServiceDeploymentCommand)).toHaveLength(0);
+  });
+
+  test('rolling forward is a separate act: --to names the revision, and the report says FORWARD', async () => {
+    const { world, run, published } = incident();
+    await run();
+    const dry = await run({ dryRun: true, to: '12' });
+    expect(dry).toMatchObject({
+      outcome: 'planned',
+      direction: 'forward',
+      plan: { from: bot(11), to: bot(12) },
+    });
+    expect(dry.warnings[0]).toContain('rolls FORWARD');
+    const report = await run({ to: `${BOT}:12`, plan: dry.plan! });
+    expect(report).toMatchObject({ outcome: 'rolled-back', direction: 'forward' });
+    expect(world.current('bot')).toBe(bot(12));
+    expect(published[1].subject).toBe('[clever-better staging] bot rolled FORWARD v1.2.2 -> v1.2.3');
+  });
+
+  test('--to goes further back than one step on request', async () => {
+    const { world, run } = incident();
+    await run();
+    const report = await run({ to: bot(10) });
+    expect(report).toMatchObject({ outcome: 'rolled-back', direction: 'back' });
+    expect(world.current('bot')).toBe(bot(10));
+  });
+
+  test.each([
+    ['99', 'an unknown revision'],
+    ['clever-better-ml:11', 'another family'],
+  ])(
+    '--to %s (%s) fails naming the field and the choices, without AWS text and without changing anything',
+    async (to) => {
+      const { world, run } = incident({
+        taskDefinitions: { 10: ['v1.2.1'], 11: ['v1.2.2'], 12: ['v1.2.3'] },
+      });
+      world.define(ML, 11, 'v9');
+      const attempt = run({ to });
+      await expect(attempt).rejects.toThrow(InputError);
+      await expect(run({ to })).rejects.toThrow(
+        new RegExp(
+          `^to = "${to}" is not usable\\. Fix: name a revision of clever-better-bot that deployed successfully \\(newest first: ${BOT}:12, ${BOT}:11, ${BOT}:10\\)`,
+        ),
+      );
+      expect(mutations(world)).toEqual([]);
+    },
+  );
 });
 
-describe('idempotence', () => {
-  test('a service already on the target is left alone: no call, no notification', async () => {
-    // GIVEN the plan's target :4 is what runs (the first run already rolled back)
-    fakeEcs(ecs, {
-      ...healthyHistory,
-      current: 4,
+describe('understanding the history', () => {
+  test('a deploy ECS already undid (circuit breaker) is reported, and nothing goes one version further back', async () => {
+    const { world, run, published } = incident({
+      current: 11,
       deployments: [
-        { id: 'd7', status: 'SUCCESSFUL', revision: 4, minutesAgo: 5 },
-        ...healthyHistory.deployments,
+        { id: 'd12', status: 'ROLLBACK_SUCCESSFUL', revision: 12, minutesAgo: 30 },
+        { id: 'd11', status: 'SUCCESSFUL', revision: 11, minutesAgo: 3000 },
+        { id: 'd10', status: 'SUCCESSFUL', revision: 10, minutesAgo: 9000 },
       ],
     });
-    const { result, published } = run(
-      request({ targetTaskDefinition: tdArn(BOT, 4), expectedCurrentTaskDefinition: tdArn(BOT, 5) }),
-    );
-    const report = await result;
-    expect(report.outcome).toBe('already-on-target');
-    expect(mutatingCalls()).toHaveLength(0);
-    expect(published).toHaveLength(0);
+    for (const req of [{}, alarm(1)]) {
+      const report = await run(req);
+      expect(report).toMatchObject({ outcome: 'nothing-to-do', why: 'undone-by-ecs' });
+      expect(report.summary).toContain('ECS already undid the latest deployment');
+      expect(report.history[0]).toContain('ROLLBACK_SUCCESSFUL');
+    }
+    expect(world.current('bot')).toBe(bot(11));
+    expect(mutations(world)).toEqual([]);
+    // Only the alarm's run is published: nobody reads its answer.
+    expect(published).toHaveLength(1);
   });
 
-  test('a re-registered copy of the target counts as being on the target', async () => {
-    // GIVEN :6 is the copy of the INACTIVE :4 an earlier run registered and deployed
-    fakeEcs(ecs, {
-      ...healthyHistory,
-      current: 6,
-      taskDefinitions: { 3: ['v1.2.1'], 4: ['v1.2.2', 'INACTIVE'], 5: ['v1.2.3'], 6: ['v1.2.2'] },
+  test('a ROLLBACK_FAILED deployment is named; with the bad revision still running, the run returns to the one before', async () => {
+    const { world, run } = incident({
       deployments: [
-        { id: 'd6', status: 'SUCCESSFUL', revision: 6, minutesAgo: 5 },
-        ...healthyHistory.deployments,
+        { id: 'd12', status: 'ROLLBACK_FAILED', revision: 12, minutesAgo: 30 },
+        { id: 'd11', status: 'SUCCESSFUL', revision: 11, minutesAgo: 3000 },
+        { id: 'd10', status: 'SUCCESSFUL', revision: 10, minutesAgo: 9000 },
       ],
     });
-    const report = await run(request({ targetTaskDefinition: tdArn(BOT, 4) })).result;
-    expect(report.outcome).toBe('already-on-target');
-    expect(mutatingCalls()).toHaveLength(0);
+    const report = await run();
+    expect(report.history.join('\n')).toMatch(/rollback of the deployment of clever-better-bot:12 .* FAILED/);
+    expect(report.warnings[0]).toContain('FAILED: this run tries again');
+    expect(world.current('bot')).toBe(bot(11));
   });
 
-  test('ECS already rolling back (its alarms or circuit breaker) means nothing to do', async () => {
-    fakeEcs(ecs, {
-      ...healthyHistory,
+  test('a ROLLBACK_FAILED deployment with the earlier revision running needs a person', async () => {
+    const { world, run } = incident({
+      current: 11,
       deployments: [
-        { id: 'd6', status: 'ROLLBACK_IN_PROGRESS', revision: 6, minutesAgo: 2 },
-        ...healthyHistory.deployments,
+        { id: 'd12', status: 'ROLLBACK_FAILED', revision: 12, minutesAgo: 30 },
+        { id: 'd11', status: 'SUCCESSFUL', revision: 11, minutesAgo: 3000 },
       ],
     });
-    const report = await run(request()).result;
-    expect(report.outcome).toBe('already-rolling-back');
-    expect(mutatingCalls()).toHaveLength(0);
+    const report = await run();
+    expect(report).toMatchObject({ outcome: 'nothing-to-do', why: 'needs-a-person' });
+    expect(report.summary).toContain('FAILED');
+    expect(mutations(world)).toEqual([]);
   });
 
-  test('refuses a stale plan when the service moved since the dry run', async () => {
-    fakeEcs(ecs, healthyHistory);
-    const report = await run(
-      request({ targetTaskDefinition: tdArn(BOT, 3), expectedCurrentTaskDefinition: tdArn(BOT, 4) }),
-    ).result;
-    expect(report.outcome).toBe('refused');
-    expect(report.summary).toContain('Run the dry run again');
-    expect(mutatingCalls()).toHaveLength(0);
-  });
-
-  test('fails with a clear error when the requested target never deployed successfully', async () => {
-    fakeEcs(ecs, {
-      ...healthyHistory,
-      taskDefinitions: { ...healthyHistory.taskDefinitions, 2: ['v1.2.0'] },
-    });
-    await expect(run(request({ targetTaskDefinition: tdArn(BOT, 2) })).result).rejects.toThrow(InputError);
-    await expect(run(request({ targetTaskDefinition: tdArn(BOT, 2) })).result).rejects.toThrow(
-      /targetTaskDefinition = ".*clever-better-bot:2" is not usable\. Fix: roll back only to the task definition of a successful deployment/,
-    );
-    expect(mutatingCalls()).toHaveLength(0);
-  });
-});
-
-describe('no earlier successful deployment', () => {
-  test('fails with a clear error and changes nothing', async () => {
-    // GIVEN only the current revision ever deployed successfully
-    fakeEcs(ecs, {
-      service: 'bot',
-      family: BOT,
-      current: 2,
-      taskDefinitions: { 1: ['v0.9.0'], 2: ['v1.0.0'] },
+  test('re-deployed drift: the bad revision is back, said so, and rolled back again', async () => {
+    const { world, run } = incident({
       deployments: [
-        { id: 'd2', status: 'SUCCESSFUL', revision: 2, minutesAgo: 30 },
-        { id: 'd1', status: 'ROLLBACK_SUCCESSFUL', revision: 1, minutesAgo: 300 },
+        { id: 'd14', status: 'SUCCESSFUL', revision: 12, minutesAgo: 20 },
+        { id: 'd13', status: 'SUCCESSFUL', revision: 11, minutesAgo: 60 },
+        { id: 'd12', status: 'SUCCESSFUL', revision: 12, minutesAgo: 120 },
+        { id: 'd11', status: 'SUCCESSFUL', revision: 11, minutesAgo: 3000 },
+        { id: 'd10', status: 'SUCCESSFUL', revision: 10, minutesAgo: 9000 },
       ],
     });
-    const { result, published } = run(request());
-    await expect(result).rejects.toThrow(NoRollbackTargetError);
-    await expect(run(request()).result).rejects.toThrow(
-      /bot has no successful deployment of a task definition other than the current clever-better-bot:2 .*nothing was changed/,
-    );
-    expect(mutatingCalls()).toHaveLength(0);
-    expect(published).toHaveLength(0);
-  });
-});
-
-describe('ECS throttling', () => {
-  test('is retried with bounded backoff and the rollback completes', async () => {
-    const state = fakeEcs(ecs, { ...healthyHistory, throttleUpdates: 1 });
-    ecs
-      .on(ListServiceDeploymentsCommand)
-      .rejectsOnce(throttled())
-      .rejectsOnce(throttled())
-      .resolves(state.history as never);
-    const { result, clock } = run(request());
-    const report = await result;
+    const report = await run(alarm(1));
+    expect(report.history.join('\n')).toContain(`${BOT}:12 is back: it ran before`);
+    expect(report.summary).not.toMatch(/newer/);
     expect(report.outcome).toBe('rolled-back');
+    expect(world.current('bot')).toBe(bot(11));
+  });
+
+  test('an alarm never goes further back than the revision before the failing deployment', async () => {
+    const { world, run } = incident();
+    expect((await run(alarm(1))).to?.label).toBe(`${BOT}:11`);
+    const later = await run(alarm(0));
+    expect(later.why).toBe('already-rolled-back');
+    expect(world.current('bot')).toBe(bot(11));
+  });
+
+  test('a new release after a rollback is rolled back to the revision before it, not to the bad one', async () => {
+    const { world, run } = incident();
+    await run();
+    world.define(BOT, 13, 'v1.2.4');
+    world.complete(world.deploy('bot', bot(13)));
+    expect((await run()).to?.label).toBe(`${BOT}:11`);
+  });
+
+  test('an alarm with no earlier revision reports it (published) with advice that works, and does not throw', async () => {
+    const { run, published } = incident({
+      deployments: [{ id: 'd12', status: 'SUCCESSFUL', revision: 12, minutesAgo: 30 }],
+    });
+    const report = await run(alarm(1));
+    expect(report).toMatchObject({ outcome: 'nothing-to-do', why: 'no-earlier-revision', notified: true });
+    expect(published[0].message).toContain('deploy a known-good image tag through environments/');
+    expect(published[0].message).not.toContain('ops -- rollback');
+  });
+
+  test('an alarm refuses a release older than its window, and one that started after the alarm', async () => {
+    const { world, run } = incident();
+    expect((await run(alarm(1), testConfig({ alarmWindowMs: 10 * 60_000 }))).why).toBe('needs-a-person');
+    expect((await run(alarm(60))).why).toBe('needs-a-person');
+    expect(mutations(world)).toEqual([]);
+  });
+});
+
+describe('a release in progress', () => {
+  function releasing() {
+    const ctx = incident();
+    ctx.world.define(BOT, 13, 'v1.3.0');
+    const d = ctx.world.deploy('bot', bot(13), { outcome: 'never' });
+    return { ...ctx, d };
+  }
+
+  test('is stopped with ROLLBACK and the service returns to the revision it replaced', async () => {
+    const { world, run, d, published } = releasing();
+    const report = await run();
+    expect(ecs.commandCalls(StopServiceDeploymentCommand)[0].args[0].input).toEqual({
+      serviceDeploymentArn: d.arn,
+      stopType: 'ROLLBACK',
+    });
+    expect(report).toMatchObject({
+      outcome: 'rolled-back',
+      action: 'stop-deployment',
+      from: { label: `${BOT}:13` },
+      to: { label: `${BOT}:12` },
+      moved: true,
+    });
+    expect(world.current('bot')).toBe(bot(12));
+    expect(published).toHaveLength(1);
+  });
+
+  test('a release that completes between the listing and the stop is re-planned and rolled back, not paged as FAILED', async () => {
+    const { world, run, d } = releasing();
+    world.before('StopServiceDeployment', () => world.complete(d));
+    const report = await run();
+    expect(report).toMatchObject({ outcome: 'rolled-back', action: 'update-service' });
+    expect(world.current('bot')).toBe(bot(12));
+  });
+
+  test('a race that changes the plan makes an automatic run stop and report', async () => {
+    const { world, run, d, clock } = releasing();
+    clock.advance(120_000);
+    world.define(BOT, 14, 'v1.3.1');
+    world.before('StopServiceDeployment', () => {
+      world.complete(d);
+      world.complete(world.deploy('bot', bot(14)));
+    });
+    // The alarm went off a minute after the release started.
+    const report = await run(alarm(-1));
+    expect(report).toMatchObject({ outcome: 'nothing-to-do' });
+    expect(world.current('bot')).toBe(bot(14));
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+});
+
+describe('truthful outcomes', () => {
+  test('a circuit-breaker undo of the rollback is reported as rollback-failed within one poll', async () => {
+    const { world, run, published } = incident({ rolloutFails: true });
+    const report = await run();
+    expect(report).toMatchObject({
+      outcome: 'rollback-failed',
+      moved: true,
+      nowRuns: `${BOT}:12`,
+      waitedSeconds: 0,
+    });
+    expect(report.summary).toContain('ECS undid the rollback');
+    const polls = world.log.slice(world.log.findIndex((l) => l.startsWith('UpdateService')));
+    expect(polls.filter((l) => l.startsWith('DescribeServices'))).toHaveLength(1);
+    expect(published[0].subject).toBe(
+      '[clever-better staging] bot rollback FAILED, runs clever-better-bot:12',
+    );
+  });
+
+  test('a rollout that never stabilises is rolled-back-unstable, not rolled-back', async () => {
+    const { run, published } = incident({ pollsUntilStable: 1000 });
+    const report = await run({}, testConfig({ waitTimeoutMs: 60_000 }));
+    expect(report).toMatchObject({ outcome: 'rolled-back-unstable', stable: false });
+    expect(report.waitedSeconds).toBeLessThanOrEqual(60);
+    expect(published[0].subject).toBe(
+      '[clever-better staging] bot rolled back v1.2.3 -> v1.2.2, NOT stable yet',
+    );
+  });
+
+  test('throttling after UpdateService ends on :11 and the report says the service moved, advising no repeat', async () => {
+    const { world, run, published } = incident();
+    world.before('UpdateService', () => world.fault('DescribeServices', throttled, 10_000));
+    const report = await run();
+    expect(world.current('bot')).toBe(bot(11));
+    expect(report).toMatchObject({ outcome: 'rolled-back-unstable', moved: true, nowRuns: `${BOT}:11` });
+    expect(report.summary).toContain('watching the rollout failed (DescribeServices: gave up after');
+    expect(report.summary).toContain('ThrottlingException: Rate exceeded');
+    expect(report.summary).toContain('Do not repeat the rollback');
+    expect(published[0].message).toContain('bot now runs clever-better-bot:11');
+    expect(published[0].message).not.toContain('ops -- rollback');
+  });
+
+  test('a failed notification after a rollback says the service moved and the notification failed', async () => {
+    const { world } = incident();
+    const clock = fakeClock();
+    const report = await runRollback(
+      { service: 'bot', dryRun: false, requestedBy: 'alice', trigger: { kind: 'manual' } },
+      {
+        ecs: new EcsGateway(new ECSClient({ region: 'eu-west-1' }), CLUSTER, clock),
+        config: testConfig(),
+        clock,
+        publish: async () => {
+          throw new Error('KMS key disabled');
+        },
+      },
+    );
+    expect(world.current('bot')).toBe(bot(11));
+    expect(report).toMatchObject({
+      outcome: 'rolled-back',
+      notified: false,
+      notificationError: 'KMS key disabled',
+    });
+    const text = formatReport(report).join('\n');
+    expect(text).toContain('bot now runs clever-better-bot:11');
+    expect(text).toContain('The notification to the on-call topic FAILED (KMS key disabled)');
+    expect(text).not.toContain('ops -- rollback');
+  });
+
+  test('each outcome has its own subject line', () => {
+    const base = {
+      environment: 'staging',
+      cluster: CLUSTER,
+      service: 'bot',
+      dryRun: false,
+      trigger: 'manual request',
+      requestedBy: 'alice',
+      action: 'update-service',
+      history: [],
+      moved: true,
+      nowRuns: `${BOT}:11`,
+      warnings: [],
+      notified: false,
+      summary: '',
+      from: {
+        taskDefinitionArn: bot(12),
+        label: `${BOT}:12`,
+        images: [{ container: 'app', image: 'x:v1.2.3', tag: 'v1.2.3' }],
+      },
+      to: {
+        taskDefinitionArn: bot(11),
+        label: `${BOT}:11`,
+        images: [{ container: 'app', image: 'x:v1.2.2', tag: 'v1.2.2' }],
+      },
+    } as const;
+    const subjects = (
+      ['rolled-back', 'rolled-back-unstable', 'rollback-failed', 'nothing-to-do'] as const
+    ).map((outcome) =>
+      notificationSubject({
+        ...base,
+        outcome,
+        why: outcome === 'nothing-to-do' ? 'already-rolled-back' : undefined,
+      }),
+    );
+    expect(new Set(subjects).size).toBe(4);
+    expect(subjects).toEqual([
+      '[clever-better staging] bot rolled back v1.2.3 -> v1.2.2',
+      '[clever-better staging] bot rolled back v1.2.3 -> v1.2.2, NOT stable yet',
+      '[clever-better staging] bot rollback FAILED, runs clever-better-bot:11',
+      '[clever-better staging] bot rollback: nothing to do (already-rolled-back)',
+    ]);
+  });
+});
+
+describe('deadlines and throttling', () => {
+  test('an unanswered ECS call is abandoned after its own timeout; the run still reports before its deadline', async () => {
+    const { world, run, clock, published } = incident();
+    world.before('UpdateService', () => world.fault('DescribeServices', 'hang', 10_000));
+    const deadline = NOW + 120_000;
+    const report = await run({}, testConfig(), deadline);
+    expect(report).toMatchObject({ outcome: 'rolled-back-unstable', moved: true });
+    expect(report.summary).toMatch(
+      /DescribeServices: gave up after \d+ attempt\(s\) .* CallTimeout: no answer within \d+ s/,
+    );
+    expect(clock.now()).toBeLessThanOrEqual(deadline);
+    expect(published).toHaveLength(1);
+  });
+
+  test('throttling is retried with bounded backoff and the rollback completes', async () => {
+    const { world, run, clock } = incident({ throttleUpdates: 1 });
+    world.fault('ListServiceDeployments', throttled, 2);
+    expect((await run()).outcome).toBe('rolled-back');
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(2);
-    // Three backoffs: two on the list, one on the update; each within the policy's cap.
     expect(clock.sleeps).toHaveLength(3);
     for (const ms of clock.sleeps) expect(ms).toBeLessThanOrEqual(5000);
   });
 
-  test('fails after the last attempt when throttling persists, having changed nothing', async () => {
-    fakeEcs(ecs, healthyHistory);
-    ecs.on(ListServiceDeploymentsCommand).rejects(throttled());
-    const { result, clock } = run(request());
-    await expect(result).rejects.toThrow('Rate exceeded');
-    expect(ecs.commandCalls(ListServiceDeploymentsCommand)).toHaveLength(6);
-    expect(clock.sleeps).toHaveLength(5);
-    expect(mutatingCalls()).toHaveLength(0);
+  test('fails at the step deadline when throttling persists, reporting attempts and the last error, having changed nothing', async () => {
+    const { world, run } = incident();
+    world.fault('ListServiceDeployments', throttled, 10_000);
+    await expect(run()).rejects.toThrow(
+      /^ListServiceDeployments: gave up after \d+ attempt\(s\) in (2\d|30) s; last error: ThrottlingException: Rate exceeded$/,
+    );
+    expect(mutations(world)).toEqual([]);
   });
 
-  test('a client error is not retried', async () => {
-    fakeEcs(ecs, healthyHistory);
+  test('a permanent error is not retried', async () => {
+    incident();
     ecs
       .on(DescribeServicesCommand)
       .rejects(Object.assign(new Error('Cluster not found.'), { name: 'ClusterNotFoundException' }));
-    await expect(run(request()).result).rejects.toThrow('Cluster not found.');
+    const { run } = runner(fakeClock());
+    await expect(run()).rejects.toThrow('Cluster not found.');
     expect(ecs.commandCalls(DescribeServicesCommand)).toHaveLength(1);
+    expect(ecs.commandCalls(ListServiceDeploymentsCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
   });
 });
 
-describe('dry run', () => {
-  test('reports the plan with the drift note and changes nothing, notifies nobody', async () => {
-    fakeEcs(ecs, healthyHistory);
-    const { result, published } = run(request({ dryRun: true }));
-    const report = await result;
-    expect(report).toMatchObject({
-      outcome: 'planned',
-      dryRun: true,
-      from: { taskDefinitionArn: tdArn(BOT, 5) },
-      to: { taskDefinitionArn: tdArn(BOT, 4) },
-    });
-    expect(report.driftNote).toContain("bot.imageTag = 'v1.2.2'");
-    expect(mutatingCalls()).toHaveLength(0);
-    expect(published).toHaveLength(0);
-  });
-
-  test('of an in-progress deployment says it would stop it', async () => {
-    fakeEcs(ecs, {
-      ...healthyHistory,
-      current: 6,
-      taskDefinitions: { ...healthyHistory.taskDefinitions, 6: ['v1.3.0'] },
+describe('services do not block each other', () => {
+  test('ml-service is rolled back while a bot rollback is still rolling out', async () => {
+    const { world, run, clock } = incident({ pollsUntilStable: 20 });
+    addToWorld(world, {
+      service: 'ml-service',
+      family: ML,
+      current: 7,
+      taskDefinitions: { 6: ['v2.0.0'], 7: ['v2.1.0'] },
       deployments: [
-        { id: 'd6', status: 'IN_PROGRESS', revision: 6, minutesAgo: 2, sourceRevision: 5 },
-        ...healthyHistory.deployments,
+        { id: 'm7', status: 'SUCCESSFUL', revision: 7, minutesAgo: 30 },
+        { id: 'm6', status: 'SUCCESSFUL', revision: 6, minutesAgo: 3000 },
       ],
     });
-    const report = await run(request({ dryRun: true })).result;
-    expect(report).toMatchObject({ outcome: 'planned', action: 'stop-deployment' });
-    expect(report.summary).toMatch(/^Would stop the in-progress deployment of clever-better-bot:6/);
-    expect(mutatingCalls()).toHaveLength(0);
-  });
-});
-
-describe('waiting for a steady state', () => {
-  test('polls until the rollout completes', async () => {
-    fakeEcs(ecs, { ...healthyHistory, pollsUntilStable: 3 });
-    const { result, clock } = run(request());
-    const report = await result;
-    expect(report).toMatchObject({ stable: true, waitedSeconds: 45 });
-    expect(clock.sleeps).toEqual([15_000, 15_000, 15_000]);
-  });
-
-  test('fails the report, not the run, when ECS says the rollout FAILED', async () => {
-    fakeEcs(ecs, { ...healthyHistory, rolloutFails: true });
-    const { result, published } = run(request());
-    const report = await result;
-    expect(report).toMatchObject({ outcome: 'rolled-back', stable: false });
-    expect(report.warnings).toContain(
-      'ECS reports the rollout FAILED: ECS deployment circuit breaker: tasks failed to start.',
-    );
-    expect(published[0].message).toContain('rollout FAILED');
-  });
-
-  test('gives up at the bound and says the service is not yet stable', async () => {
-    fakeEcs(ecs, { ...healthyHistory, pollsUntilStable: 1000 });
-    const { result, published } = run(request(), testConfig({ waitTimeoutMs: 60_000 }));
-    const report = await result;
-    expect(report).toMatchObject({ outcome: 'rolled-back', stable: false });
-    expect(report.waitedSeconds).toBeLessThanOrEqual(60);
-    expect(published[0].message).toContain('NOT yet stable');
-  });
-});
-
-describe('alarm-triggered runs', () => {
-  const alarm = (minutesAgo: number): RollbackRequest =>
-    request({
-      requestedBy: 'CloudWatch alarm clever-better-staging-bot-deploy-errors',
-      trigger: {
-        kind: 'alarm',
-        alarmName: 'clever-better-staging-bot-deploy-errors',
-        stateChangedAt: new Date(NOW - minutesAgo * 60_000),
-      },
+    world.service('ml-service').next = { outcome: 'complete', polls: 1 };
+    const finished: string[] = [];
+    const botRun = run().then((r) => {
+      finished.push('bot');
+      return r;
     });
-
-  test('roll back a deployment that finished within the window', async () => {
-    fakeEcs(ecs, healthyHistory);
-    const { result, published } = run(alarm(1));
-    expect((await result).outcome).toBe('rolled-back');
-    expect(published[0].message).toContain('alarm clever-better-staging-bot-deploy-errors');
-  });
-
-  test('refuse to roll back a version older than the window, and tell the on-call person', async () => {
-    fakeEcs(ecs, healthyHistory);
-    const { result, published } = run(alarm(1), testConfig({ alarmWindowMs: 10 * 60_000 }));
-    const report = await result;
-    expect(report.outcome).toBe('refused');
-    expect(report.summary).toContain('npm run ops -- rollback --env staging --service bot');
-    expect(mutatingCalls()).toHaveLength(0);
-    expect(published).toHaveLength(1);
-  });
-
-  test('act once: a deployment started after the alarm means it was already acted on', async () => {
-    fakeEcs(ecs, healthyHistory);
-    const report = await run(alarm(60)).result;
-    expect(report.outcome).toBe('already-rolling-back');
-    expect(mutatingCalls()).toHaveLength(0);
-  });
-
-  test('never roll forward to a version that was rolled back from', async () => {
-    // GIVEN v1.2.2 (:4) was rolled back to a copy of v1.2.1 (:6)
-    fakeEcs(ecs, {
-      service: 'bot',
-      family: BOT,
-      current: 6,
-      taskDefinitions: { 3: ['v1.2.1', 'INACTIVE'], 4: ['v1.2.2'], 6: ['v1.2.1'] },
-      deployments: [
-        { id: 'd6', status: 'SUCCESSFUL', revision: 6, minutesAgo: 30 },
-        { id: 'd4', status: 'SUCCESSFUL', revision: 4, minutesAgo: 300 },
-        { id: 'd3', status: 'SUCCESSFUL', revision: 3, minutesAgo: 9000 },
-      ],
+    const mlRun = run({ service: 'ml-service' }).then((r) => {
+      finished.push('ml-service');
+      return r;
     });
-    const { result, published } = run(alarm(1));
-    const report = await result;
-    expect(report.outcome).toBe('refused');
-    expect(report.warnings[0]).toContain('rolls FORWARD');
-    expect(mutatingCalls()).toHaveLength(0);
-    expect(published).toHaveLength(1);
-  });
-
-  test('a manual run in the same situation proceeds but warns about the roll-forward', async () => {
-    fakeEcs(ecs, {
-      service: 'bot',
-      family: BOT,
-      current: 6,
-      taskDefinitions: { 3: ['v1.2.1', 'INACTIVE'], 4: ['v1.2.2'], 6: ['v1.2.1'] },
-      deployments: [
-        { id: 'd6', status: 'SUCCESSFUL', revision: 6, minutesAgo: 30 },
-        { id: 'd4', status: 'SUCCESSFUL', revision: 4, minutesAgo: 300 },
-        { id: 'd3', status: 'SUCCESSFUL', revision: 3, minutesAgo: 9000 },
-      ],
-    });
-    const report = await run(request({ dryRun: true })).result;
-    expect(report.to?.label).toBe(`${BOT}:4`);
-    expect(report.warnings[0]).toContain('rolls FORWARD');
+    const [b, m] = await Promise.all([botRun, mlRun]);
+    expect(finished).toEqual(['ml-service', 'bot']);
+    expect(m).toMatchObject({ outcome: 'rolled-back', to: { label: `${ML}:6` } });
+    expect(b).toMatchObject({ outcome: 'rolled-back', to: { label: `${BOT}:11` } });
+    expect(clock.now()).toBeGreaterThan(NOW);
   });
 });

@@ -179,124 +179,151 @@ describe.each(ENVIRONMENT_NAMES)('%s: a bad task is replaced quickly', (env) => 
   );
 });
 
-describe.each(ENVIRONMENT_NAMES)('%s: the rollback function', (env) => {
+describe.each(ENVIRONMENT_NAMES)('%s: the rollback functions', (env) => {
   const { stack, template } = synthesized(env);
   const config = CONFIGS[env];
-  const fn = stack.rollback.function;
+  const { planner, actors } = stack.rollback;
   const account = config.account;
   const cluster = `clever-better-${env}`;
   const arn = (resource: string) => `arn:aws:ecs:eu-west-1:${account}:${resource}`;
-
-  test('may update and describe only the two services, register only their families, pass only their roles', () => {
-    const [policy] = Object.values(
+  const statementsOf = (fn: { role: { node: { defaultChild?: unknown } } }) => {
+    const policies = Object.values(
       template.findResources('AWS::IAM::Policy', {
-        Properties: { Roles: [{ Ref: logicalId(stack, fn.role) }] },
+        Properties: { Roles: [{ Ref: logicalId(stack, fn.role as never) }] },
       }),
     );
-    const roleArn = (role: { roleArn: string }) => stack.resolve(role.roleArn);
-    const bot = stack.services.botTaskDefinition;
-    const ml = stack.services.mlTaskDefinition;
-    expect(policy.Properties.PolicyDocument.Statement).toEqual([
-      {
-        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Effect: 'Allow',
-        Resource: stack.resolve(fn.logGroup.logGroupArn),
-      },
-      {
-        Sid: 'TheTwoServices',
-        Action: ['ecs:DescribeServices', 'ecs:ListServiceDeployments', 'ecs:UpdateService'],
-        Effect: 'Allow',
-        Resource: [arn(`service/${cluster}/bot`), arn(`service/${cluster}/ml-service`)],
-      },
-      {
-        Sid: 'TheirDeployments',
-        Action: ['ecs:DescribeServiceDeployments', 'ecs:StopServiceDeployment'],
-        Effect: 'Allow',
-        Resource: [
-          arn(`service-deployment/${cluster}/bot/*`),
-          arn(`service-deployment/${cluster}/ml-service/*`),
-        ],
-      },
-      {
-        Sid: 'TheirRevisions',
-        Action: 'ecs:DescribeServiceRevisions',
-        Effect: 'Allow',
-        Resource: [arn(`service-revision/${cluster}/bot/*`), arn(`service-revision/${cluster}/ml-service/*`)],
-      },
-      {
-        Sid: 'ReregisterTheirFamilies',
-        Action: 'ecs:RegisterTaskDefinition',
-        Effect: 'Allow',
-        Resource: [arn('task-definition/clever-better-bot:*'), arn('task-definition/clever-better-ml:*')],
-      },
-      { Sid: 'ReadTaskDefinitions', Action: 'ecs:DescribeTaskDefinition', Effect: 'Allow', Resource: '*' },
-      {
-        Sid: 'PassTheirRoles',
-        Action: 'iam:PassRole',
-        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-        Effect: 'Allow',
-        Resource: [
-          roleArn(bot.obtainExecutionRole()),
-          roleArn(bot.taskRole),
-          roleArn(ml.obtainExecutionRole()),
-          roleArn(ml.taskRole),
-        ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
-      },
-      { Action: 'sns:Publish', Effect: 'Allow', Resource: stack.resolve(stack.alerting.topic.topicArn) },
-      expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow' }),
-    ]);
     // The role has no other policy: no managed policy, no second inline policy.
-    expect(
-      Object.keys(
-        template.findResources('AWS::IAM::Policy', {
-          Properties: { Roles: [{ Ref: logicalId(stack, fn.role) }] },
-        }),
-      ),
-    ).toHaveLength(1);
-    template.hasResourceProperties('AWS::IAM::Role', {
-      Description: Match.stringLikeRegexp('^Rolls bot or ml-service back'),
-      ManagedPolicyArns: Match.absent(),
+    expect(policies).toHaveLength(1);
+    return policies[0].Properties.PolicyDocument.Statement as {
+      Sid?: string;
+      Action: unknown;
+      Resource: unknown;
+    }[];
+  };
+  const functionOf = (fn: { function: { node: { defaultChild?: unknown } } }) =>
+    resources(template)[logicalId(stack, fn.function as never)].Properties as unknown as Record<
+      string,
+      unknown
+    >;
+
+  test.each([
+    ['bot', 'clever-better-bot', () => stack.services.botTaskDefinition],
+    ['ml-service', 'clever-better-ml', () => stack.services.mlTaskDefinition],
+  ] as const)(
+    "%s's acting function may update, stop and register only for its own service and family, and pass only its roles",
+    (service, family, taskDefinition) => {
+      const roleArn = (role: { roleArn: string }) => stack.resolve(role.roleArn);
+      const td = taskDefinition();
+      expect(statementsOf(actors[service])).toEqual([
+        expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'] }),
+        {
+          Sid: 'ItsService',
+          Action: ['ecs:DescribeServices', 'ecs:ListServiceDeployments', 'ecs:UpdateService'],
+          Effect: 'Allow',
+          Resource: arn(`service/${cluster}/${service}`),
+        },
+        {
+          Sid: 'ItsDeployments',
+          Action: ['ecs:DescribeServiceDeployments', 'ecs:StopServiceDeployment'],
+          Effect: 'Allow',
+          Resource: arn(`service-deployment/${cluster}/${service}/*`),
+        },
+        {
+          Sid: 'ItsRevisions',
+          Action: 'ecs:DescribeServiceRevisions',
+          Effect: 'Allow',
+          Resource: arn(`service-revision/${cluster}/${service}/*`),
+        },
+        {
+          Sid: 'ReregisterItsFamily',
+          Action: 'ecs:RegisterTaskDefinition',
+          Effect: 'Allow',
+          Resource: arn(`task-definition/${family}:*`),
+        },
+        { Sid: 'ReadTaskDefinitions', Action: 'ecs:DescribeTaskDefinition', Effect: 'Allow', Resource: '*' },
+        {
+          Sid: 'PassItsRoles',
+          Action: 'iam:PassRole',
+          Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+          Effect: 'Allow',
+          Resource: [roleArn(td.obtainExecutionRole()), roleArn(td.taskRole)].sort((a, b) =>
+            JSON.stringify(a).localeCompare(JSON.stringify(b)),
+          ),
+        },
+        { Action: 'sns:Publish', Effect: 'Allow', Resource: stack.resolve(stack.alerting.topic.topicArn) },
+        expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow' }),
+      ]);
+    },
+  );
+
+  test('the planning function can change nothing: it only reads both services', () => {
+    const statements = statementsOf(planner);
+    const actions = statements.flatMap((s) => [s.Action].flat() as string[]);
+    expect(actions.filter((a) => !/^(ecs:(Describe|List)|logs:)/.test(a))).toEqual([]);
+    expect(statements.find((s) => s.Sid === 'ReadServices')?.Resource).toEqual([
+      arn(`service/${cluster}/bot`),
+      arn(`service/${cluster}/ml-service`),
+    ]);
+  });
+
+  test('each service has its own acting function with one reserved slot; the planner reserves none', () => {
+    // Serialising per service: a bot rollback never blocks ml-service, and a dry run never waits.
+    for (const service of ['bot', 'ml-service'] as const) {
+      expect(functionOf(actors[service])).toMatchObject({
+        ReservedConcurrentExecutions: 1,
+        Runtime: 'nodejs24.x',
+        Timeout: (config.rollback.waitForStableMinutes + 3) * 60,
+        Environment: {
+          Variables: expect.objectContaining({
+            ROLLBACK_MODE: 'act',
+            SERVICE_NAME: service,
+            ENVIRONMENT_NAME: env,
+            CLUSTER_NAME: cluster,
+            TOPIC_ARN: stack.resolve(stack.alerting.topic.topicArn),
+            WAIT_TIMEOUT_SECONDS: String(config.rollback.waitForStableMinutes * 60),
+            ALARM_WINDOW_HOURS: String(config.rollback.alarmWindowHours),
+          }),
+        },
+      });
+      expect(functionOf(actors[service]).VpcConfig).toBeUndefined();
+    }
+    expect(functionOf(planner).ReservedConcurrentExecutions).toBeUndefined();
+    expect(functionOf(planner)).toMatchObject({
+      Environment: { Variables: expect.objectContaining({ ROLLBACK_MODE: 'plan' }) },
+    });
+    expect(logicalId(stack, actors.bot.function as never)).not.toBe(
+      logicalId(stack, actors['ml-service'].function as never),
+    );
+  });
+
+  test('the stack names every function the ops command invokes', () => {
+    template.hasOutput('RollbackPlanFunctionName', { Value: stack.resolve(planner.function.functionName) });
+    template.hasOutput('RollbackBotFunctionName', { Value: stack.resolve(actors.bot.function.functionName) });
+    template.hasOutput('RollbackMlServiceFunctionName', {
+      Value: stack.resolve(actors['ml-service'].function.functionName),
     });
   });
 
-  test('runs outside the VPC on nodejs24.x, with a timeout above its wait bound, knowing its cluster and topic', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('^Rolls bot or ml-service back'),
-      Runtime: 'nodejs24.x',
-      Timeout: (config.rollback.waitForStableMinutes + 3) * 60,
-      VpcConfig: Match.absent(),
-      Environment: {
-        Variables: Match.objectLike({
-          ENVIRONMENT_NAME: env,
-          CLUSTER_NAME: cluster,
-          TOPIC_ARN: stack.resolve(stack.alerting.topic.topicArn),
-          WAIT_TIMEOUT_SECONDS: String(config.rollback.waitForStableMinutes * 60),
-          ALARM_WINDOW_HOURS: String(config.rollback.alarmWindowHours),
-        }),
-      },
-    });
-    template.hasOutput('RollbackFunctionName', { Value: stack.resolve(fn.function.functionName) });
-  });
-
-  test('runs one rollback at a time', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('^Rolls bot or ml-service back'),
-      ReservedConcurrentExecutions: 1,
-    });
-  });
-
-  test('pages the on-call person when it fails: alarm-triggered runs that fail land on the topic, errors alarm', () => {
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: stack.resolve(fn.function.functionName),
-      MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: stack.resolve(stack.alerting.topic.topicArn) } },
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `clever-better-${env}-rollback-function-errors`,
-      MetricName: 'Errors',
-      Namespace: 'AWS/Lambda',
-      AlarmActions: [stack.resolve(stack.alerting.topic.topicArn)],
-    });
+  test('pages the on-call person when any of them fails: failed alarm runs land on the topic, one errors alarm per function', () => {
+    for (const fn of Object.values(actors))
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: stack.resolve(fn.function.functionName),
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: stack.resolve(stack.alerting.topic.topicArn) } },
+      });
+    for (const [name, fn] of [
+      ['rollback-function-errors', actors.bot],
+      ['rollback-ml-service-function-errors', actors['ml-service']],
+      ['rollback-plan-function-errors', planner],
+    ] as const)
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `clever-better-${env}-${name}`,
+        MetricName: 'Errors',
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(fn.function.functionName) }],
+        AlarmActions: [stack.resolve(stack.alerting.topic.topicArn)],
+      });
+    expect(stack.rollback.errorAlarms).toHaveLength(3);
   });
 });
 
@@ -317,6 +344,7 @@ describe('the post-deployment alarm action', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
+          SERVICE_NAME: 'bot',
           ALARM_SERVICES: JSON.stringify({ 'clever-better-staging-bot-deployment-errors': 'bot' }),
         }),
       },
