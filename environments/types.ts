@@ -317,3 +317,14 @@ export type DeepPartial<T> = {
       ? DeepPartial<T[K]>
       : T[K];
 };
+
+/**
+ * The `local` environment (environments/local.ts): the same values as a deployed one, acted on by
+ * `npm run ops -- … --env local` against the stand-in `npm run local` runs; never deployed.
+ */
+export interface LocalEnvironmentConfig extends Omit<EnvironmentConfig, 'name'> {
+  readonly name: 'local';
+}
+
+/** Any environment `ops` can act on. */
+export type OperableEnvironmentConfig = EnvironmentConfig | LocalEnvironmentConfig;

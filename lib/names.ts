@@ -22,7 +22,7 @@ export interface RunbookNames {
   readonly mlFamily: string;
 }
 
-export function runbookNames(env: EnvironmentName): RunbookNames {
+export function runbookNames(env: EnvironmentName | 'local'): RunbookNames {
   return {
     cluster: `clever-better-${env}`,
     botService: 'bot',

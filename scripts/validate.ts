@@ -22,7 +22,7 @@ function tool(envVar: string, name: string): string {
   if (!fs.existsSync(bin)) {
     throw new Error(
       `${name} not found at ${bin}. Install the pinned Python tools: ` +
-        'python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt (or set ' +
+        'npm run tools (or set ' +
         envVar +
         ').',
     );

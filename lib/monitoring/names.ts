@@ -16,7 +16,7 @@ export interface MonitoringNames {
   readonly failedTaskEventsLogGroup: string;
 }
 
-export function monitoringNames(env: EnvironmentName): MonitoringNames {
+export function monitoringNames(env: EnvironmentName | 'local'): MonitoringNames {
   return {
     alarmPrefix: `clever-better-${env}`,
     dashboard: `clever-better-${env}`,

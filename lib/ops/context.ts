@@ -1,12 +1,13 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { createInterface } from 'node:readline/promises';
-import { environments } from '../../environments';
-import { EnvironmentConfig } from '../../environments/types';
+import { operableEnvironments } from '../../environments';
+import { OperableEnvironmentConfig } from '../../environments/types';
+import { readRuntime, useLocalEndpoints } from '../local/runtime';
 import { runbookNames, RunbookNames } from '../names';
 
 /** Everything an ops command needs: the environment, its runbook names, its stack outputs, I/O. */
 export interface OpsContext {
-  readonly env: EnvironmentConfig;
+  readonly env: OperableEnvironmentConfig;
   readonly names: RunbookNames;
   /** The deployed stack's outputs (CloudFormation DescribeStacks), fetched once. */
   outputs(): Promise<Record<string, string>>;
@@ -20,18 +21,20 @@ export interface OpsContext {
 export class UsageError extends Error {}
 
 /** Finds an environment by name, with an error that lists the valid names. */
-export function findEnvironment(name: string | undefined): EnvironmentConfig {
-  const env = environments.find((e) => e.name === name);
+export function findEnvironment(name: string | undefined): OperableEnvironmentConfig {
+  const env = operableEnvironments.find((e) => e.name === name);
   if (!env) {
     throw new UsageError(
-      `--env ${name === undefined ? 'is missing' : `"${name}" is not an environment`}: use --env ${environments.map((e) => e.name).join(' | ')}`,
+      `--env ${name === undefined ? 'is missing' : `"${name}" is not an environment`}: use --env ${operableEnvironments.map((e) => e.name).join(' | ')}`,
     );
   }
   return env;
 }
 
 /** Builds the context against real AWS (region and account from the environment's config). */
-export function awsContext(env: EnvironmentConfig, options: { yes: boolean }): OpsContext {
+export function awsContext(env: OperableEnvironmentConfig, options: { yes: boolean }): OpsContext {
+  // `--env local`: the same commands against the stand-in `npm run local` runs.
+  if (env.name === 'local') useLocalEndpoints(readRuntime());
   let cached: Promise<Record<string, string>> | undefined;
   return {
     env,

@@ -144,6 +144,8 @@ try {
   let password = options.password ?? randomBytes(12).toString('hex');
 
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+    // Parents with the usual mode (the server user must pass through them); the data itself private.
+    await mkdir(dirname(databaseDir), { recursive: true });
     await mkdir(databaseDir, { recursive: true, mode: 0o700 });
     if (isRoot) await chown(databaseDir, ids.uid, ids.gid);
     const pwfile = join(tmpdir(), `cb-pg-pw-${randomBytes(6).toString('hex')}`);

@@ -1,0 +1,339 @@
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { local } from '../../environments';
+import { fetchCredentials } from '../../lambda/db-migrate/connection';
+import { MigrationSet } from '../../lambda/db-migrate/files';
+import { createHandler } from '../../lambda/db-migrate/handler';
+import { Migrator } from '../../lambda/db-migrate/runner';
+import { FakeBetfair } from '../../test/emergency-stop/fake-betfair';
+import { BOT_METRICS } from '../metrics';
+import { monitoringNames } from '../monitoring/names';
+import { runbookNames } from '../names';
+import { LambdaServer, startLambdaServer } from './lambda-server';
+import { startMoto, Moto, PROJECT_ROOT } from './moto';
+import { startPostgres, TestPostgres } from './postgres';
+
+/** Names the local stand-in gives what the stacks would create (environments/local.ts). */
+export const LOCAL = {
+  ...runbookNames(local.name),
+  alarmPrefix: monitoringNames(local.name).alarmPrefix,
+  emergencyStopFunction: 'clever-better-local-emergency-stop',
+  migrationFunction: 'clever-better-local-db-migrate',
+  topicName: 'clever-better-local-on-call',
+  /** What the Betfair stand-in accepts; never real credentials. */
+  betfair: { appKey: 'local-app-key', username: 'local-bot', password: 'local-password' },
+};
+
+/** Trigger alarms of the emergency stop, as lib/emergency-stop.ts names them. */
+export const LOCAL_TRIGGER_ALARMS = [
+  `${LOCAL.alarmPrefix}-emergency-stop-loss-limit`,
+  `${LOCAL.alarmPrefix}-emergency-stop-error-storm`,
+];
+
+/** Options of {@link startStandIn}. */
+export interface StandInOptions {
+  /** PostgreSQL data kept across runs; @default a temporary directory removed on stop */
+  readonly dataDir?: string;
+  /** Fixed ports (127.0.0.1); each @default a free port */
+  readonly ports?: {
+    readonly postgres?: number;
+    readonly moto?: number;
+    readonly lambda?: number;
+    readonly betfair?: number;
+  };
+  /** Progress lines. @default none */
+  readonly log?: (line: string) => void;
+}
+
+/** Everything `npm run local` and the drill run, and how to reach it. */
+export interface StandIn {
+  /** The runtime contract as environment variables: what a bot or ml-service process reads. */
+  readonly contract: Readonly<Record<string, string>>;
+  /** Endpoints `ops --env local` uses. */
+  readonly endpoints: { readonly aws: string; readonly lambda: string };
+  readonly postgres: TestPostgres;
+  readonly betfair: FakeBetfair;
+  /** Emulated AWS clients with the contract's settings. */
+  readonly aws: {
+    readonly ecs: ECSClient;
+    readonly secrets: SecretsManagerClient;
+    readonly cloudwatch: CloudWatchClient;
+  };
+  /** Invokes a local function in-process, as the Lambda server does. */
+  invoke(functionName: string, event: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+const REGION = local.region;
+
+/** The migration function's handler with the runner the custom resource uses, over loopback without TLS. */
+function localMigrationHandler(secrets: SecretsManagerClient, pg: () => TestPostgres) {
+  const source = MigrationSet.fromDirectory(path.join(PROJECT_ROOT, 'migrations'));
+  return createHandler({
+    environmentName: local.name,
+    logInfo: () => undefined,
+    open: async ({ deadline, log }) => {
+      const credentials = await fetchCredentials(secrets, LOCAL.databaseSecret);
+      // Loopback: no TLS (DB_SSLMODE=disable in the local contract); RDS always verifies it.
+      const client = new Client({
+        host: pg().host,
+        port: pg().port,
+        database: LOCAL.databaseName,
+        user: credentials.username,
+        password: credentials.password,
+        application_name: 'clever-better-db-migrate',
+      });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        const migrator = await Migrator.open(client, source, {
+          database: LOCAL.databaseName,
+          lockTimeoutMs: 60_000,
+          deadline,
+          log,
+        });
+        return { migrator, close: () => client.end() };
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+    },
+  });
+}
+
+/** Creates in the emulator what the stack would: secrets, topic, cluster and bot service, alarms, outputs. */
+async function seed(
+  endpoint: string,
+  pg: TestPostgres,
+  clients: StandIn['aws'],
+): Promise<Record<string, string>> {
+  const { ecs, secrets, cloudwatch } = clients;
+  const arns: Record<string, string> = {};
+  const secretValues: Record<string, unknown> = {
+    [LOCAL.betfairSecret]: {
+      app_key: LOCAL.betfair.appKey,
+      username: LOCAL.betfair.username,
+      password: LOCAL.betfair.password,
+    },
+    [LOCAL.databaseSecret]: { username: pg.user, password: pg.password },
+    [LOCAL.configSecret]: { live_trading_enabled: local.liveTradingEnabled },
+  };
+  for (const [name, value] of Object.entries(secretValues)) {
+    const res = await secrets.send(
+      new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(value) }),
+    );
+    arns[name] = res.ARN!;
+  }
+  await ecs.send(new CreateClusterCommand({ clusterName: LOCAL.cluster }));
+  const services = [
+    [LOCAL.botService, LOCAL.botFamily, LOCAL.botRepository, local.bot],
+    [LOCAL.mlService, LOCAL.mlFamily, LOCAL.mlRepository, local.ml],
+  ] as const;
+  for (const [serviceName, family, repository, svc] of services) {
+    const td = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family,
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: String(svc.cpu),
+        memory: String(svc.memoryMiB),
+        containerDefinitions: [
+          { name: serviceName, image: `${repository}:${svc.imageTag}`, essential: true },
+        ],
+      }),
+    );
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: LOCAL.cluster,
+        serviceName,
+        taskDefinition: td.taskDefinition!.taskDefinitionArn,
+        desiredCount: svc.desiredCount,
+        launchType: 'FARGATE',
+      }),
+    );
+  }
+  for (const alarmName of LOCAL_TRIGGER_ALARMS) {
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: alarmName,
+        Namespace: BOT_METRICS.namespace,
+        MetricName: alarmName.endsWith('loss-limit') ? BOT_METRICS.netProfit : BOT_METRICS.errors,
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    // The emulator starts alarms in ALARM; a fresh deployment's triggers are OK until data says otherwise.
+    await cloudwatch.send(
+      new SetAlarmStateCommand({
+        AlarmName: alarmName,
+        StateValue: 'OK',
+        StateReason: 'local stand-in seeded',
+      }),
+    );
+  }
+  // The stack's outputs, which ops reads first (CloudFormation DescribeStacks).
+  const outputs: Record<string, string> = {
+    ClusterName: LOCAL.cluster,
+    BotServiceName: LOCAL.botService,
+    BotConfiguredCount: String(local.bot.desiredCount),
+    DatabaseEndpoint: pg.host,
+    DatabasePort: String(pg.port),
+    BetfairSecretArn: arns[LOCAL.betfairSecret],
+    DatabaseSecretArn: arns[LOCAL.databaseSecret],
+    ConfigSecretArn: arns[LOCAL.configSecret],
+    MigrationFunctionName: LOCAL.migrationFunction,
+    EmergencyStopFunctionName: LOCAL.emergencyStopFunction,
+    EmergencyStopTriggerAlarms: LOCAL_TRIGGER_ALARMS.join(','),
+  };
+  const cfn = new CloudFormationClient({ region: REGION, endpoint });
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: local.stackName,
+      TemplateBody: JSON.stringify({
+        Resources: { OnCallTopic: { Type: 'AWS::SNS::Topic', Properties: { TopicName: LOCAL.topicName } } },
+        Outputs: {
+          OnCallTopicArn: { Value: { Ref: 'OnCallTopic' } },
+          ...Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { Value: v }])),
+        },
+      }),
+    }),
+  );
+  const stack = await cfn.send(new DescribeStacksCommand({ StackName: local.stackName }));
+  const topicArn = stack.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'OnCallTopicArn')?.OutputValue;
+  if (!topicArn) throw new Error('the emulator created no on-call topic for the local stack');
+  return { ...outputs, OnCallTopicArn: topicArn };
+}
+
+/**
+ * Starts the local stand-in: PostgreSQL 17 with the migrations applied by the runner the custom
+ * resource uses, moto seeded as the stack would leave an account, a Betfair stand-in speaking the
+ * documented protocol, and the operations functions behind a local Lambda endpoint. The emulator
+ * and Betfair hold their state in memory: each start seeds them anew; the database persists when
+ * `dataDir` is given.
+ */
+export async function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
+  const log = options.log ?? (() => undefined);
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    const pg = await startPostgres({ databaseDir: options.dataDir, port: options.ports?.postgres });
+    stops.push(() => pg.stop());
+    const admin = await pg.connect('postgres');
+    try {
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [LOCAL.databaseName]);
+      if (exists.rowCount === 0)
+        await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(LOCAL.databaseName)}`);
+    } finally {
+      await admin.end();
+    }
+    log(`PostgreSQL 17 on ${pg.host}:${pg.port} (data ${options.dataDir ?? 'temporary'})`);
+
+    const moto: Moto = await startMoto({ port: options.ports?.moto });
+    stops.push(() => moto.stop());
+    log(`AWS emulator (moto) on ${moto.endpoint}`);
+
+    const betfair = new FakeBetfair(LOCAL.betfair);
+    await betfair.start(options.ports?.betfair);
+    stops.push(() => betfair.stop());
+    log(`Betfair stand-in on ${new URL(betfair.endpoints.betting).origin}`);
+
+    // The handlers run in this process with the environment the stack gives their functions.
+    const settings = {
+      region: REGION,
+      endpoint: moto.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    };
+    Object.assign(process.env, {
+      AWS_REGION: REGION,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      CLEVER_BETTER_ENV: local.name,
+      ...betfair.environment,
+    });
+    delete process.env.AWS_PROFILE;
+    const clients = {
+      ecs: new ECSClient(settings),
+      secrets: new SecretsManagerClient(settings),
+      cloudwatch: new CloudWatchClient(settings),
+    };
+    const outputs = await seed(moto.endpoint, pg, clients);
+    Object.assign(process.env, {
+      CONFIG_SECRET_ID: outputs.ConfigSecretArn,
+      BETFAIR_SECRET_ID: outputs.BetfairSecretArn,
+      CLUSTER_NAME: LOCAL.cluster,
+      BOT_SERVICE_NAME: LOCAL.botService,
+      TOPIC_ARN: outputs.OnCallTopicArn,
+    });
+    // Imported only now: the handler builds its clients from this environment on first use.
+    const { handler: emergencyStop } = await import('../../lambda/emergency-stop/index');
+    const migrate = localMigrationHandler(clients.secrets, () => pg);
+    const context = { getRemainingTimeInMillis: () => 10 * 60_000 };
+    const functions = {
+      [LOCAL.emergencyStopFunction]: (event: unknown) => emergencyStop(event),
+      [LOCAL.migrationFunction]: (event: unknown) => migrate(event, context),
+    };
+    const lambda: LambdaServer = await startLambdaServer(functions, options.ports?.lambda);
+    stops.push(() => lambda.stop());
+    log(`operations functions (emergency stop, migrations) on ${lambda.endpoint}`);
+
+    const migrated = (await functions[LOCAL.migrationFunction]({ command: 'up' })) as { output?: string[] };
+    for (const line of migrated.output ?? []) log(`migrate: ${line}`);
+
+    const contract: Record<string, string> = {
+      CLEVER_BETTER_ENV: local.name,
+      AWS_REGION: REGION,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      DB_HOST: pg.host,
+      DB_PORT: String(pg.port),
+      DB_NAME: LOCAL.databaseName,
+      DB_SSLMODE: 'disable',
+      // ECS injects these from the secrets when a container starts; here they are plain values.
+      DB_USERNAME: pg.user,
+      DB_PASSWORD: pg.password,
+      CONFIG_SECRET_ID: LOCAL.configSecret,
+      BETFAIR_APP_KEY: LOCAL.betfair.appKey,
+      BETFAIR_USERNAME: LOCAL.betfair.username,
+      BETFAIR_PASSWORD: LOCAL.betfair.password,
+      ...betfair.environment,
+      METRIC_NAMESPACE: BOT_METRICS.namespace,
+    };
+    return {
+      contract,
+      endpoints: { aws: moto.endpoint, lambda: lambda.endpoint },
+      postgres: pg,
+      betfair,
+      aws: clients,
+      invoke: (name, event) => {
+        const fn = functions[name];
+        if (!fn) throw new Error(`no local function ${name}`);
+        return fn(event);
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
