@@ -32,8 +32,11 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The running stand-in's endpoints, or an error that says to start it. */
-export function readRuntime(file = RUNTIME_FILE): LocalRuntime {
+/**
+ * The running stand-in's endpoints, or an error that says to start it. CLEVER_BETTER_LOCAL_RUNTIME
+ * names another runtime file (the drill's, so it never touches a developer's running stand-in).
+ */
+export function readRuntime(file = process.env.CLEVER_BETTER_LOCAL_RUNTIME || RUNTIME_FILE): LocalRuntime {
   const notRunning =
     'npm run local is not running: start it in another terminal, then run this command again';
   let runtime: LocalRuntime;

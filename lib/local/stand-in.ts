@@ -64,6 +64,8 @@ export interface StandIn {
   readonly contract: Readonly<Record<string, string>>;
   /** Endpoints `ops --env local` uses. */
   readonly endpoints: { readonly aws: string; readonly lambda: string };
+  /** The on-call topic the emergency stop publishes to. */
+  readonly topicArn: string;
   readonly postgres: TestPostgres;
   readonly betfair: FakeBetfair;
   /** Emulated AWS clients with the contract's settings. */
@@ -322,6 +324,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     return {
       contract,
       endpoints: { aws: moto.endpoint, lambda: lambda.endpoint },
+      topicArn: outputs.OnCallTopicArn,
       postgres: pg,
       betfair,
       aws: clients,

@@ -1,0 +1,320 @@
+/**
+ * `npm run drill`: an incident rehearsed end to end, offline, on a fresh local stand-in
+ * (lib/local/stand-in.ts): the bot trades, a loss-limit alarm fires, the emergency stop halts
+ * everything, a second alarm changes nothing, `ops resume` restores the configured state, and a
+ * down/up migration leaves the schema as it was. Each step prints its duration; the first broken
+ * promise ends the drill with exit code 1. `.ci/run` runs it.
+ */
+import '../bin/cli-setup';
+import { DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { local } from '../environments';
+import { runContractClient } from '../lib/local/contract-client';
+import { envFileText } from '../lib/local/runtime';
+import { LOCAL, LOCAL_TRIGGER_ALARMS, StandIn, startStandIn } from '../lib/local/stand-in';
+import { main as ops } from '../lib/ops';
+
+/** A promise of the drill that did not hold. */
+class BrokenPromise extends Error {}
+
+function expect(condition: boolean, promise: string, actual: unknown): void {
+  if (!condition) throw new BrokenPromise(`${promise}; found ${JSON.stringify(actual)}`);
+}
+
+/** Receives what SNS delivers to an HTTP subscription: the on-call person's inbox, here. */
+async function startInbox(): Promise<{ url: string; messages: string[]; close(): Promise<void> }> {
+  const messages: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      try {
+        messages.push(String((JSON.parse(body) as { Message?: string }).Message ?? body));
+      } catch {
+        messages.push(body);
+      }
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/on-call`,
+    messages,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The alarm event CloudWatch sends a Lambda action (AWS docs, "Lambda alarm actions"). */
+function alarmEvent(alarmName: string) {
+  const now = new Date().toISOString().replace('Z', '+0000');
+  return {
+    source: 'aws.cloudwatch',
+    alarmArn: `arn:aws:cloudwatch:${local.region}:${local.account}:alarm:${alarmName}`,
+    accountId: local.account,
+    time: now,
+    region: local.region,
+    alarmData: {
+      alarmName,
+      state: { value: 'ALARM', reason: 'Threshold Crossed: drill', timestamp: now },
+      previousState: { value: 'OK', reason: '', timestamp: now },
+      configuration: { metrics: [] },
+    },
+  };
+}
+
+/** Tables, columns, indexes, constraints and functions of the public schema, comparable as JSON. */
+async function catalogue(standIn: StandIn): Promise<string> {
+  const db = await standIn.postgres.connect(LOCAL.databaseName);
+  try {
+    const q = async (sql: string) => (await db.query(sql)).rows;
+    return JSON.stringify({
+      columns: await q(`SELECT table_name, column_name, data_type, is_nullable, column_default
+        FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2`),
+      indexes: await q(
+        `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2`,
+      ),
+      constraints: await q(`SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def
+        FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2`),
+      functions: await q(`SELECT proname, pg_get_function_identity_arguments(oid) AS args
+        FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1, 2`),
+    });
+  } finally {
+    await db.end();
+  }
+}
+
+async function drill(): Promise<void> {
+  // The functions' JSON logs would bury the steps; their reports are checked instead.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-drill-'));
+  const out: string[] = [];
+  const print = (line: string) => out.push(line);
+  let standIn: StandIn | undefined;
+  const inbox = await startInbox();
+  const steps: [string, () => Promise<void>][] = [];
+  const step = (name: string, run: () => Promise<void>) => steps.push([name, run]);
+  const secretsCount = async () =>
+    (await standIn!.aws.secrets.send(new ListSecretVersionIdsCommand({ SecretId: LOCAL.configSecret })))
+      .Versions?.length ?? 0;
+  const flag = async () =>
+    JSON.parse(
+      (await standIn!.aws.secrets.send(new GetSecretValueCommand({ SecretId: LOCAL.configSecret })))
+        .SecretString!,
+    ).live_trading_enabled as boolean;
+  const botDesired = async () =>
+    (
+      await standIn!.aws.ecs.send(
+        new DescribeServicesCommand({ cluster: LOCAL.cluster, services: [LOCAL.botService] }),
+      )
+    ).services?.[0]?.desiredCount;
+  // ops as a person runs it (against the stand-in through its runtime file), its output kept.
+  const runOps = async (...argv: string[]) => {
+    out.length = 0;
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      print(String(chunk).trimEnd());
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      return await ops([...argv, '--env', 'local']);
+    } finally {
+      process.stdout.write = write;
+    }
+  };
+  let lambda: LambdaClient;
+  let before = '';
+  let versionsAfterStop = 0;
+
+  step('1. a fresh local database is migrated by the runner the custom resource uses', async () => {
+    standIn = await startStandIn({ log: () => undefined });
+    // ops --env local finds this stand-in through its runtime file.
+    const runtimeFile = path.join(scratch, 'runtime.json');
+    fs.writeFileSync(
+      runtimeFile,
+      JSON.stringify({
+        pid: process.pid,
+        awsEndpoint: standIn.endpoints.aws,
+        lambdaEndpoint: standIn.endpoints.lambda,
+      }),
+    );
+    process.env.CLEVER_BETTER_LOCAL_RUNTIME = runtimeFile;
+    fs.writeFileSync(path.join(scratch, '.env'), envFileText(standIn.contract));
+    lambda = new LambdaClient({ region: local.region, endpoint: standIn.endpoints.lambda });
+    const version = (await standIn.invoke(LOCAL.migrationFunction, { command: 'version' })) as {
+      version?: unknown;
+    };
+    const files = fs
+      .readdirSync(path.join(__dirname, '..', 'migrations'))
+      .filter((f) => f.endsWith('.up.sql'));
+    const latest = files
+      .map((f) => f.split('_')[0])
+      .sort()
+      .pop();
+    expect(String(version.version) === latest, `the database is at the newest migration ${latest}`, version);
+    await new SNSClient({ region: local.region, endpoint: standIn.endpoints.aws }).send(
+      new SubscribeCommand({
+        TopicArn: standIn.topicArn,
+        Protocol: 'http',
+        Endpoint: inbox.url,
+      }),
+    );
+  });
+
+  step(
+    '2. the bot runs: flag on, one task, two unmatched bets open; it reads the contract (.env)',
+    async () => {
+      await standIn!.aws.secrets.send(
+        new PutSecretValueCommand({
+          SecretId: LOCAL.configSecret,
+          SecretString: JSON.stringify({ live_trading_enabled: true }),
+        }),
+      );
+      standIn!.betfair.placeUnmatched('drill-1', 10);
+      standIn!.betfair.placeUnmatched('drill-2', 15);
+      const seen = await runContractClient(path.join(scratch, '.env'));
+      expect(
+        seen.liveTradingEnabled === true,
+        'the bot reads live_trading_enabled = true through the contract',
+        seen,
+      );
+      expect(seen.databaseUser.length > 0, 'the bot connects to the database with the contract', seen);
+      expect(seen.metricPublished, 'the bot publishes a metric to the emulator', seen);
+      expect((await botDesired()) === 1, 'the bot service wants one task', await botDesired());
+    },
+  );
+
+  step('3. the loss-limit alarm goes to ALARM', async () => {
+    await standIn!.aws.cloudwatch.send(
+      new SetAlarmStateCommand({
+        AlarmName: LOCAL_TRIGGER_ALARMS[0],
+        StateValue: 'ALARM',
+        StateReason: 'drill: loss limit',
+      }),
+    );
+  });
+
+  step('4. its action runs the emergency stop (Lambda Invoke, as CloudWatch does)', async () => {
+    const res = await lambda.send(
+      new InvokeCommand({
+        FunctionName: LOCAL.emergencyStopFunction,
+        Payload: new TextEncoder().encode(JSON.stringify(alarmEvent(LOCAL_TRIGGER_ALARMS[0]))),
+      }),
+    );
+    const text = new TextDecoder().decode(res.Payload);
+    expect(!res.FunctionError, 'the emergency stop completes', text.slice(0, 500));
+  });
+
+  step('5. the bot is at 0, the flag is off, no bet is open, and on-call got the report', async () => {
+    expect((await botDesired()) === 0, 'the bot service is at desired count 0', await botDesired());
+    expect((await flag()) === false, 'live_trading_enabled is false', await flag());
+    expect(standIn!.betfair.open.length === 0, 'no unmatched bet is open on Betfair', standIn!.betfair.open);
+    const deadline = Date.now() + 10_000;
+    while (inbox.messages.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(
+      inbox.messages.some((m) => m.includes(`Trading in ${local.name} is halted`)),
+      'the on-call topic delivered the stop report',
+      inbox.messages,
+    );
+    versionsAfterStop = await secretsCount();
+  });
+
+  step('6. a second alarm changes nothing', async () => {
+    const res = await lambda.send(
+      new InvokeCommand({
+        FunctionName: LOCAL.emergencyStopFunction,
+        Payload: new TextEncoder().encode(JSON.stringify(alarmEvent(LOCAL_TRIGGER_ALARMS[1]))),
+      }),
+    );
+    expect(
+      !res.FunctionError,
+      'the second run completes',
+      new TextDecoder().decode(res.Payload).slice(0, 300),
+    );
+    expect(
+      (await secretsCount()) === versionsAfterStop,
+      'the config secret is not written again',
+      await secretsCount(),
+    );
+    expect((await botDesired()) === 0, 'the bot stays at 0', await botDesired());
+    expect((await flag()) === false, 'the flag stays off', await flag());
+  });
+
+  step('7. once the risk is gone, ops resume restores the configured state', async () => {
+    for (const alarmName of LOCAL_TRIGGER_ALARMS)
+      await standIn!.aws.cloudwatch.send(
+        new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: 'OK', StateReason: 'drill: risk gone' }),
+      );
+    const alarms = await standIn!.aws.cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: LOCAL_TRIGGER_ALARMS }),
+    );
+    expect(
+      (alarms.MetricAlarms ?? []).every((a) => a.StateValue === 'OK'),
+      'every trigger is OK',
+      alarms.MetricAlarms?.map((a) => a.StateValue),
+    );
+    const code = await runOps('resume', '--yes', '--by', 'drill');
+    expect(code === 0, 'ops resume exits 0', { code, output: out });
+    expect(
+      (await botDesired()) === local.bot.desiredCount,
+      `the bot is back at ${local.bot.desiredCount}`,
+      await botDesired(),
+    );
+    expect(
+      (await flag()) === local.liveTradingEnabled,
+      `the flag is back at ${local.liveTradingEnabled}`,
+      await flag(),
+    );
+  });
+
+  step('8. migrate down 1 and up leave the schema identical', async () => {
+    before = await catalogue(standIn!);
+    expect((await runOps('migrate', 'down', '1', '--yes')) === 0, 'ops migrate down 1 exits 0', out);
+    const down = await catalogue(standIn!);
+    expect(down !== before, 'the down migration changed the schema', 'no change');
+    expect((await runOps('migrate', 'up')) === 0, 'ops migrate up exits 0', out);
+    const after = await catalogue(standIn!);
+    expect(after === before, 'the schema after down+up equals the schema before', 'a difference');
+  });
+
+  const started = Date.now();
+  try {
+    for (const [name, run] of steps) {
+      const t = Date.now();
+      try {
+        await run();
+      } catch (err) {
+        console.log(`FAIL  ${name} (${Date.now() - t} ms)\n      ${(err as Error).message}`);
+        if (!(err instanceof BrokenPromise)) console.log(`      ${(err as Error).stack}`);
+        if (out.length > 0) console.log(out.map((l) => `      | ${l}`).join('\n'));
+        process.exitCode = 1;
+        return;
+      }
+      console.log(`ok    ${name} (${Date.now() - t} ms)`);
+    }
+    console.log(`drill passed: ${steps.length} steps in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await standIn?.stop();
+    await inbox.close();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+drill().then(
+  () => process.exit(),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
