@@ -87,8 +87,9 @@ async function catalogue(standIn: StandIn): Promise<string> {
       ),
       constraints: await q(`SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def
         FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2`),
-      functions: await q(`SELECT proname, pg_get_function_identity_arguments(oid) AS args
-        FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1, 2`),
+      functions: await q(`SELECT proname, pg_get_function_identity_arguments(oid) AS args,
+        md5(pg_get_functiondef(oid)) AS body
+        FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND prokind IN ('f', 'p') ORDER BY 1, 2`),
     });
   } finally {
     await db.end();

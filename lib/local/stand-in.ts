@@ -26,6 +26,8 @@ import { LambdaServer, startLambdaServer } from './lambda-server';
 import { startMoto, Moto, PROJECT_ROOT } from './moto';
 import { startPostgres, TestPostgres } from './postgres';
 
+const REGION = local.region;
+
 /** Names the local stand-in gives what the stacks would create (environments/local.ts). */
 export const LOCAL = {
   ...runbookNames(local.name),
@@ -42,6 +44,38 @@ export const LOCAL_TRIGGER_ALARMS = [
   `${LOCAL.alarmPrefix}-emergency-stop-loss-limit`,
   `${LOCAL.alarmPrefix}-emergency-stop-error-storm`,
 ];
+
+/**
+ * The runtime contract of the local stand-in: the names the stacks give the bot's container
+ * (environment and injected secrets), with values that point at the stand-in, plus what a process
+ * outside AWS needs to reach the emulator and the Betfair stand-in.
+ */
+export function localContract(at: {
+  awsEndpoint: string;
+  database: { host: string; port: number; username: string; password: string };
+  betfairEnvironment: Readonly<Record<string, string>>;
+}): Record<string, string> {
+  return {
+    CLEVER_BETTER_ENV: local.name,
+    AWS_REGION: REGION,
+    AWS_ENDPOINT_URL: at.awsEndpoint,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    DB_HOST: at.database.host,
+    DB_PORT: String(at.database.port),
+    DB_NAME: LOCAL.databaseName,
+    DB_SSLMODE: 'disable',
+    // ECS injects these from the secrets when a container starts; here they are plain values.
+    DB_USERNAME: at.database.username,
+    DB_PASSWORD: at.database.password,
+    CONFIG_SECRET_ID: LOCAL.configSecret,
+    BETFAIR_APP_KEY: LOCAL.betfair.appKey,
+    BETFAIR_USERNAME: LOCAL.betfair.username,
+    BETFAIR_PASSWORD: LOCAL.betfair.password,
+    ...at.betfairEnvironment,
+    METRIC_NAMESPACE: BOT_METRICS.namespace,
+  };
+}
 
 /** Options of {@link startStandIn}. */
 export interface StandInOptions {
@@ -78,8 +112,6 @@ export interface StandIn {
   invoke(functionName: string, event: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
-
-const REGION = local.region;
 
 /** The migration function's handler with the runner the custom resource uses, over loopback without TLS. */
 function localMigrationHandler(secrets: SecretsManagerClient, pg: () => TestPostgres) {
@@ -301,26 +333,11 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     const migrated = (await functions[LOCAL.migrationFunction]({ command: 'up' })) as { output?: string[] };
     for (const line of migrated.output ?? []) log(`migrate: ${line}`);
 
-    const contract: Record<string, string> = {
-      CLEVER_BETTER_ENV: local.name,
-      AWS_REGION: REGION,
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      DB_HOST: pg.host,
-      DB_PORT: String(pg.port),
-      DB_NAME: LOCAL.databaseName,
-      DB_SSLMODE: 'disable',
-      // ECS injects these from the secrets when a container starts; here they are plain values.
-      DB_USERNAME: pg.user,
-      DB_PASSWORD: pg.password,
-      CONFIG_SECRET_ID: LOCAL.configSecret,
-      BETFAIR_APP_KEY: LOCAL.betfair.appKey,
-      BETFAIR_USERNAME: LOCAL.betfair.username,
-      BETFAIR_PASSWORD: LOCAL.betfair.password,
-      ...betfair.environment,
-      METRIC_NAMESPACE: BOT_METRICS.namespace,
-    };
+    const contract = localContract({
+      awsEndpoint: moto.endpoint,
+      database: { host: pg.host, port: pg.port, username: pg.user, password: pg.password },
+      betfairEnvironment: betfair.environment,
+    });
     return {
       contract,
       endpoints: { aws: moto.endpoint, lambda: lambda.endpoint },

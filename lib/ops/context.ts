@@ -96,7 +96,7 @@ const CREDENTIAL_ERRORS = new Set([
  */
 export function credentialsProblem(
   err: unknown,
-  env: EnvironmentConfig,
+  env: OperableEnvironmentConfig,
   fallback?: string,
 ): string | undefined {
   const e = err as { name?: string; message?: string } | undefined;

@@ -8,6 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentConfig } from '../../environments/types';
 import { registerCommand } from './commands';
+import { UsageError } from './context';
 import { CheckResult, PreflightClients, runPreflight } from './preflight-checks';
 import { templateFacts } from './template-facts';
 
@@ -45,15 +46,17 @@ registerCommand('preflight', {
     'preflight --env <env> [--assembly <dir>]   read-only checks before a deploy (account, bootstrap, quotas, roles, images, secrets, subscriptions); --assembly reads an existing cdk synth output',
   options: { assembly: 'value' },
   async run(args, ctx) {
+    const env = ctx.env;
+    if (env.name === 'local')
+      throw new UsageError(
+        'preflight checks an AWS account before a deploy; the local stand-in is never deployed',
+      );
     const assembly = typeof args.options.assembly === 'string' ? args.options.assembly : undefined;
-    const facts = templateFacts(ctx.env, assembly);
+    const facts = templateFacts(env, assembly);
     ctx.print(
       `preflight ${ctx.env.name} (${ctx.env.stackName}, account ${ctx.env.account}, ${ctx.env.region})`,
     );
-    const results = await runPreflight(
-      { env: ctx.env, names: ctx.names, facts },
-      preflightDeps.clients(ctx.env),
-    );
+    const results = await runPreflight({ env, names: ctx.names, facts }, preflightDeps.clients(env));
     for (const r of results) for (const line of formatResult(r)) ctx.print(line);
     const failed = results.filter((r) => r.status === 'fail');
     ctx.print(
