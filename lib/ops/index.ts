@@ -4,6 +4,7 @@ import { awsContext, credentialsProblem, findEnvironment, OpsContext, UsageError
 import './emergency-stop';
 import './migrate';
 import './preflight';
+import './release';
 import './resume';
 import './rollback';
 import './status';

@@ -1,0 +1,62 @@
+import * as ts from 'typescript';
+
+/**
+ * Rewrites `environments/<env>.ts` so `key` (`bot` or `ml`) pins `imageTag` and `imageDigest`,
+ * touching nothing else: the two properties are replaced where they are written, or added to the
+ * service's override object (created when the file has none). Parses the file rather than matching
+ * text, so formatting and comments elsewhere survive.
+ */
+export function pinImage(source: string, key: 'bot' | 'ml', tag: string, digest: string): string {
+  const file = ts.createSourceFile('env.ts', source, ts.ScriptTarget.Latest, true);
+  let overrides: ts.ObjectLiteralExpression | undefined;
+  const visit = (node: ts.Node): void => {
+    if (
+      !overrides &&
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'defineEnvironment'
+    ) {
+      const arg = node.arguments[1];
+      if (arg && ts.isObjectLiteralExpression(arg)) overrides = arg;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  if (!overrides) throw new Error('no defineEnvironment(base, { … }) call found: edit the file by hand');
+  const prop = (obj: ts.ObjectLiteralExpression, name: string) =>
+    obj.properties.find(
+      (p): p is ts.PropertyAssignment =>
+        ts.isPropertyAssignment(p) &&
+        (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) &&
+        p.name.text === name,
+    );
+  const edits: { start: number; end: number; text: string }[] = [];
+  const service = prop(overrides, key);
+  const pins = `imageTag: '${tag}', imageDigest: '${digest}'`;
+  if (!service) {
+    const last = overrides.properties[overrides.properties.length - 1];
+    edits.push({ start: last.end, end: last.end, text: `,\n  ${key}: { ${pins} }` });
+  } else if (!ts.isObjectLiteralExpression(service.initializer)) {
+    throw new Error(`${key} is not an object literal: edit the file by hand`);
+  } else {
+    const obj = service.initializer;
+    const missing: string[] = [];
+    for (const [name, value] of [
+      ['imageTag', tag],
+      ['imageDigest', digest],
+    ] as const) {
+      const p = prop(obj, name);
+      if (p) edits.push({ start: p.initializer.getStart(file), end: p.initializer.end, text: `'${value}'` });
+      else missing.push(`${name}: '${value}'`);
+    }
+    if (missing.length > 0) {
+      const last = obj.properties[obj.properties.length - 1];
+      const at = last ? last.end : obj.getStart(file) + 1;
+      edits.push({ start: at, end: at, text: `${last ? ', ' : ' '}${missing.join(', ')}${last ? '' : ' '}` });
+    }
+  }
+  let out = source;
+  for (const e of edits.sort((a, b) => b.start - a.start))
+    out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return out;
+}
