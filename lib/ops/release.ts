@@ -40,7 +40,8 @@ registerCommand('release', {
     const tag = args.options.tag;
     if (typeof tag !== 'string')
       throw new UsageError('--tag is missing: --tag <the tag staging tested, e.g. v1.2.4>');
-    const target = ctx.env;
+    const target = environments.find((e) => e.name === ctx.env.name);
+    if (!target) throw new UsageError(`release promotes into a deployed environment, not ${ctx.env.name}`);
     const source = environments.find((e) => e.promoteImagesTo === target.name);
     if (!source)
       throw new UsageError(
