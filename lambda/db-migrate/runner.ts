@@ -1,4 +1,4 @@
-import type { Client, DatabaseError, QueryResult } from 'pg';
+import type { Client, DatabaseError } from 'pg';
 import {
   Advice,
   adviseDirty,
@@ -296,7 +296,11 @@ export class Migrator {
       // golang-migrate skips a whitespace-only body; a comment-only body is sent (and does nothing).
       const body = step.file && bodies[i].trim() !== '' ? bodies[i] : undefined;
       const notWrapped = body === undefined ? undefined : whyNotWrappable(body);
-      const attempt = await this.startAttempt(step, current, body !== undefined, notWrapped);
+      // A wrappable file goes in the same query as its dirty mark (one round trip): the mark's
+      // explicit COMMIT ends its transaction, and the file then runs in an implicit one of its own.
+      const start = this.startAttemptSql(step, current, body !== undefined, notWrapped);
+      const pipelined = body !== undefined && notWrapped === undefined;
+      if (!pipelined) await this.client.query(start);
       let clean = false;
       if (body !== undefined) {
         clean = await this.runFile(step, step.file!, body, {
@@ -308,7 +312,7 @@ export class Migrator {
           notWrappedReason: notWrapped ?? null,
           committed: false,
           body,
-          id: attempt,
+          prefix: pipelined ? start : '',
         });
       }
       if (!clean) await this.setVersion(step.target, false);
@@ -324,21 +328,20 @@ export class Migrator {
    * golang-migrate's `SetVersion(target, dirty=true)` and the attempt's evidence row, in one
    * committed transaction and one round trip. A step without SQL is committed at once.
    */
-  private async startAttempt(
+  private startAttemptSql(
     step: Step,
     from: bigint,
     runsSql: boolean,
     notWrapped: string | undefined,
-  ): Promise<string> {
+  ): string {
     const file = step.file ? this.client.escapeLiteral(step.file.name) : 'NULL';
     const reason = notWrapped === undefined ? 'NULL' : this.client.escapeLiteral(notWrapped);
-    const results = (await this.client.query(
+    return (
       `BEGIN; DELETE FROM ${this.table}; ${this.insertVersion(step.target, true)}` +
-        `INSERT INTO ${this.attempts} (version, direction, from_version, target, file, not_wrapped_reason, committed_at) ` +
-        `VALUES (${step.version}, '${step.direction}', ${from}, ${step.target}, ${file}, ${reason}, ` +
-        `${runsSql ? 'NULL' : 'clock_timestamp()'}) RETURNING id; COMMIT;`,
-    )) as unknown as QueryResult<{ id: string }>[];
-    return results.find((r) => r.command === 'INSERT' && r.rows.length === 1)!.rows[0].id;
+      `INSERT INTO ${this.attempts} (version, direction, from_version, target, file, not_wrapped_reason, committed_at) ` +
+      `VALUES (${step.version}, '${step.direction}', ${from}, ${step.target}, ${file}, ${reason}, ` +
+      `${runsSql ? 'NULL' : 'clock_timestamp()'}); COMMIT;\n`
+    );
   }
 
   /**
@@ -356,11 +359,12 @@ export class Migrator {
     step: Step,
     file: MigrationFile,
     body: string,
-    attempt: Attempt & { id: string },
+    attempt: Attempt & { prefix: string },
   ): Promise<boolean> {
     const wrapped = attempt.notWrappedReason === null;
     const query = wrapped
-      ? `${body}\n;UPDATE ${this.attempts} SET committed_at = clock_timestamp() WHERE id = ${attempt.id}; ` +
+      ? `${attempt.prefix}${body}\n;UPDATE ${this.attempts} SET committed_at = clock_timestamp() ` +
+        `WHERE id = currval(pg_get_serial_sequence(${this.client.escapeLiteral(this.attempts)}, 'id')); ` +
         `DELETE FROM ${this.table}; ${this.insertVersion(step.target, false)}`
       : body;
     const deadline = this.options.deadline;
@@ -382,7 +386,7 @@ export class Migrator {
       const message = cancelled
         ? `migration cancelled at the deadline: ${file.name} was still running when the time budget ran out ` +
           `(${deadline !== undefined ? new Date(deadline).toISOString() : ''})`
-        : migrationFailedMessage(failure, body, file);
+        : migrationFailedMessage(shiftPosition(failure, [...attempt.prefix].length), body, file);
       throw new MigrationFailedError(message, step, failure, advice, cancelled);
     };
     return send();
@@ -503,6 +507,14 @@ export class Migrator {
   private async unlock(): Promise<void> {
     await this.client.query('SELECT pg_advisory_unlock($1)', [this.lockId]);
   }
+}
+
+/** The error with its position made relative to the file (the query started with `shift` characters of the runner's). */
+function shiftPosition(err: unknown, shift: number): unknown {
+  const position = Number((err as Partial<DatabaseError>).position);
+  if (!shift || !Number.isInteger(position)) return err;
+  const e = err as DatabaseError;
+  return { message: e.message, detail: e.detail, position: String(position - shift) };
 }
 
 /**
