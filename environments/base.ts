@@ -8,6 +8,7 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
   region: 'eu-west-1',
   terminationProtection: false,
   liveTradingEnabled: false,
+  betfairHeartbeatTimeoutSeconds: 60,
   allowMutableImageTags: false,
   requireImageDigests: false,
   logRetentionDays: 30,

@@ -41,6 +41,7 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
   region: true,
   terminationProtection: true,
   liveTradingEnabled: true,
+  betfairHeartbeatTimeoutSeconds: true,
   acknowledgeLiveTradingOutsideProduction: true,
   allowMutableImageTags: true,
   requireImageDigests: true,

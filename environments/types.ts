@@ -263,6 +263,14 @@ export interface EnvironmentConfig {
    */
   readonly liveTradingEnabled: boolean;
   /**
+   * Timeout of Betfair's Heartbeat API, in seconds, given to the bot as
+   * `BETFAIR_HEARTBEAT_TIMEOUT_SECONDS`: the bot calls `heartbeat` with it as `preferredTimeoutSeconds`
+   * more often than that, and when the calls stop (a crashed task, a lost network, a region outage)
+   * Betfair itself cancels the account's unmatched bets. Betfair accepts 10–300. It complements the
+   * emergency stop, which needs AWS to work (docs/runtime-contract.md). @default 60
+   */
+  readonly betfairHeartbeatTimeoutSeconds: number;
+  /**
    * Set to `true` beside `liveTradingEnabled: true` in any environment but production, to say on
    * purpose that it trades real money. Without it validation refuses live trading outside
    * production: README, that environment's file and its alarm set all assume trading is off there.

@@ -139,6 +139,15 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
     });
   }
 
+  const heartbeat = env.betfairHeartbeatTimeoutSeconds;
+  if (!Number.isInteger(heartbeat) || heartbeat < 10 || heartbeat > 300) {
+    add({
+      field: `${n}.betfairHeartbeatTimeoutSeconds`,
+      value: heartbeat,
+      problem: "Betfair's Heartbeat API accepts whole seconds from 10 to 300",
+      fix: `set a value from 10 to 300 in ${file} (shorter cancels a dead bot's bets sooner)`,
+    });
+  }
   if (env.liveTradingEnabled && env.name !== 'production' && !env.acknowledgeLiveTradingOutsideProduction) {
     add({
       field: `${n}.liveTradingEnabled`,

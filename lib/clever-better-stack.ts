@@ -142,6 +142,7 @@ export class CleverBetterStack extends Stack {
       databaseSecret: this.secrets.database,
       configSecret: this.secrets.config,
       configSecretName: names.configSecret,
+      betfairHeartbeatTimeoutSeconds: config.betfairHeartbeatTimeoutSeconds,
       databaseHost: this.database.instance.dbInstanceEndpointAddress,
       databasePort: this.database.instance.dbInstanceEndpointPort,
       databaseName: names.databaseName,

@@ -88,6 +88,8 @@ export interface ServicesProps {
   readonly configSecret: secretsmanager.ISecret;
   /** Name of the config secret, given to the bot as `CONFIG_SECRET_ID`. */
   readonly configSecretName: string;
+  /** Betfair Heartbeat API timeout in seconds, given to the bot as `BETFAIR_HEARTBEAT_TIMEOUT_SECONDS`. */
+  readonly betfairHeartbeatTimeoutSeconds: number;
   /** Database endpoint host. */
   readonly databaseHost: string;
   /** Database port. */
@@ -213,7 +215,11 @@ export class Services extends Construct {
     };
 
     this.botTaskDefinition = this.taskDefinition('BotTask', props.bot, this.botLogGroup, {
-      environment: { ...dbEnvironment, CONFIG_SECRET_ID: props.configSecretName },
+      environment: {
+        ...dbEnvironment,
+        CONFIG_SECRET_ID: props.configSecretName,
+        BETFAIR_HEARTBEAT_TIMEOUT_SECONDS: String(props.betfairHeartbeatTimeoutSeconds),
+      },
       secrets: {
         ...dbSecrets,
         BETFAIR_APP_KEY: ecs.Secret.fromSecretsManager(props.betfairSecret, 'app_key'),

@@ -152,6 +152,13 @@ describe('bad configuration fails synth with field, value and fix', () => {
     ).not.toThrow();
   });
 
+  test.each([5, 301, 60.5])('fails on a Betfair heartbeat timeout of %p seconds', (seconds) => {
+    const msg = errorFor([variant(staging, { betfairHeartbeatTimeoutSeconds: seconds }), production]);
+    expect(msg).toContain(
+      `staging.betfairHeartbeatTimeoutSeconds = ${seconds}: Betfair's Heartbeat API accepts whole seconds from 10 to 300`,
+    );
+  });
+
   test('fails on live trading outside production unless it is acknowledged', () => {
     const msg = errorFor([variant(staging, { liveTradingEnabled: true }), production]);
     expect(msg).toContain(

@@ -69,6 +69,7 @@ export function localContract(at: {
     DB_USERNAME: at.database.username,
     DB_PASSWORD: at.database.password,
     CONFIG_SECRET_ID: LOCAL.configSecret,
+    BETFAIR_HEARTBEAT_TIMEOUT_SECONDS: String(local.betfairHeartbeatTimeoutSeconds),
     BETFAIR_APP_KEY: LOCAL.betfair.appKey,
     BETFAIR_USERNAME: LOCAL.betfair.username,
     BETFAIR_PASSWORD: LOCAL.betfair.password,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { environments, local, operableEnvironments } from '../../environments';
+import { environments, local, operableEnvironments, staging } from '../../environments';
 import { envFileText, parseEnvFile, readRuntime, useLocalEndpoints } from '../../lib/local/runtime';
 import { localContract } from '../../lib/local/stand-in';
 import { findEnvironment } from '../../lib/ops/context';
@@ -38,6 +38,14 @@ describe('the local runtime contract', () => {
     ];
     expect(names.length).toBeGreaterThan(5);
     expect(Object.keys(CONTRACT)).toEqual(expect.arrayContaining(names));
+  });
+
+  test('gives the bot the Betfair heartbeat timeout configured in environments/', () => {
+    expect(bot.Environment).toContainEqual({
+      Name: 'BETFAIR_HEARTBEAT_TIMEOUT_SECONDS',
+      Value: String(staging.betfairHeartbeatTimeoutSeconds),
+    });
+    expect(CONTRACT.BETFAIR_HEARTBEAT_TIMEOUT_SECONDS).toBe(String(local.betfairHeartbeatTimeoutSeconds));
   });
 
   test('round-trips through the .env file', () => {
