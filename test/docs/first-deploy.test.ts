@@ -1,0 +1,91 @@
+/**
+ * docs/first-deploy.md is a procedure people run against empty accounts: every command in it must
+ * exist. ops commands: `--help` runs and every option shown is declared (the CLI rejects others);
+ * cdk commands: `--help` of the installed CLI runs, lists every option shown, and every stack named
+ * is one this app defines. aws commands are checked against the AWS CLI's models in
+ * first-deploy.integration.test.ts.
+ */
+import { App } from 'aws-cdk-lib';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { main, parseArgs } from '../../lib/ops';
+import { defineStacks } from '../../lib/app';
+import { docCommands } from './commands';
+
+const DOC = 'docs/first-deploy.md';
+const commands = docCommands(DOC);
+const ROOT = path.join(__dirname, '..', '..');
+
+test('the procedure is numbered and has a command per step', () => {
+  const text = fs.readFileSync(path.join(ROOT, DOC), 'utf8');
+  const steps = [...text.matchAll(/^(\d+)\. /gm)].map((m) => Number(m[1]));
+  expect(steps.slice(0, 22)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+  expect(commands.length).toBeGreaterThanOrEqual(22);
+  expect(new Set(commands.map((c) => c.tool))).toEqual(new Set(['ops', 'cdk', 'aws', 'docker']));
+});
+
+describe.each(commands.filter((c) => c.tool === 'ops').map((c) => [c.line, c] as const))('%s', (_line, c) => {
+  test('exists, its --help runs, and it accepts exactly the options shown', async () => {
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await main([c.words[0], '--help'])).toBe(0);
+      expect(out.mock.calls.join('')).toContain(`Usage: npm run ops -- ${c.words[0]} `);
+    } finally {
+      out.mockRestore();
+    }
+    expect(() => parseArgs(c.words)).not.toThrow();
+  });
+});
+
+describe('cdk commands', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stackNames = defineStacks(app).map((s) => s.stackName);
+  const cdk = commands.filter((c) => c.tool === 'cdk');
+  const help = new Map<string, string>();
+  for (const sub of new Set(cdk.map((c) => c.words[0]))) {
+    const res = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'), sub, '--help'],
+      {
+        encoding: 'utf8',
+        cwd: ROOT,
+        env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
+      },
+    );
+    help.set(sub, res.status === 0 ? res.stdout + res.stderr : `exit ${res.status}: ${res.stderr}`);
+  }
+
+  test.each(cdk.map((c) => [c.line, c] as const))(
+    '%s: --help runs, options exist, stacks exist',
+    (_line, c) => {
+      const [sub, ...rest] = c.words;
+      expect(help.get(sub)).not.toMatch(/^exit /);
+      for (const word of rest) {
+        if (word.startsWith('--')) expect(help.get(sub)).toContain(word.split('=')[0]);
+        else if (!word.startsWith('aws://')) expect(stackNames).toContain(word);
+      }
+    },
+  );
+
+  test('the registry stacks are named as the document says', () => {
+    expect(stackNames).toEqual(
+      expect.arrayContaining(['StagingRegistry', 'StagingStack', 'ProductionRegistry', 'ProductionStack']),
+    );
+  });
+});
+
+test('docker commands are the two the procedure needs', () => {
+  for (const c of commands.filter((x) => x.tool === 'docker'))
+    expect(['login', 'push']).toContain(c.words[0]);
+});
+
+test("README's Deployment section points to the procedure", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const deployment = readme.slice(
+    readme.indexOf('## Deployment'),
+    readme.indexOf('\n## ', readme.indexOf('## Deployment') + 3),
+  );
+  expect(deployment).toContain('(docs/first-deploy.md)');
+  expect(deployment).not.toContain('--import-existing-resources');
+});
