@@ -103,7 +103,9 @@ export class CleverBetterStack extends Stack {
       deletionProtection: config.database.deletionProtection,
       removalPolicy: config.database.removalPolicy,
       monitoringIntervalSeconds: config.database.monitoringIntervalSeconds,
+      instanceIdentifier: `clever-better-${config.name}`,
       logRetention,
+      logRemovalPolicy,
     });
 
     this.services = new Services(this, 'Services', {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -6,13 +6,20 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { skipCheckov } from './compliance';
 
-/** PostgreSQL major the stack runs (engine pinned to a minor, 17.9: cfn-lint W3691 rejects a bare major); the tests' embedded PostgreSQL uses the same major. */
+/**
+ * PostgreSQL major the stack runs; the tests' embedded PostgreSQL uses the same major.
+ *
+ * Engine-version policy: the template pins the major only and RDS applies minor versions itself
+ * (`AutoMinorVersionUpgrade`). A pinned minor would go stale the first time RDS upgrades the instance,
+ * and the next deploy that sends the older `EngineVersion` fails (aws/aws-cdk#15475). A major upgrade
+ * is a deliberate change of this constant (with `allowMajorVersionUpgrade`), reviewed in `cdk diff`.
+ */
 export const POSTGRES_MAJOR = '17';
+
+/** The PostgreSQL log types exported to CloudWatch Logs; their log groups are created by the stack. */
+export const EXPORTED_LOG_TYPES = ['postgresql', 'upgrade'] as const;
 /** The port of the guide's `migrate -database postgresql://…:5432/…` URLs. */
 export const DATABASE_PORT = 5432;
-
-/** Construct id of the CDK's per-stack LogRetention function (aws-cdk-lib `aws-logs` LogRetention). */
-const LOG_RETENTION_ID = 'LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a';
 
 /** Props of {@link Database}. */
 export interface DatabaseProps {
@@ -38,8 +45,15 @@ export interface DatabaseProps {
   readonly removalPolicy: 'snapshot' | 'retain';
   /** Enhanced monitoring interval, seconds; 0 turns it off. */
   readonly monitoringIntervalSeconds: number;
+  /**
+   * DB instance identifier. Fixed, so the log groups RDS exports to (`/aws/rds/instance/<id>/<type>`)
+   * can be created by the stack beforehand, encrypted with the stack key and with `logRetention`.
+   */
+  readonly instanceIdentifier: string;
   /** Days the exported PostgreSQL logs are kept. */
   readonly logRetention: logs.RetentionDays;
+  /** What happens to the exported-log groups when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -49,10 +63,14 @@ export interface DatabaseProps {
 export class Database extends Construct {
   readonly instance: rds.DatabaseInstance;
   readonly securityGroup: ec2.SecurityGroup;
+  /** The log groups RDS exports PostgreSQL logs to, by log type. */
+  readonly logGroups: Readonly<Record<(typeof EXPORTED_LOG_TYPES)[number], logs.LogGroup>>;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
-    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_9 });
+    const engine = rds.DatabaseInstanceEngine.postgres({
+      version: rds.PostgresEngineVersion.of(POSTGRES_MAJOR, POSTGRES_MAJOR),
+    });
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'PostgreSQL: admits only the services and the migration function',
@@ -63,8 +81,17 @@ export class Database extends Construct {
       description: 'Clever Better PostgreSQL parameters: TLS required',
       parameters: { 'rds.force_ssl': '1', log_min_duration_statement: '1000' },
     });
+    // Created before the instance: RDS would otherwise create them unencrypted with no retention.
+    const logGroup = (type: (typeof EXPORTED_LOG_TYPES)[number]) =>
+      new logs.LogGroup(this, `${type[0].toUpperCase()}${type.slice(1)}Logs`, {
+        logGroupName: `/aws/rds/instance/${props.instanceIdentifier}/${type}`,
+        retention: props.logRetention,
+        removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      });
+    this.logGroups = { postgresql: logGroup('postgresql'), upgrade: logGroup('upgrade') };
     this.instance = new rds.DatabaseInstance(this, 'Instance', {
       engine,
+      instanceIdentifier: props.instanceIdentifier,
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [this.securityGroup],
@@ -86,11 +113,11 @@ export class Database extends Construct {
       deletionProtection: props.deletionProtection,
       removalPolicy:
         props.removalPolicy === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.SNAPSHOT,
-      cloudwatchLogsExports: ['postgresql', 'upgrade'],
-      cloudwatchLogsRetention: props.logRetention,
+      cloudwatchLogsExports: [...EXPORTED_LOG_TYPES],
       monitoringInterval:
         props.monitoringIntervalSeconds > 0 ? Duration.seconds(props.monitoringIntervalSeconds) : undefined,
     });
+    for (const group of Object.values(this.logGroups)) this.instance.node.addDependency(group);
     // Acknowledge on the DB instance resource itself, not on its children (subnet group, roles).
     const cfnInstance = this.instance.node.defaultChild as rds.CfnDBInstance;
     Validations.of(cfnInstance).acknowledge({
@@ -104,19 +131,6 @@ export class Database extends Construct {
         id: 'AwsSolutions-RDS10',
         reason:
           'Deletion protection is off by configuration so this environment can be torn down; a final snapshot is still taken',
-      });
-    }
-    // RDS log exports get their retention through the CDK's LogRetention function (one per stack).
-    const logRetention = Stack.of(this).node.tryFindChild(LOG_RETENTION_ID);
-    if (logRetention) {
-      Validations.of(logRetention).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason:
-          'The CDK LogRetention function only needs to write its own logs; the managed policy grants exactly that',
-      });
-      Validations.of(logRetention).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'The CDK LogRetention function sets retention on log groups RDS creates with generated names',
       });
     }
     const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');

@@ -204,6 +204,7 @@ function build(props: Partial<ConstructorParameters<typeof DatabaseMigrations>[2
     deletionProtection: false,
     removalPolicy: 'snapshot',
     monitoringIntervalSeconds: 0,
+    instanceIdentifier: 'clever-better-test',
     logRetention: logs.RetentionDays.ONE_MONTH,
   } as ConstructorParameters<typeof Database>[2]);
   return new DatabaseMigrations(stack, 'Migrations', {
