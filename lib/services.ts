@@ -108,6 +108,19 @@ export interface ServicesProps {
   readonly healthCheck?: HealthCheckTiming;
 }
 
+/**
+ * Where each image must carry the RDS CA bundle (global-bundle.pem from the RDS trust store):
+ * libpq and Go's x509 do not trust the RDS CAs from the system store, and `DB_SSLMODE=verify-full`
+ * needs them. Given to the containers as `PGSSLROOTCERT` (libpq reads it) and `DB_SSLROOTCERT`.
+ */
+export const RDS_CA_BUNDLE_PATH = '/etc/ssl/certs/rds-global-bundle.pem';
+
+/**
+ * The writable scratch mount (the root filesystem is read-only). `HOME` and `XDG_CACHE_HOME` point
+ * into it, because Python libraries (and Go's os.UserCacheDir) write caches under them at start-up.
+ */
+export const WRITABLE_PATH = '/tmp';
+
 /** Path prefix under which the internal ALB routes to the bot; everything else goes to `ml-service`. */
 export const BOT_PATH_PREFIX = '/bot';
 
@@ -212,6 +225,10 @@ export class Services extends Construct {
       DB_PORT: props.databasePort,
       DB_NAME: props.databaseName,
       DB_SSLMODE: 'verify-full',
+      PGSSLROOTCERT: RDS_CA_BUNDLE_PATH,
+      DB_SSLROOTCERT: RDS_CA_BUNDLE_PATH,
+      HOME: WRITABLE_PATH,
+      XDG_CACHE_HOME: `${WRITABLE_PATH}/.cache`,
     };
 
     this.botTaskDefinition = this.taskDefinition('BotTask', props.bot, this.botLogGroup, {
@@ -383,7 +400,7 @@ export class Services extends Construct {
       reason:
         'ecr:GetAuthorizationToken has no resource-level permissions; image pulls are scoped to the repository',
     });
-    app.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
+    app.addMountPoints({ containerPath: WRITABLE_PATH, sourceVolume: 'tmp', readOnly: false });
     Validations.of(taskDefinition.node.defaultChild!).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
