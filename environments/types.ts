@@ -38,8 +38,9 @@ export interface ServiceConfig {
   /** Port the container listens on, and the port its `/health` endpoint answers on. */
   readonly containerPort: number;
   /**
-   * Seconds ECS ignores failing load-balancer health checks after a task starts. Part of the
-   * worst-case replacement time (grace + interval × healthy threshold + deregistration delay).
+   * Seconds ECS ignores failing load-balancer health checks after a task starts: the service's
+   * start-up time (ml-service loads its model) plus a margin. Part of the worst-case replacement
+   * time (grace + interval × healthy threshold + deregistration delay). Validated 0–600. @default 30
    */
   readonly healthCheckGracePeriodSeconds: number;
 }

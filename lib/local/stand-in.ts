@@ -46,6 +46,18 @@ export const LOCAL_TRIGGER_ALARMS = [
 ];
 
 /**
+ * Variables the stacks give the containers that describe the image's own file system, not a service
+ * to reach: the RDS CA bundle's path (locally TLS is off: loopback, no RDS CA) and the writable
+ * home and cache directories (a local process keeps its own). The local contract leaves them out.
+ */
+export const CONTAINER_ONLY_VARIABLES: readonly string[] = [
+  'PGSSLROOTCERT',
+  'DB_SSLROOTCERT',
+  'HOME',
+  'XDG_CACHE_HOME',
+];
+
+/**
  * The runtime contract of the local stand-in: the names the stacks give the bot's container
  * (environment and injected secrets), with values that point at the stand-in, plus what a process
  * outside AWS needs to reach the emulator and the Betfair stand-in.
