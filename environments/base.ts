@@ -4,7 +4,7 @@ import { EnvironmentConfig } from './types';
  * Values every environment shares. Staging and production override only what really differs,
  * so `production.ts` reads as the list of what production does differently.
  */
-export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
+export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'alarmEmail'> = {
   region: 'eu-west-1',
   terminationProtection: false,
   liveTradingEnabled: false,
@@ -13,7 +13,13 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
   requireImageDigests: false,
   logRetentionDays: 30,
   retainLogsOnDelete: true,
-  alarmEmail: 'oncall@clever-better.example',
+  sandbox: false,
+  // Pages go nowhere unless an environment says where (production); everything is a ticket.
+  alerting: {
+    pages: false,
+    repositoryUrl: 'https://github.com/clever-better/clever-better-infrastructure',
+    runbookRef: 'main',
+  },
   ecrImagesToKeep: 30,
   loadBalancerDeletionProtection: false,
   network: {
@@ -80,8 +86,17 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'> = {
     serviceMemoryPercent: 85,
     databaseCpuPercent: 80,
     partitionHorizonDays: 30,
-    databaseFreeStorageGiB: 10,
-    databaseConnections: 200,
+    databaseFreeStorageGiB: 2,
+    databaseConnectionsPercent: 80,
+    databaseFreeableMemoryPercent: 10,
+    databaseDiskQueueDepth: 20,
+    databaseMaxUsedTransactionIds: 1_000_000_000,
+    latencyMinRequestsPerMinute: 10,
+    http5xxPercent: 5,
+    minRequestsPer5Minutes: 20,
+    stopEffectMinutes: 5,
+    marketDataMaxAgeSeconds: 120,
+    haltedReminderHourUtc: 9,
     databaseLatencyMs: 50,
     tasksBelowDesiredMinutes: 5,
     failedTasksPer5Minutes: 1,

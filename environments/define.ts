@@ -1,7 +1,8 @@
 import { DeepPartial, EnvironmentConfig } from './types';
 
-type Base = Omit<EnvironmentConfig, 'name' | 'stackName' | 'account'>;
-type Overrides = Pick<EnvironmentConfig, 'name' | 'stackName' | 'account'> & DeepPartial<Base>;
+// The on-call address has no shared default: each environment names its own.
+type Base = Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'alarmEmail'>;
+type Overrides = Pick<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'alarmEmail'> & DeepPartial<Base>;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

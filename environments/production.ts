@@ -7,6 +7,13 @@ export const production = defineEnvironment(base, {
   stackName: 'ProductionStack',
   // Placeholder: set the production account id here (README "Setting the real account ids").
   account: '222222222222',
+  // Second subscriber of pages (after the pager), and the ticket inbox.
+  alarmEmail: 'oncall@clever-better.com',
+  // Pages reach the pager through its HTTPS integration URL, kept in a secret (README "Monitoring").
+  alerting: {
+    pages: true,
+    pager: { urlSecretName: 'clever-better/production/pager', urlSecretField: 'url' },
+  },
   terminationProtection: true,
   liveTradingEnabled: true,
   // Production runs exactly the bytes staging tested: every image by digest, replicated from
@@ -52,7 +59,7 @@ export const production = defineEnvironment(base, {
     betfairAuthFailuresPer5Minutes: 3,
     betfairRateLimitsPer5Minutes: 5,
     mlTimeoutsPer5Minutes: 3,
-    databaseFreeStorageGiB: 20,
+    databaseFreeStorageGiB: 5,
     tasksBelowDesiredMinutes: 3,
     unhealthyTargetMinutes: 2,
   },

@@ -9,6 +9,8 @@ export const staging = defineEnvironment(base, {
   account: '111111111111',
   // Images built here are tested here, then replicated to production's registry by ECR.
   promoteImagesTo: 'production',
+  // Staging pages nobody (alerting.pages stays false): every alarm is a ticket to this inbox.
+  alarmEmail: 'oncall-staging@clever-better.com',
   bot: { imageTag: 'v1.2.3' },
   ml: { imageTag: 'v1.2.3' },
   // Live trading is off here, so no bets are expected: no "no bets" alarm. A silent bot still alarms.

@@ -222,10 +222,50 @@ export interface MonitoringConfig {
    * 7–84. @default 30
    */
   readonly partitionHorizonDays: number;
-  /** Free storage, in GiB, below which the database alarms. @default 10 */
+  /**
+   * Free storage, in GiB, below which the database pages. Below 10 % of `database.allocatedStorageGiB`
+   * (where storage autoscaling acts), so normal growth never pages; a separate ticket says when free
+   * storage stays under that 10 % longer than autoscaling's 6-hour cooldown (at its maximum). @default 2
+   */
   readonly databaseFreeStorageGiB: number;
-  /** Database connections above which the database alarms. @default 200 */
-  readonly databaseConnections: number;
+  /**
+   * Database connections, in percent of the instance class's default `max_connections`
+   * (LEAST(memory/9531392, 5000)), above which the database alarms. @default 80
+   */
+  readonly databaseConnectionsPercent: number;
+  /** Freeable memory, in percent of the instance class's memory, below which the database alarms. @default 10 */
+  readonly databaseFreeableMemoryPercent: number;
+  /** Average outstanding I/O requests on the database volume above which it alarms (10 minutes). @default 20 */
+  readonly databaseDiskQueueDepth: number;
+  /**
+   * `MaximumUsedTransactionIDs` above which the database pages: autovacuum is not freezing, and at
+   * about 2 billion PostgreSQL refuses writes (wraparound protection). @default 1000000000
+   */
+  readonly databaseMaxUsedTransactionIds: number;
+  /**
+   * Requests per minute below which ml-service's p90 latency is not judged (a percentile of a handful
+   * of requests is noise). @default 10
+   */
+  readonly latencyMinRequestsPerMinute: number;
+  /** 5xx responses, in percent of requests, at which ml-service and the load balancer page. @default 5 */
+  readonly http5xxPercent: number;
+  /** Requests per 5 minutes below which 5xx rates are not judged. @default 20 */
+  readonly minRequestsPer5Minutes: number;
+  /**
+   * Minutes after an emergency-stop trigger fires within which the bot must have no running task;
+   * later, "emergency-stop-not-in-effect" pages. 2–30. @default 5
+   */
+  readonly stopEffectMinutes: number;
+  /**
+   * Age, in seconds, of the newest Betfair market data (`MarketDataAgeSeconds`) above which prices
+   * count as stale while trading. @default 120
+   */
+  readonly marketDataMaxAgeSeconds: number;
+  /**
+   * UTC hour (0–23) of the daily "trading still halted" ticket, raised each day while trading is
+   * halted (live-trading flag off or the bot scaled to zero). @default 9
+   */
+  readonly haltedReminderHourUtc: number;
   /**
    * Read or write latency, in milliseconds, above which the database alarms (10-minute average).
    * @default 50
@@ -241,6 +281,39 @@ export interface MonitoringConfig {
   readonly failedTasksPer5Minutes: number;
   /** Minutes a load-balancer target may stay unhealthy before alarming (1–60). @default 3 */
   readonly unhealthyTargetMinutes: number;
+}
+
+/** Where the pager integration's HTTPS URL is kept: a secret, so the URL never enters the template. */
+export interface PagerSecretConfig {
+  /**
+   * Name of the Secrets Manager secret holding the integration URL (e.g. an incident-management
+   * tool's SNS/CloudWatch integration endpoint). Created by the operator before the first deploy
+   * (docs/first-deploy.md); CloudFormation resolves it at deploy time.
+   */
+  readonly urlSecretName: string;
+  /** JSON field of that secret holding the URL. @default 'url' */
+  readonly urlSecretField: string;
+}
+
+/** Severity routing of the environment's alarms (lib/alerting.ts, lib/monitoring/severity.ts). */
+export interface AlertingConfig {
+  /**
+   * Whether this environment pages anyone. When false (staging), there is no page topic: every alarm,
+   * whatever its severity, goes to the ticket topic. When true, `pager` is required. @default false
+   */
+  readonly pages: boolean;
+  /**
+   * The pager, subscribed over HTTPS to the page topic and to the topic of OK notifications (so
+   * incidents resolve themselves). @default none (only allowed when `pages` is false)
+   */
+  readonly pager?: PagerSecretConfig;
+  /**
+   * Web address of this repository, without a trailing slash; runbook links in alarm descriptions
+   * are `<repositoryUrl>/blob/<runbookRef>/docs/runbooks.md#<anchor>`, clickable from a notification.
+   */
+  readonly repositoryUrl: string;
+  /** Branch or tag the runbook links point to. @default 'main' */
+  readonly runbookRef: string;
 }
 
 /** The whole configuration of one environment. */
@@ -296,8 +369,19 @@ export interface EnvironmentConfig {
   readonly logRetentionDays: number;
   /** Keep log groups and the ALB log bucket when the stack is deleted. */
   readonly retainLogsOnDelete: boolean;
-  /** E-mail address subscribed to the on-call SNS topic. */
+  /**
+   * The on-call e-mail address: second subscriber of the page topic (after the pager) and the inbox of
+   * the ticket topic. Required in each environment's own file (no shared default), and never on a
+   * reserved domain (`*.example`, `*.test`, `*.invalid`, `example.com`) unless `sandbox` is true.
+   */
   readonly alarmEmail: string;
+  /**
+   * A throw-away environment where nobody is on call: placeholder addresses on reserved domains are
+   * accepted. @default false
+   */
+  readonly sandbox: boolean;
+  /** Severity routing: page and ticket topics, the pager, runbook links (docs/runbooks.md "Routing"). */
+  readonly alerting: AlertingConfig;
   /** Number of images per ECR repository kept for rollbacks. */
   readonly ecrImagesToKeep: number;
   /** ALB deletion protection (Security Hub ELB.6). */

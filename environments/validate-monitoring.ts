@@ -27,7 +27,26 @@ const MONITORING_BOUNDS: Record<NumericField, readonly [number, number, boolean,
     'upkeep keeps at least 3 months (84+ days) of partitions; under a week leaves no time to act',
   ],
   databaseFreeStorageGiB: [1, 65536, false, 'RDS gp3 storage is at most 65536 GiB'],
-  databaseConnections: [1, 100000, true, 'PostgreSQL on RDS allows at most a few thousand connections'],
+  databaseConnectionsPercent: [1, 100, false, 'a share of max_connections'],
+  databaseFreeableMemoryPercent: [1, 90, false, 'a share of the instance memory'],
+  databaseDiskQueueDepth: [1, 10000, false, 'a queue depth of 0 is every idle moment'],
+  databaseMaxUsedTransactionIds: [
+    100_000_000,
+    2_000_000_000,
+    true,
+    'autovacuum freezes from 200 million; writes stop near 2 billion',
+  ],
+  latencyMinRequestsPerMinute: [1, 100000, true, 'a percentile needs requests to be judged'],
+  http5xxPercent: [0.1, 100, false, 'a share of requests'],
+  minRequestsPer5Minutes: [1, 1000000, true, 'a rate of zero requests is not a rate'],
+  stopEffectMinutes: [
+    2,
+    30,
+    true,
+    'the stop needs a few minutes to drain the bot; a stop not in effect after 30 is an emergency',
+  ],
+  marketDataMaxAgeSeconds: [5, 3600, true, 'prices older than an hour are no prices'],
+  haltedReminderHourUtc: [0, 23, true, 'an hour of the day, UTC'],
   databaseLatencyMs: [1, 10000, false, 'the value is in milliseconds'],
   tasksBelowDesiredMinutes: [1, 60, true, 'a deployment legitimately runs below desired for a few minutes'],
   failedTasksPer5Minutes: [1, 100, true, 'a threshold of 0 would alarm on every quiet period'],
@@ -56,6 +75,16 @@ export function monitoringProblems(env: EnvironmentConfig): ConfigProblem[] {
       value: m.noBetsWindowMinutes,
       problem: 'the "no bets" alarm sums bets in 5-minute periods, so the window must be a multiple of 5',
       fix: `use ${Math.max(10, Math.round(m.noBetsWindowMinutes / 5) * 5)} in ${file}`,
+    });
+  }
+
+  const autoscalingFloor = env.database.allocatedStorageGiB * 0.1;
+  if (m.databaseFreeStorageGiB >= autoscalingFloor) {
+    problems.push({
+      field: `${env.name}.monitoring.databaseFreeStorageGiB`,
+      value: m.databaseFreeStorageGiB,
+      problem: `storage autoscaling only acts below 10% free (${autoscalingFloor} GiB of ${env.database.allocatedStorageGiB}), so this would page during normal growth`,
+      fix: `use less than ${autoscalingFloor} in ${file}`,
     });
   }
 

@@ -1,6 +1,7 @@
 import { fargateMemoryOptions, FARGATE_TASK_SIZES } from './fargate';
 import { unknownKeyProblems } from './keys';
 import { imagePinProblems, promotionProblems } from './validate-images';
+import { alertingProblems } from './validate-alerting';
 import { ConfigProblem } from './problem';
 import { LOG_RETENTION_DAYS, RDS_POSTGRES_INSTANCE_CLASSES, RDS_STORAGE_GIB } from './rds';
 import { EnvironmentConfig, ServiceConfig } from './types';
@@ -48,7 +49,6 @@ export const MUTABLE_IMAGE_TAGS: readonly string[] = [
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const INSTANCE_CLASS = /^db\.([a-z][a-z0-9-]*)\.([a-z0-9]+)$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
 
 function checkService(
@@ -303,14 +303,6 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
       });
     }
   }
-  if (!EMAIL.test(env.alarmEmail)) {
-    add({
-      field: `${n}.alarmEmail`,
-      value: env.alarmEmail,
-      problem: 'not an e-mail address',
-      fix: `set the on-call address in ${file}`,
-    });
-  }
   if (!Number.isInteger(env.ecrImagesToKeep) || env.ecrImagesToKeep < 5 || env.ecrImagesToKeep > 1000) {
     add({
       field: `${n}.ecrImagesToKeep`,
@@ -322,6 +314,7 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
   problems.push(...imagePinProblems(env));
   problems.push(...rollbackProblems(env));
   problems.push(...monitoringProblems(env));
+  problems.push(...alertingProblems(env));
   problems.push(...emergencyStopProblems(env));
   return problems;
 }

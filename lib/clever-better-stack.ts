@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -10,7 +10,14 @@ import { EmergencyStop } from './emergency-stop';
 import { DeploymentSafety } from './deployment-safety';
 import { Encryption } from './encryption';
 import { DatabaseMigrations } from './migrations';
-import { alarmName, Monitoring, monitoringNames } from './monitoring';
+import {
+  AlarmRouting,
+  alarmName,
+  Monitoring,
+  monitoringNames,
+  OperationalEvents,
+  runbookLink,
+} from './monitoring';
 import { runbookNames } from './names';
 import { Network } from './network';
 import { Rollback } from './rollback';
@@ -67,7 +74,21 @@ export class CleverBetterStack extends Stack {
       : RemovalPolicy.DESTROY;
 
     this.encryption = new Encryption(this, 'Encryption');
-    this.alerting = new Alerting(this, 'Alerting', { email: config.alarmEmail, key: this.encryption.key });
+    // Severity routing (lib/monitoring/severity.ts): page and ticket topics, absolute runbook links.
+    const alarmPrefix = monitoringNames(config.name).alarmPrefix;
+    const { repositoryUrl, runbookRef } = config.alerting;
+    const runbookUrl = (anchor: string) => runbookLink(repositoryUrl, runbookRef, anchor);
+    this.alerting = new Alerting(this, 'Alerting', {
+      email: config.alarmEmail,
+      key: this.encryption.key,
+      alarmPrefix,
+      pages: config.alerting.pages,
+      pager: config.alerting.pager,
+      runbookUrl,
+    });
+    Aspects.of(this).add(new AlarmRouting({ alerting: this.alerting, alarmPrefix, runbookUrl }), {
+      priority: AspectPriority.MUTATING,
+    });
 
     this.network = new Network(this, 'Network', {
       cidr: config.network.cidr,
@@ -193,6 +214,7 @@ export class CleverBetterStack extends Stack {
       },
       ml: { name: names.mlService, service: this.services.ml, targetGroup: this.services.mlTargetGroup },
       database: this.database.instance,
+      databaseSize: config.database,
       logRetention,
       logRemovalPolicy,
     });
@@ -262,6 +284,13 @@ export class CleverBetterStack extends Stack {
       logRemovalPolicy,
     });
     this.monitoring.showInvocations('emergencyStop', this.emergencyStop.function.function);
+    this.monitoring.watchEmergencyStop(() => this.emergencyStop.triggerAlarms);
+    // Failed ECS deployments and RDS events, routed like alarms (docs/runbooks.md "Routing").
+    new OperationalEvents(this, 'OperationalEvents', {
+      alerting: this.alerting,
+      services: [this.services.bot, this.services.ml],
+      database: this.database.instance,
+    });
     this.monitoring.showAlarms(
       ...this.emergencyStop.triggerAlarms,
       this.emergencyStop.failedAlarm,
@@ -283,7 +312,11 @@ export class CleverBetterStack extends Stack {
         'Function `ops migrate` invokes (and the migration custom resource runs)',
       ],
       ConfigSecretArn: [this.secrets.config.secretArn, 'Runtime config secret (live_trading_enabled)'],
-      OnCallTopicArn: [this.alerting.topic.topicArn, 'SNS topic that pages the on-call person'],
+      OnCallTopicArn: [
+        this.alerting.topic.topicArn,
+        'SNS topic of pages (the ticket topic where this environment pages nobody)',
+      ],
+      TicketTopicArn: [this.alerting.ticketTopic.topicArn, 'SNS topic of tickets'],
       EmergencyStopFunctionName: [
         this.emergencyStop.function.function.functionName,
         'Function `ops emergency-stop` invokes',
@@ -309,6 +342,12 @@ export class CleverBetterStack extends Stack {
       BotRepositoryUri: [botRepository.repositoryUri, 'ECR repository of the bot image'],
       MlRepositoryUri: [mlRepository.repositoryUri, 'ECR repository of the ML image'],
     };
+    if (this.alerting.resolvedTopic) {
+      outputs.ResolvedTopicArn = [
+        this.alerting.resolvedTopic.topicArn,
+        'SNS topic of OK notifications of pages (pager only)',
+      ];
+    }
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });
     }

@@ -144,7 +144,9 @@ export class EmergencyStop extends Construct {
       metric: this.function.function.metricErrors({ period: minute, statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
+      // Lambda stamps Errors at invocation start: the range covers the timeout plus one period.
+      evaluationPeriods: Math.ceil(this.function.function.timeout!.toSeconds() / 60) + 1,
+      datapointsToAlarm: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.undeliveredAlarm = new cloudwatch.Alarm(this, 'Undelivered', {

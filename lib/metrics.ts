@@ -22,7 +22,38 @@ export const BOT_METRICS = {
    * since midnight Europe/London (the trading day), negative for a loss; back to 0 at midnight.
    */
   realisedPnlToday: 'RealisedPnLToday',
+  /** 1 or 0 every minute: the `live_trading_enabled` value the bot read at run time (0 when unreadable). */
+  liveTradingEnabled: 'LiveTradingEnabled',
+  /** 1 or 0 every minute: the bot holds a Betfair session that its last call accepted. */
+  betfairSessionHealthy: 'BetfairSessionHealthy',
+  /** Seconds every minute: age of the newest market data (prices) the bot received. */
+  marketDataAgeSeconds: 'MarketDataAgeSeconds',
+  /** Count every minute: markets open now that the bot's strategies would bet on. */
+  eligibleMarkets: 'EligibleMarkets',
 } as const;
 
 /** How often the bot publishes its gauges (`OpenLiability`, `RealisedPnLToday`, `BetsPlaced`), in seconds. */
 export const GAUGE_PUBLISH_INTERVAL_SECONDS = 60;
+
+/**
+ * How often each metric an alarm reads gets a data point, in seconds: an alarm's evaluation range
+ * must cover it, or a healthy system looks like a silent one (test/monitoring-coverage.test.ts).
+ * Keyed `<namespace>/<metricName>`, or `<namespace>/*` for a whole namespace.
+ */
+export const PUBLISHING_INTERVAL_SECONDS: Readonly<Record<string, number>> = {
+  // The bot publishes every metric of its contract once a minute (docs/metrics.md).
+  'CleverBetter/*': 60,
+  // Metric filters and EventBridge-derived counts: as events happen (minute resolution).
+  'CleverBetter/Monitoring/*': 60,
+  'AWS/ApplicationELB/*': 60,
+  'ECS/ContainerInsights/*': 60,
+  'AWS/ECS/*': 60,
+  'AWS/RDS/*': 60,
+  'AWS/Lambda/*': 60,
+  'AWS/Events/*': 60,
+  'AWS/SNS/*': 60,
+  // The migration function reports each run that needs a person as it ends.
+  'CleverBetter/Migrations/MigrationNeedsAttention': 60,
+  // The daily partition maintenance publishes its horizon and DEFAULT-partition rows once a day.
+  'CleverBetter/Migrations/*': 86400,
+};

@@ -260,7 +260,9 @@ export class DatabaseMigrations extends Construct {
         'Runbook: docs/runbooks.md#migrations',
       metric: this.function.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
-      evaluationPeriods: 1,
+      // Lambda stamps Errors at invocation start: the range covers the timeout plus one period.
+      evaluationPeriods: Math.ceil(timeout.toSeconds() / 300) + 1,
+      datapointsToAlarm: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });

@@ -106,7 +106,9 @@ export class Rollback extends Construct {
           metric: fn.function.metricErrors({ period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
+          // Lambda stamps Errors at invocation start: the range covers the timeout plus one period.
+          evaluationPeriods: Math.ceil((fn.function.timeout?.toSeconds() ?? 60) / 60) + 1,
+          datapointsToAlarm: 1,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
       );

@@ -55,11 +55,12 @@ describe('a misspelled configuration key fails synth at any depth', () => {
   });
 
   test('fails on a misspelled key written in the base, naming the environment it reaches', () => {
-    const { name, stackName, account } = staging;
+    const { name, stackName, account, alarmEmail } = staging;
     const typo = defineEnvironment({ ...base, retainLogsOnDelet: false } as never, {
       name,
       stackName,
       account,
+      alarmEmail,
     });
     expect(() => validateEnvironments([typo, production])).toThrow(
       /staging\.retainLogsOnDelet = false: unknown configuration key; did you mean "retainLogsOnDelete"\?.*environments\/base\.ts/,

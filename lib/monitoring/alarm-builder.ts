@@ -19,21 +19,36 @@ export const MONITORING_SYMPTOMS = [
   'ml-failed-tasks',
   'bot-unhealthy-targets',
   'ml-unhealthy-targets',
-  'bot-latency-p90',
   'ml-latency-p90',
   'ml-prediction-timeouts',
+  'ml-5xx',
+  'alb-5xx',
   'bot-silent',
+  'bot-silent-while-trading',
   'bot-no-bets',
+  'bot-no-bets-while-trading',
   'bot-error-log-lines',
   'betfair-auth-failures',
   'betfair-rate-limited',
+  'betfair-session-unhealthy',
+  'market-data-stale',
+  'trading-halted',
+  'trading-still-halted',
+  'trading-impaired',
+  'bot-tasks-running',
+  'bot-tasks-stopped',
+  'emergency-stop-not-in-effect',
   'bot-cpu',
   'bot-memory',
   'ml-cpu',
   'ml-memory',
   'database-cpu',
+  'database-storage-exhausted',
   'database-free-storage',
   'database-connections',
+  'database-freeable-memory',
+  'database-disk-queue-depth',
+  'database-xid-wraparound',
   'database-read-latency',
   'database-write-latency',
   'failed-task-events-undelivered',
@@ -42,15 +57,10 @@ export const MONITORING_SYMPTOMS = [
 /** One symptom an alarm watches. */
 export type MonitoringSymptom = (typeof MONITORING_SYMPTOMS)[number];
 
-/** Sections of docs/runbooks.md the alarms point to. */
-export type RunbookSection =
-  'service-not-starting' | 'high-latency' | 'bot-stopped-trading' | 'database-under-pressure';
-
 /** How one alarm evaluates. */
 export interface AlarmSpec {
   /** What the alarm means and the first thing to check, for the 3 a.m. reader of the e-mail. */
   readonly description: string;
-  readonly runbook: RunbookSection;
   /** Chosen per alarm: what a period without data means for this symptom. */
   readonly missing: cloudwatch.TreatMissingData;
   readonly period: Duration;

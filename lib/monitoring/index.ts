@@ -6,3 +6,6 @@ export * from './monitoring';
 export * from './names';
 export * from './props';
 export * from './racing-hours';
+export * from './routing';
+export * from './severity';
+export * from './events';

@@ -19,6 +19,7 @@ import { LOG_METRICS } from './log-contract';
 import { alarmName } from './names';
 import { MonitoringProps } from './props';
 import { latencyAlarms, serviceAlarms, taskAlarms } from './service-alarms';
+import { stopNotInEffect, tradingSuppression } from './suppression';
 import { tradingAlarms } from './trading-alarms';
 
 /**
@@ -76,6 +77,7 @@ export class Monitoring extends Construct implements AlarmBuilder {
     const tasks = taskAlarms(this, t);
     const latency = latencyAlarms(this, t);
     const database = databaseAlarms(this, t);
+    Object.assign(this.alarms, tradingSuppression(this, t, this.alarms));
 
     this.statusAlarms.push(...Object.values(this.alarms));
     this.dashboard = layoutDashboard(this, {
@@ -96,6 +98,16 @@ export class Monitoring extends Construct implements AlarmBuilder {
   showInvocations(kind: OperationsFunction, fn: lambda.IFunction): void {
     if (this.operations[kind]) throw new Error(`The dashboard already shows a ${kind} function`);
     this.operations[kind] = fn;
+  }
+
+  /**
+   * Pages when an emergency stop does not take effect (lib/monitoring/suppression.ts). `triggers` is
+   * read at synth, so triggers added to the stop after this call are included.
+   */
+  watchEmergencyStop(triggers: () => readonly cloudwatch.IAlarm[]): void {
+    const created = stopNotInEffect(this, this.props.thresholds, triggers);
+    Object.assign(this.alarms, created);
+    this.statusAlarms.push(...Object.values(created));
   }
 
   /** Adds alarms of other constructs (deployment safety, emergency stop) to the dashboard's alarm states. */
@@ -125,7 +137,6 @@ export class Monitoring extends Construct implements AlarmBuilder {
     return {
       alarmNameOverride: alarmName(this.props.names.alarmPrefix, symptom),
       alarmDescriptionOverride: spec.description,
-      runbookLink: `${this.props.runbookUrl ?? 'docs/runbooks.md'}#${spec.runbook}`,
       treatMissingDataOverride: spec.missing,
       period: spec.period,
       evaluationPeriods: spec.evaluationPeriods,

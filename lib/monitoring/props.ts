@@ -36,6 +36,15 @@ export interface MonitoringProps {
   readonly ml: MonitoredService;
   /** The PostgreSQL instance. */
   readonly database: rds.IDatabaseInstance;
+  /** Its sizing, which the storage and connection thresholds are measured against. */
+  readonly databaseSize: {
+    /** RDS instance class, e.g. `db.r6g.large`: its memory sets `max_connections`. */
+    readonly instanceClass: string;
+    /** Initial allocated storage, GiB. */
+    readonly allocatedStorageGiB: number;
+    /** Storage autoscaling maximum, GiB. */
+    readonly maxAllocatedStorageGiB: number;
+  };
   /** Days the failed-task events are kept. */
   readonly logRetention: logs.RetentionDays;
   /** What happens to the failed-task log group when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */

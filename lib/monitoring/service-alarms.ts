@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { CustomMetricGroup, CustomMonitoring, FargateServiceMonitoring } from 'cdk-monitoring-constructs';
 import { MonitoringConfig } from '../../environments/types';
 import { AlarmBuilder, NOT_BREACHING } from './alarm-builder';
@@ -25,7 +26,6 @@ export function serviceAlarms(
         maxUsagePercent: t.serviceCpuPercent,
         ...b.threshold(`${key}-cpu`, {
           description: `${title}: CPU above ${t.serviceCpuPercent}% for 10 minutes.`,
-          runbook: 'high-latency',
           // No CPU data means no running task; tasks-below-desired covers that.
           missing: NOT_BREACHING,
           ...tenMinutes,
@@ -39,7 +39,6 @@ export function serviceAlarms(
           description:
             `${title}: memory above ${t.serviceMemoryPercent}% for 10 minutes; ` +
             'the task is killed (exit 137) when it reaches 100%.',
-          runbook: 'service-not-starting',
           missing: NOT_BREACHING,
           ...tenMinutes,
         }),
@@ -50,7 +49,6 @@ export function serviceAlarms(
         maxUnhealthyTasks: 0,
         ...b.threshold(`${key}-unhealthy-targets`, {
           description: `${title}: a target has failed its /health checks for ${t.unhealthyTargetMinutes} minutes.`,
-          runbook: 'service-not-starting',
           // The ALB publishes the count every minute while the target group is in use.
           missing: NOT_BREACHING,
           period: Duration.minutes(1),
@@ -101,7 +99,6 @@ export function taskAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonitori
                 description:
                   `${svc.name}: fewer tasks running than desired for ${t.tasksBelowDesiredMinutes} ` +
                   'minutes: tasks fail to start or keep stopping.',
-                runbook: 'service-not-starting',
                 // Container Insights reports every service each minute; no data at all means no
                 // desired count to miss (e.g. the bot stopped on purpose), not a failure.
                 missing: NOT_BREACHING,
@@ -123,7 +120,6 @@ export function taskAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonitori
                   `${svc.name}: ${t.failedTasksPer5Minutes} or more tasks failed to start or exited by ` +
                   `themselves (crash, non-zero exit, out of memory) in 5 minutes. ` +
                   `Events: ${b.props.names.failedTaskEventsLogGroup}.`,
-                runbook: 'service-not-starting',
                 // The metric exists only when a task fails.
                 missing: NOT_BREACHING,
                 period: Duration.minutes(5),
@@ -149,7 +145,6 @@ export function taskAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonitori
               description:
                 'EventBridge could not write failed-task events to ' +
                 `${b.props.names.failedTaskEventsLogGroup}: the failed-tasks alarms are blind until it can.`,
-              runbook: 'service-not-starting',
               // EventBridge publishes FailedInvocations only when a delivery fails.
               missing: NOT_BREACHING,
               period: Duration.minutes(5),
@@ -163,44 +158,131 @@ export function taskAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonitori
   return b.custom('tasks', 'Tasks: running vs desired, failures', groups);
 }
 
-/** Target response time p90 of both services and the ALB's gateway timeouts. */
+/**
+ * A rate that counts only when there is traffic: `errors` per 100 requests when at least `min`
+ * requests arrived in the period, else 0, so a handful of requests at 03:00 cannot page.
+ */
+function gatedPercent(
+  id: string,
+  errors: cloudwatch.IMetric,
+  requests: cloudwatch.IMetric,
+  min: number,
+  label: string,
+): cloudwatch.MathExpression {
+  // Ids are unique per graph, and both rates share one.
+  const [e, r] = [`${id}Errors`, `${id}Requests`];
+  return new cloudwatch.MathExpression({
+    expression: `IF(FILL(${r}, 0) >= ${min}, 100 * FILL(${e}, 0) / ${r}, 0)`,
+    usingMetrics: { [e]: errors, [r]: requests },
+    period: Duration.minutes(5),
+    label,
+  });
+}
+
+/**
+ * ml-service p90 latency (only when enough requests were answered to make a percentile), its 5xx
+ * rate and the load balancer's own 5xx rate (502/503/504: no healthy target, target reset, timeout),
+ * both gated on a minimum request count, and the ALB's gateway timeouts. The bot's target group has
+ * no latency alarm: only the load balancer's health checks call the bot over HTTP.
+ */
 export function latencyAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonitoring {
-  const services = [
-    { key: 'bot' as const, svc: b.props.bot },
-    { key: 'ml' as const, svc: b.props.ml },
-  ];
-  const p90 = services.map(({ key, svc }) => ({
-    metric: svc.targetGroup.metrics.targetResponseTime({
-      statistic: cloudwatch.Stats.p(90),
-      period: Duration.minutes(1),
-      label: `${svc.name} p90`,
-    }),
-    alarmFriendlyName: `${key}-latency-p90`,
+  const ml = b.props.ml;
+  const fiveMinutes = Duration.minutes(5);
+  const sum = { statistic: cloudwatch.Stats.SUM, period: Duration.minutes(1) };
+  const p90 = new cloudwatch.MathExpression({
+    // A percentile of three requests is noise: below the minimum count there is nothing to judge.
+    expression: `IF(FILL(requests, 0) >= ${t.latencyMinRequestsPerMinute}, latency, 0)`,
+    usingMetrics: {
+      latency: ml.targetGroup.metrics.targetResponseTime({
+        statistic: cloudwatch.Stats.p(90),
+        period: Duration.minutes(1),
+      }),
+      requests: ml.targetGroup.metrics.requestCount(sum),
+    },
+    period: Duration.minutes(1),
+    label: `${ml.name} p90 (0 below ${t.latencyMinRequestsPerMinute} requests/minute)`,
+  });
+  const fiveMinuteSum = { statistic: cloudwatch.Stats.SUM, period: fiveMinutes };
+  const ml5xx = gatedPercent(
+    'ml',
+    ml.targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, fiveMinuteSum),
+    ml.targetGroup.metrics.requestCount(fiveMinuteSum),
+    t.minRequestsPer5Minutes,
+    `${ml.name} 5xx, % of requests`,
+  );
+  const lb = b.props.loadBalancer.metrics;
+  const alb5xx = gatedPercent(
+    'alb',
+    lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, fiveMinuteSum),
+    lb.requestCount(fiveMinuteSum),
+    t.minRequestsPer5Minutes,
+    'ALB 5xx (502/503/504), % of requests',
+  );
+  const rate = (symptom: 'ml-5xx' | 'alb-5xx', metric: cloudwatch.MathExpression, description: string) => ({
+    metric,
+    alarmFriendlyName: symptom,
     addAlarm: {
       Critical: {
-        threshold: t.latencyP90Seconds,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        ...b.threshold(`${key}-latency-p90`, {
-          description:
-            `${svc.name}: p90 response time above ${t.latencyP90Seconds} s ` + 'in 3 of the last 5 minutes.',
-          runbook: 'high-latency',
-          // No requests, no latency to judge.
+        threshold: t.http5xxPercent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        ...b.threshold(symptom, {
+          description,
+          // No requests at all: nothing failed (the expression is 0 then, never missing).
           missing: NOT_BREACHING,
-          period: Duration.minutes(1),
-          evaluationPeriods: 5,
-          datapointsToAlarm: 3,
+          period: fiveMinutes,
+          evaluationPeriods: 2,
         }),
       },
     },
-  }));
+  });
   // 504 specifically: the target did not answer in time (a slow or hung prediction).
   const elb504 = b.props.loadBalancer.metrics.custom('HTTPCode_ELB_504_Count', {
     statistic: cloudwatch.Stats.SUM,
-    period: Duration.minutes(5),
+    period: fiveMinutes,
     label: 'ALB 504 (target timed out)',
   });
-  return b.custom('latency', 'Latency: response time p90, ML timeouts', [
-    { title: `Target response time p90 (alarm above ${t.latencyP90Seconds} s)`, metrics: p90 },
+  return b.custom('latency', 'Latency and errors: ml-service p90, 5xx, timeouts', [
+    {
+      title: `ml-service response time p90 (alarm above ${t.latencyP90Seconds} s)`,
+      metrics: [
+        {
+          metric: p90,
+          alarmFriendlyName: 'ml-latency-p90',
+          addAlarm: {
+            Critical: {
+              threshold: t.latencyP90Seconds,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+              ...b.threshold('ml-latency-p90', {
+                description:
+                  `${ml.name}: p90 response time above ${t.latencyP90Seconds} s in 3 of the last 5 minutes ` +
+                  `(minutes with fewer than ${t.latencyMinRequestsPerMinute} requests are not judged).`,
+                missing: NOT_BREACHING,
+                period: Duration.minutes(1),
+                evaluationPeriods: 5,
+                datapointsToAlarm: 3,
+              }),
+            },
+          },
+        },
+      ],
+    },
+    {
+      title: `5xx, % of requests (alarm at ${t.http5xxPercent}% with ${t.minRequestsPer5Minutes}+ requests in 5 minutes)`,
+      metrics: [
+        rate(
+          'ml-5xx',
+          ml5xx,
+          `${ml.name} answered ${t.http5xxPercent}% or more of its requests with 5xx for 10 minutes ` +
+            `(at least ${t.minRequestsPer5Minutes} requests per 5 minutes): predictions are failing.`,
+        ),
+        rate(
+          'alb-5xx',
+          alb5xx,
+          `The load balancer itself answered ${t.http5xxPercent}% or more of requests with 502/503/504 for ` +
+            '10 minutes: no healthy target, targets resetting connections, or timing out.',
+        ),
+      ],
+    },
     {
       title: 'Gateway timeouts (504) in front of ml-service (5-minute sums)',
       metrics: [
@@ -215,10 +297,9 @@ export function latencyAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonit
                 description:
                   `At least ${t.mlTimeoutsPer5Minutes} requests timed out (ALB 504) in 5 minutes: ` +
                   'ML predictions are not answering in time.',
-                runbook: 'high-latency',
                 // The ALB publishes 504 counts only when there are some.
                 missing: NOT_BREACHING,
-                period: Duration.minutes(5),
+                period: fiveMinutes,
                 evaluationPeriods: 1,
               }),
             },

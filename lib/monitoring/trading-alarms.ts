@@ -45,10 +45,20 @@ export function tradingAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonit
       metrics: [
         {
           metric: new cloudwatch.MathExpression({
-            expression: duringRacing,
-            usingMetrics: { filled },
+            // Markets the bot could bet on decide; the UTC hours only when it publishes no eligibility.
+            expression: `IF(FILL(eligible, -1) > 0, filled, IF(FILL(eligible, -1) == 0, 1, ${duringRacing}))`,
+            usingMetrics: {
+              filled,
+              eligible: new cloudwatch.Metric({
+                namespace: BOT_METRICS.namespace,
+                metricName: BOT_METRICS.eligibleMarkets,
+                statistic: cloudwatch.Stats.MAXIMUM,
+                period: fiveMinutes,
+              }),
+            },
             period: fiveMinutes,
-            label: 'Bets placed, 1 outside racing hours',
+            label:
+              'Bets placed, 1 when no market is eligible (or outside racing hours without eligibility data)',
           }),
           alarmFriendlyName: 'bot-no-bets',
           addAlarm: {
@@ -57,10 +67,10 @@ export function tradingAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonit
               comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
               ...b.threshold('bot-no-bets', {
                 description:
-                  `The bot placed no bets for ${t.noBetsWindowMinutes} minutes during racing hours ` +
-                  `(${hours.startHourUtc}:00–${hours.endHourUtc}:00 UTC). Check the live-trading flag, ` +
+                  `The bot placed no bets for ${t.noBetsWindowMinutes} minutes while markets were eligible ` +
+                  `(EligibleMarkets > 0; without that signal, during ${hours.startHourUtc}:00–${hours.endHourUtc}:00 UTC). ` +
+                  'Check the live-trading flag, ' +
                   'Betfair authentication errors and the bot log.',
-                runbook: 'bot-stopped-trading',
                 // A bot that publishes nothing is bot-silent's alarm; this one needs data to judge.
                 missing: NOT_BREACHING,
                 period: fiveMinutes,
@@ -86,7 +96,6 @@ export function tradingAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonit
               description:
                 `The bot published no BetsPlaced data point for ${t.silentBotMinutes} minutes: it is not ` +
                 'running, hung, or cannot reach CloudWatch. Expected during an emergency stop.',
-              runbook: 'bot-stopped-trading',
               // The whole point: a silent bot is an alarm, not "insufficient data".
               missing: BREACHING,
               period: Duration.minutes(1),
@@ -122,7 +131,6 @@ export function tradingAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonit
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         ...b.threshold(symptom, {
           description,
-          runbook: 'bot-stopped-trading',
           // No log lines means nothing went wrong in them; silence is bot-silent's alarm.
           missing: NOT_BREACHING,
           period: fiveMinutes,

@@ -152,19 +152,18 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
         DatapointsToAlarm: 2,
       },
     ],
-  ])('alarm %s watches what the function publishes and pages the on-call topic', (symptom, metric, rule) => {
+  ])('alarm %s watches what the function publishes (routed by lib/monitoring/severity.ts)', (symptom, metric, rule) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `clever-better-${name}-${symptom}`,
       Namespace: 'CleverBetter/Migrations',
       Dimensions: [{ Name: 'service', Value: 'db-migrate' }],
-      AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbooks.md#migrations'),
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOnCall') }],
+      AlarmDescription: Match.stringLikeRegexp('Runbook: https://.*/docs/runbooks.md#(migrations|partition-maintenance)$'),
       ...metric,
       ...rule,
     });
   });
 
-  test('any failure of the function pages the on-call topic', () => {
+  test('any failure of the function raises a ticket (lib/monitoring/severity.ts)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: `clever-better-${name}-migration-function-errors`,
       MetricName: 'Errors',
@@ -173,7 +172,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingOnCall') }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertingTickets') }],
     });
   });
 });

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { production, staging } from '../../environments';
 import { deepMerge } from '../../environments/define';
 import { EnvironmentConfig } from '../../environments/types';
@@ -19,11 +20,12 @@ function logicalId(template: Template, type: string, prefix: string): string {
 }
 
 describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
-  const { template } = synthesized(name);
+  const { stack, template } = synthesized(name);
   const config = configs[name];
   const fn = () => logicalId(template, 'AWS::Lambda::Function', 'EmergencyStopFunction');
   const role = () => logicalId(template, 'AWS::IAM::Role', 'EmergencyStopFunctionRole');
-  const topic = () => logicalId(template, 'AWS::SNS::Topic', 'AlertingOnCall');
+  // The on-call route: the page topic, or the ticket topic where the environment pages nobody.
+  const topic = () => stack.getLogicalId(stack.alerting.topic.node.defaultChild as sns.CfnTopic);
   const alarm = (suffix: string) => logicalId(template, 'AWS::CloudWatch::Alarm', `EmergencyStop${suffix}`);
 
   test('the function runs on nodejs24.x, outside the VPC, one run at a time, within a timeout above its step budgets', () => {
@@ -201,6 +203,8 @@ describe('more triggers', () => {
     const { stacks } = buildApp([staging]);
     const [stack] = stacks;
     const custom = new cloudwatch.Alarm(stack, 'ExposureTooHigh', {
+      // Every alarm is named <prefix>-<symptom> and routed by lib/monitoring/severity.ts.
+      alarmName: 'clever-better-staging-emergency-stop-test-trigger',
       metric: new cloudwatch.Metric({
         namespace: 'CleverBetter',
         metricName: 'OpenExposure',
@@ -216,7 +220,7 @@ describe('more triggers', () => {
     const customId = logicalId(template, 'AWS::CloudWatch::Alarm', 'ExposureTooHigh');
     expect(template.findResources('AWS::CloudWatch::Alarm')[customId].Properties.AlarmActions).toEqual([
       { 'Fn::GetAtt': [fnId, 'Arn'] },
-      { Ref: logicalId(template, 'AWS::SNS::Topic', 'AlertingOnCall') },
+      { Ref: stack.getLogicalId(stack.alerting.topic.node.defaultChild as sns.CfnTopic) },
     ]);
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Principal: 'lambda.alarms.cloudwatch.amazonaws.com',
