@@ -17,4 +17,6 @@ export const local = defineEnvironment(base, {
   ml: { imageTag: 'local' },
   allowMutableImageTags: true,
   alarmEmail: 'oncall@localhost.example',
+  // Nobody is on call for the local stand-in: its placeholder address is accepted.
+  sandbox: true,
 }) as unknown as LocalEnvironmentConfig;
