@@ -26,6 +26,24 @@ export interface ToolResult {
   readonly skipped: number;
 }
 
+/** IAM reference check (parliament) results, for the report. */
+export interface IamReport {
+  /** Policy documents checked, per stack. */
+  readonly policies: Readonly<Record<string, number>>;
+  /** All parliament findings, including accepted ones. */
+  readonly findings: number;
+  /** Findings no exception explains (validate fails on any). */
+  readonly unexplained: number;
+  /** Each exception that matched, with how many findings it explains. */
+  readonly accepted: readonly {
+    issue: string;
+    action: string;
+    reason: string;
+    reference: string;
+    count: number;
+  }[];
+}
+
 /** Every exception recorded in a template's resource metadata. */
 export function exceptionsOf(stack: string, template: Template): Exception[] {
   const found: Exception[] = [];
@@ -92,6 +110,7 @@ export function renderReport(input: {
   readonly results: Readonly<Record<string, Readonly<Record<string, ToolResult>>>>;
   readonly exceptions: readonly Exception[];
   readonly versions: Readonly<Record<string, string>>;
+  readonly iam?: IamReport;
 }): string {
   const tools = [
     'cdk-nag (AwsSolutions, NIST 800-53 R5, Serverless)',
@@ -140,6 +159,32 @@ export function renderReport(input: {
     }
     lines.push('| Rule | Reason | Where |', '| --- | --- | --- |');
     for (const g of rows) lines.push(`| ${g[0].rule} | ${escape(g[0].reason)} | ${where(g, input.stacks)} |`);
+  }
+  if (input.iam) {
+    const iam = input.iam;
+    const total = Object.values(iam.policies).reduce((a, b) => a + b, 0);
+    lines.push(
+      '',
+      '## IAM reference check (parliament)',
+      '',
+      'Every IAM policy document (AWS::IAM::Policy, AWS::IAM::ManagedPolicy, inline policies of AWS::IAM::Role)',
+      'of every template, with CloudFormation intrinsics resolved into ARNs of the right shape, checked by parliament',
+      'against its IAM dataset: unknown actions, and actions given a resource ARN of a type they do not support.',
+      'Accepted findings are declared in `scripts/iam-reference-exceptions.ts`; one that no longer matches fails validate.',
+      '',
+      `Policies checked: ${total} (${input.stacks.map((s) => `${s} ${iam.policies[s] ?? 0}`).join(', ')}).`,
+      `Findings: ${iam.findings}; accepted with a reason: ${iam.findings - iam.unexplained}; unexplained: ${iam.unexplained}.`,
+      '',
+      `### Accepted findings: parliament (${iam.accepted.length})`,
+      '',
+    );
+    if (iam.accepted.length === 0) lines.push('None.');
+    else {
+      lines.push('| Issue | Action | Findings | Reason | Reference |', '| --- | --- | --- | --- | --- |');
+      for (const a of iam.accepted) {
+        lines.push(`| ${a.issue} | ${a.action} | ${a.count} | ${escape(a.reason)} | ${a.reference} |`);
+      }
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -4,13 +4,19 @@
  * is current. Exits 1 on any finding that is not a declared exception, or on a stale report.
  * `npm run compliance` (`--write`) regenerates the report instead of checking it.
  *
- * Python tools: CFN_LINT / CHECKOV, or .venv/bin/{cfn-lint,checkov} (see README "Checks").
+ * It also runs the IAM reference check: parliament on every IAM policy document (scripts/iam-reference.ts),
+ * failing on findings not in scripts/iam-reference-exceptions.ts and on exceptions that match nothing.
+ *
+ * Python tools: CFN_LINT / CHECKOV / PYTHON (with parliament), or .venv/bin/{cfn-lint,checkov,python}
+ * (see README "Checks").
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { exceptionsOf, renderReport, Template, ToolResult } from './compliance-report';
+import { exceptionsOf, IamReport, renderReport, Template, ToolResult } from './compliance-report';
+import { IamFinding, IamTemplate, judge, policiesOf, PolicyDocument } from './iam-reference';
+import { IAM_REFERENCE_EXCEPTIONS } from './iam-reference-exceptions';
 
 const ROOT = path.join(__dirname, '..');
 const REPORT = path.join(ROOT, 'docs', 'compliance.md');
@@ -36,6 +42,56 @@ function run(cmd: string, args: string[]): { status: number; stdout: string; std
   return { status: res.status ?? 1, stdout: res.stdout, stderr: res.stderr };
 }
 
+/** Runs parliament on every policy document; pushes unexplained findings and stale exceptions to `problems`. */
+function iamCheck(policies: PolicyDocument[], problems: string[]): { version: string; report: IamReport } {
+  const python = tool('PYTHON', 'python');
+  const input = JSON.stringify(policies.map((p, i) => ({ id: String(i), document: p.document })));
+  const res = spawnSync(python, [path.join(__dirname, 'iam-reference.py')], {
+    cwd: ROOT,
+    input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (res.error) throw res.error;
+  if (res.status !== 0) {
+    throw new Error(
+      `IAM reference check (parliament) failed: ${res.stderr.trim()}. Install it: npm run tools.`,
+    );
+  }
+  const raw = JSON.parse(res.stdout) as {
+    version: string;
+    findings: { id: string; issue: string; detail: string; location: string }[];
+  };
+  const findings: IamFinding[] = raw.findings.map((f) => {
+    const p = policies[Number(f.id)];
+    return { stack: p.stack, path: p.path, issue: f.issue, detail: f.detail, location: f.location };
+  });
+  const verdict = judge(findings, IAM_REFERENCE_EXCEPTIONS);
+  for (const f of verdict.unexplained) {
+    problems.push(`${f.stack}: parliament ${f.issue} ${f.detail} in ${f.path}`);
+  }
+  for (const e of verdict.unused) {
+    problems.push(
+      `IAM reference exception ${e.issue} ${e.action} matches no finding any more: remove it from scripts/iam-reference-exceptions.ts`,
+    );
+  }
+  const policyCount: Record<string, number> = {};
+  for (const p of policies) policyCount[p.stack] = (policyCount[p.stack] ?? 0) + 1;
+  console.log(
+    `IAM reference check (parliament ${raw.version}): ${policies.length} policies, ${findings.length} findings, ` +
+      `${verdict.unexplained.length} unexplained, ${verdict.unused.length} stale exceptions`,
+  );
+  return {
+    version: raw.version,
+    report: {
+      policies: policyCount,
+      findings: findings.length,
+      unexplained: verdict.unexplained.length,
+      accepted: verdict.accepted.map((a) => ({ ...a.exception, count: a.findings.length })),
+    },
+  };
+}
+
 function main(): number {
   const cfnLint = tool('CFN_LINT', 'cfn-lint');
   const checkov = tool('CHECKOV', 'checkov');
@@ -52,9 +108,11 @@ function main(): number {
 
   const results: Record<string, Record<string, ToolResult>> = {};
   const exceptions = [];
+  const policies: PolicyDocument[] = [];
   for (const stack of STACKS) {
     const file = path.join(out, `${stack}.template.json`);
     const template = JSON.parse(fs.readFileSync(file, 'utf8')) as Template;
+    policies.push(...policiesOf(template as unknown as IamTemplate, { stack }));
     const stackExceptions = exceptionsOf(stack, template);
     exceptions.push(...stackExceptions);
     const count = (t: string) => stackExceptions.filter((e) => e.tool === t).length;
@@ -99,7 +157,10 @@ function main(): number {
     );
   }
 
+  const iam = iamCheck(policies, problems);
+
   const versions = {
+    parliament: iam.version,
     'cfn-lint': run(cfnLint, ['--version'])
       .stdout.trim()
       .replace(/^cfn-lint\s*/, ''),
@@ -107,7 +168,7 @@ function main(): number {
     'cdk-nag': JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'cdk-nag', 'package.json'), 'utf8'))
       .version,
   };
-  const report = renderReport({ stacks: STACKS, results, exceptions, versions });
+  const report = renderReport({ stacks: STACKS, results, exceptions, versions, iam: iam.report });
   fs.rmSync(out, { recursive: true, force: true });
 
   if (write) {
