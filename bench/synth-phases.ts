@@ -11,16 +11,18 @@ const since = (t: number) => performance.now() - t;
 async function main(): Promise<void> {
   const { outdir, packs } = JSON.parse(process.argv[2]) as { outdir: string; packs: string[] };
   let t = performance.now();
-  const [{ App }, { defineStacks }, { applyChecks }] = await Promise.all([
+  const [{ App }, { defineStacks }, { applyChecks }, { startValidation }] = await Promise.all([
     import('aws-cdk-lib'),
     import('../lib/app'),
     import('../lib/checks'),
+    import('../lib/background-validation'),
   ]);
   const importsMs = since(t);
   // cdk.json's feature flags, as the CLI passes them.
   const context = (await import('../cdk.json')).context;
   t = performance.now();
   const app = new App({ outdir, context });
+  startValidation(app); // as bin/app.ts: the engine builds in a worker meanwhile
   defineStacks(app);
   applyChecks(app, packs);
   const constructMs = since(t); // includes bundling: NodejsFunction bundles while it is built
