@@ -22,6 +22,8 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
   },
   ecrImagesToKeep: 30,
   loadBalancerDeletionProtection: false,
+  // Each environment names its own principals (its account differs); validation refuses an empty list.
+  access: { operatorPrincipals: [], viewerPrincipals: [] },
   network: {
     cidr: '10.0.0.0/16',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],

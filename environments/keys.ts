@@ -39,6 +39,7 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
   stackName: true,
   account: true,
   region: true,
+  access: { operatorPrincipals: true, viewerPrincipals: true },
   terminationProtection: true,
   liveTradingEnabled: true,
   betfairHeartbeatTimeoutSeconds: true,

@@ -14,6 +14,8 @@ export const production = defineEnvironment(base, {
     pages: true,
     pager: { urlSecretName: 'clever-better/production/pager', urlSecretField: 'url' },
   },
+  // Who may run ops here (README "Roles for people"): this account, whose IAM then says who; or SSO role ARNs.
+  access: { operatorPrincipals: ['222222222222'], viewerPrincipals: ['222222222222'] },
   terminationProtection: true,
   liveTradingEnabled: true,
   // Production runs exactly the bytes staging tested: every image by digest, replicated from

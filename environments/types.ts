@@ -316,6 +316,19 @@ export interface AlertingConfig {
   readonly runbookRef: string;
 }
 
+/**
+ * Who may assume the environment's roles for people (README "Roles for people"). Each entry is a
+ * 12-digit account id (trusting that account, whose own IAM policies then say who may assume the
+ * role) or the ARN of an IAM role or user, e.g. an IAM Identity Center permission set's role
+ * `arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<id>`.
+ */
+export interface AccessConfig {
+  /** Principals that may assume `clever-better-operator`: every `ops` command, emergency stop included. At least one. */
+  readonly operatorPrincipals: readonly string[];
+  /** Principals that may assume `clever-better-viewer`: `ops status` (read-only). At least one. */
+  readonly viewerPrincipals: readonly string[];
+}
+
 /** The whole configuration of one environment. */
 export interface EnvironmentConfig {
   /** Environment name; part of the runbook names (`clever-better-<name>`, `clever-better/<name>/…`). */
@@ -388,6 +401,8 @@ export interface EnvironmentConfig {
   readonly loadBalancerDeletionProtection: boolean;
   /** VPC settings. */
   readonly network: NetworkConfig;
+  /** Who may assume the operator and viewer roles. */
+  readonly access: AccessConfig;
   /** The trading bot service `bot`. */
   readonly bot: ServiceConfig;
   /** The ML prediction service `ml-service`. */

@@ -8,6 +8,7 @@ import { EnvironmentConfig, ServiceConfig } from './types';
 import { emergencyStopProblems } from './validate-emergency-stop';
 import { monitoringProblems } from './validate-monitoring';
 import { rollbackProblems } from './validate-rollback';
+import { accessProblems } from './validate-access';
 
 export type { ConfigProblem } from './problem';
 
@@ -313,6 +314,7 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
   }
   problems.push(...imagePinProblems(env));
   problems.push(...rollbackProblems(env));
+  problems.push(...accessProblems(env));
   problems.push(...monitoringProblems(env));
   problems.push(...alertingProblems(env));
   problems.push(...emergencyStopProblems(env));

@@ -20,8 +20,9 @@ import {
 } from './monitoring';
 import { runbookNames } from './names';
 import { Network } from './network';
+import { OperatorAccess } from './operator-access';
 import { Rollback } from './rollback';
-import { AppSecrets } from './secrets';
+import { AppSecrets, SERVICE_DATABASE_ROLES } from './secrets';
 import { Services } from './services';
 
 /** Props of {@link CleverBetterStack}. */
@@ -51,6 +52,7 @@ export class CleverBetterStack extends Stack {
   readonly rollback: Rollback;
   readonly monitoring: Monitoring;
   readonly migrations: DatabaseMigrations;
+  readonly operatorAccess: OperatorAccess;
   private readonly configuredAzs: readonly string[];
 
   constructor(scope: Construct, id: string, props: CleverBetterStackProps) {
@@ -162,7 +164,8 @@ export class CleverBetterStack extends Stack {
         targetCpuUtilizationPercent: config.ml.targetCpuUtilizationPercent,
       },
       betfairSecret: this.secrets.betfair,
-      databaseSecret: this.secrets.database,
+      botDatabaseSecret: this.secrets.botDatabase,
+      mlDatabaseSecret: this.secrets.mlDatabase,
       configSecret: this.secrets.config,
       configSecretName: names.configSecret,
       betfairHeartbeatTimeoutSeconds: config.betfairHeartbeatTimeoutSeconds,
@@ -183,6 +186,10 @@ export class CleverBetterStack extends Stack {
       vpc,
       database: this.database,
       databaseSecret: this.secrets.database,
+      serviceLogins: [
+        { role: SERVICE_DATABASE_ROLES.bot, secret: this.secrets.botDatabase },
+        { role: SERVICE_DATABASE_ROLES.ml, secret: this.secrets.mlDatabase },
+      ],
       databaseName: names.databaseName,
       environmentName: config.name,
       logRetention,
@@ -297,6 +304,23 @@ export class CleverBetterStack extends Stack {
       this.emergencyStop.undeliveredAlarm,
     );
 
+    // The roles people assume to run `ops` (README "Roles for people").
+    this.operatorAccess = new OperatorAccess(this, 'OperatorAccess', {
+      operatorPrincipals: config.access.operatorPrincipals,
+      viewerPrincipals: config.access.viewerPrincipals,
+      stackName: config.stackName,
+      clusterName: names.cluster,
+      botServiceName: names.botService,
+      mlServiceName: names.mlService,
+      configSecret: this.secrets.config,
+      encryptionKey: this.encryption.key,
+      functions: [
+        this.migrations.function.function,
+        this.emergencyStop.function.function,
+        this.rollback.function.function,
+      ],
+    });
+
     // What `terraform output -json` used to give operators.
     const outputs: Record<string, [string, string]> = {
       ClusterName: [this.services.cluster.clusterName, 'ECS cluster'],
@@ -306,7 +330,18 @@ export class CleverBetterStack extends Stack {
       DatabaseEndpoint: [this.database.instance.dbInstanceEndpointAddress, 'PostgreSQL host'],
       DatabasePort: [this.database.instance.dbInstanceEndpointPort, 'PostgreSQL port'],
       BetfairSecretArn: [this.secrets.betfair.secretArn, 'Betfair credentials secret'],
-      DatabaseSecretArn: [this.secrets.database.secretArn, 'Database credentials secret'],
+      DatabaseSecretArn: [
+        this.secrets.database.secretArn,
+        'Database master credentials: the migration function and break-glass use only',
+      ],
+      BotDatabaseSecretArn: [
+        this.secrets.botDatabase.secretArn,
+        "The bot's database login (clever_better_bot)",
+      ],
+      MlDatabaseSecretArn: [
+        this.secrets.mlDatabase.secretArn,
+        "ml-service's database login (clever_better_ml)",
+      ],
       MigrationFunctionName: [
         this.migrations.function.function.functionName,
         'Function `ops migrate` invokes (and the migration custom resource runs)',
@@ -338,6 +373,11 @@ export class CleverBetterStack extends Stack {
         'Function `ops rollback --service ml-service --yes` invokes',
       ],
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this environment'],
+      OperatorRoleArn: [
+        this.operatorAccess.operatorRole.roleArn,
+        'Role for every ops command (README "Roles for people")',
+      ],
+      ViewerRoleArn: [this.operatorAccess.viewerRole.roleArn, 'Role for ops status'],
       AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],
       BotRepositoryUri: [botRepository.repositoryUri, 'ECR repository of the bot image'],
       MlRepositoryUri: [mlRepository.repositoryUri, 'ECR repository of the ML image'],

@@ -32,6 +32,11 @@ export interface DatabaseMigrationsProps {
   readonly database: Database;
   /** Secret with `username` and `password`; the function may read it. */
   readonly databaseSecret: secretsmanager.ISecret;
+  /**
+   * The services' database roles and their secrets: after each migration the function gives each
+   * role LOGIN and its secret's password (lambda/db-migrate/service-logins.ts). @default none
+   */
+  readonly serviceLogins?: readonly { readonly role: string; readonly secret: secretsmanager.ISecret }[];
   /** Name of the database (`clever_better`); also part of the migration lock id (see docs/migrations.md). */
   readonly databaseName: string;
   /** Environment name, for the `--env` of the commands error messages suggest. */
@@ -132,6 +137,7 @@ export class DatabaseMigrations extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseMigrationsProps) {
     super(scope, id);
     const dir = props.migrationsDirectory ?? MIGRATIONS_DIR;
+    const serviceLogins = props.serviceLogins ?? [];
     const timeout = props.timeout ?? Duration.minutes(10);
     const serviceTimeout = props.serviceTimeout ?? Duration.minutes(15);
     const lockTimeout = props.lockTimeout ?? Duration.seconds(60);
@@ -182,6 +188,7 @@ export class DatabaseMigrations extends Construct {
         DB_PORT: instance.dbInstanceEndpointPort,
         DB_NAME: props.databaseName,
         DB_SECRET_ARN: props.databaseSecret.secretArn,
+        DB_SERVICE_LOGINS: serviceLogins.map((l) => `${l.role}=${l.secret.secretArn}`).join(','),
         DB_CONNECT_TIMEOUT_MS: String(connectTimeout.toMilliseconds()),
         DB_LOCK_TIMEOUT_MS: String(lockTimeout.toMilliseconds()),
         CLEVER_BETTER_ENV: props.environmentName,
@@ -200,6 +207,7 @@ export class DatabaseMigrations extends Construct {
       },
     });
     props.databaseSecret.grantRead(this.function.role);
+    serviceLogins.forEach((l) => l.secret.grantRead(this.function.role));
     props.database.allowFrom(this.function.function, 'PostgreSQL from the migration function');
 
     this.provider = new cr.Provider(this, 'Provider', {
@@ -222,6 +230,8 @@ export class DatabaseMigrations extends Construct {
         // Shown by `cdk diff`: the version a deploy migrates to.
         LatestVersion: latestVersion,
         DatabaseName: props.databaseName,
+        // A new service secret (a new ARN) sets that role's password again before the services start.
+        ServiceLogins: serviceLogins.map((l) => `${l.role}=${l.secret.secretArn}`).join(','),
       },
     });
     // Run only once the database admits the function (the rule, not the whole database security

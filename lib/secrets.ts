@@ -4,6 +4,12 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
+/** The services' database roles, as migration 20261201040000_service_roles creates them. */
+export const SERVICE_DATABASE_ROLES = { bot: 'clever_better_bot', ml: 'clever_better_ml' } as const;
+
+/** Characters kept out of generated database passwords (URL and shell quoting in the runbooks). */
+const DATABASE_PASSWORD_EXCLUDED = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
+
 /** Props of {@link AppSecrets}. */
 export interface AppSecretsProps {
   /** Name of the Betfair credentials secret (`clever-better/<env>/betfair`). */
@@ -14,6 +20,11 @@ export interface AppSecretsProps {
   readonly configSecretName: string;
   /** Master user name of the database. */
   readonly databaseUsername: string;
+  /**
+   * Database roles of the services (migration 20261201040000_service_roles); each gets its own
+   * secret with `username` = the role and a generated `password`. @default bot and ml-service roles
+   */
+  readonly serviceDatabaseRoles?: { readonly bot: string; readonly ml: string };
   /** Initial `live_trading_enabled`; written only when the secret is created or this value changes. */
   readonly liveTradingEnabled: boolean;
   /** Customer-managed key all three secrets are encrypted with. */
@@ -29,6 +40,13 @@ export class AppSecrets extends Construct {
   readonly betfair: secretsmanager.Secret;
   readonly database: rds.DatabaseSecret;
   readonly config: secretsmanager.Secret;
+  /**
+   * The bot's own database login (role `clever_better_bot`). The master secret ({@link database})
+   * stays with the migration function and break-glass use; no service reads it.
+   */
+  readonly botDatabase: rds.DatabaseSecret;
+  /** ml-service's own database login (role `clever_better_ml`). */
+  readonly mlDatabase: rds.DatabaseSecret;
 
   constructor(scope: Construct, id: string, props: AppSecretsProps) {
     super(scope, id);
@@ -47,7 +65,20 @@ export class AppSecrets extends Construct {
       secretName: props.databaseSecretName,
       encryptionKey: props.encryptionKey,
       username: props.databaseUsername,
-      excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
+      excludeCharacters: DATABASE_PASSWORD_EXCLUDED,
+    });
+    // Generated names: only the stack's outputs and the migration function need them. Losing one
+    // loses nothing: the migration function sets the role's password from whatever secret it is given.
+    const roles = props.serviceDatabaseRoles ?? SERVICE_DATABASE_ROLES;
+    this.botDatabase = new rds.DatabaseSecret(this, 'BotDatabase', {
+      encryptionKey: props.encryptionKey,
+      username: roles.bot,
+      excludeCharacters: DATABASE_PASSWORD_EXCLUDED,
+    });
+    this.mlDatabase = new rds.DatabaseSecret(this, 'MlDatabase', {
+      encryptionKey: props.encryptionKey,
+      username: roles.ml,
+      excludeCharacters: DATABASE_PASSWORD_EXCLUDED,
     });
     // Without the secret a retained or snapshotted database has no known master password.
     this.database.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
@@ -67,6 +98,10 @@ export class AppSecrets extends Construct {
     const noRotation =
       'ECS injects secrets only when a container starts, so an automatic rotation would break running tasks; ' +
       'rotation is the runbook "Secrets update" (update-secret, then restart the services)';
+    const serviceNoRotation =
+      'ECS injects secrets only when a container starts, so a rotation would break running tasks, and a ' +
+      'rotation function cannot be tested offline; after update-secret, the migration function command ' +
+      'set-service-logins applies the new password, then the service restarts (docs/database-users.md)';
     const reasons: [secretsmanager.ISecret, string][] = [
       [
         this.betfair,
@@ -74,6 +109,8 @@ export class AppSecrets extends Construct {
       ],
       [this.config, 'Holds the live-trading flag, not a credential: there is nothing to rotate'],
       [this.database, noRotation],
+      [this.botDatabase, serviceNoRotation],
+      [this.mlDatabase, serviceNoRotation],
     ];
     for (const [secret, reason] of reasons) {
       // The same decision answers cdk-nag's AwsSolutions and NIST packs.

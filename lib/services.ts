@@ -82,8 +82,13 @@ export interface ServicesProps {
   };
   /** Betfair secret; `app_key`, `username`, `password` are injected into the bot. */
   readonly betfairSecret: secretsmanager.ISecret;
-  /** Database secret; `username`, `password` are injected into both services. */
-  readonly databaseSecret: secretsmanager.ISecret;
+  /**
+   * The bot's own database login (role `clever_better_bot`): `username`, `password` are injected as
+   * `DB_USERNAME`, `DB_PASSWORD`. Never the master secret: that stays with the migration function.
+   */
+  readonly botDatabaseSecret: secretsmanager.ISecret;
+  /** ml-service's own database login (role `clever_better_ml`), injected the same way. */
+  readonly mlDatabaseSecret: secretsmanager.ISecret;
   /** Config secret; the bot gets its name and read permission and reads it at run time. */
   readonly configSecret: secretsmanager.ISecret;
   /** Name of the config secret, given to the bot as `CONFIG_SECRET_ID`. */
@@ -215,10 +220,11 @@ export class Services extends Construct {
     this.botLogGroup = this.logGroup('BotLogs', props.bot.logGroupName, props);
     this.mlLogGroup = this.logGroup('MlLogs', props.ml.logGroupName, props);
 
-    const dbSecrets = {
-      DB_USERNAME: ecs.Secret.fromSecretsManager(props.databaseSecret, 'username'),
-      DB_PASSWORD: ecs.Secret.fromSecretsManager(props.databaseSecret, 'password'),
-    };
+    // Each service logs in as its own role, with only the grants it needs (docs/database-users.md).
+    const dbSecrets = (secret: secretsmanager.ISecret) => ({
+      DB_USERNAME: ecs.Secret.fromSecretsManager(secret, 'username'),
+      DB_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password'),
+    });
     const dbEnvironment = {
       CLEVER_BETTER_ENV: props.environmentName,
       DB_HOST: props.databaseHost,
@@ -238,7 +244,7 @@ export class Services extends Construct {
         BETFAIR_HEARTBEAT_TIMEOUT_SECONDS: String(props.betfairHeartbeatTimeoutSeconds),
       },
       secrets: {
-        ...dbSecrets,
+        ...dbSecrets(props.botDatabaseSecret),
         BETFAIR_APP_KEY: ecs.Secret.fromSecretsManager(props.betfairSecret, 'app_key'),
         BETFAIR_USERNAME: ecs.Secret.fromSecretsManager(props.betfairSecret, 'username'),
         BETFAIR_PASSWORD: ecs.Secret.fromSecretsManager(props.betfairSecret, 'password'),
@@ -249,7 +255,7 @@ export class Services extends Construct {
 
     this.mlTaskDefinition = this.taskDefinition('MlTask', props.ml, this.mlLogGroup, {
       environment: dbEnvironment,
-      secrets: dbSecrets,
+      secrets: dbSecrets(props.mlDatabaseSecret),
     });
 
     this.bot = new ecs.FargateService(this, 'Bot', {

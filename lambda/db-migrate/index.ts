@@ -7,6 +7,7 @@ import { MigrationSet } from './files';
 import { createHandler } from './handler';
 import { MIGRATION_METRICS, partitionMetricValues } from './metrics';
 import { Migrator } from './runner';
+import { serviceLoginsFromEnvironment, withServiceLogins } from './service-logins';
 
 /** The migrations/ directory, copied next to the bundle by lib/migrations.ts. */
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
@@ -18,7 +19,7 @@ const metrics = new Metrics({
   serviceName: MIGRATION_METRICS.service,
 });
 
-export const handler = createHandler({
+const migrate = createHandler({
   environmentName: process.env.CLEVER_BETTER_ENV ?? '<env>',
   logInfo: (message, extra) => logger.info(message, extra ?? {}),
   signals: {
@@ -64,4 +65,15 @@ export const handler = createHandler({
       throw err;
     }
   },
+});
+
+// The services' own logins (lambda/db-migrate/service-logins.ts), set after each deploy's migration.
+export const handler = withServiceLogins(migrate, {
+  logins: () => serviceLoginsFromEnvironment(process.env),
+  connect: async () => {
+    const settings = settingsFromEnvironment(process.env);
+    return connect(clientConfig(settings, await fetchCredentials(secrets, settings.secretId)));
+  },
+  fetchCredentials: (secretId) => fetchCredentials(secrets, secretId),
+  log: (line) => logger.info('service login', { step: line }),
 });

@@ -221,10 +221,10 @@ describe('each continues where the other stopped, on the baseline schema', () =>
     expect(cliUp.code).toBe(0);
     // golang-migrate prints "<version>/u <title> (<duration>)" per file, as the runner logs.
     expect(cliUp.stderr).toMatch(/^20240115120000\/u price_history \(/m);
-    expect(await runnerVersion(BASELINE)).toEqual({ version: 20261201030000n, dirty: false });
+    expect(await runnerVersion(BASELINE)).toEqual({ version: 20261201040000n, dirty: false });
     expect(await tableExists(admin, 'ml_predictions')).toBe(true);
 
-    expect((await cli(BASELINE, 'down', '4')).code).toBe(0);
+    expect((await cli(BASELINE, 'down', '5')).code).toBe(0);
     expect(await runnerVersion(BASELINE)).toEqual({ version: 20240115120000n, dirty: false });
 
     const result = await runner(BASELINE, { command: 'up' });
@@ -233,6 +233,7 @@ describe('each continues where the other stopped, on the baseline schema', () =>
       '20240125090000',
       '20240201090000',
       '20261201030000',
+      '20261201040000',
     ]);
     expect(await cli(BASELINE, 'up')).toMatchObject({ code: 0, stderr: 'no change\n' });
   });

@@ -81,7 +81,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
     });
   });
 
-  test('the function may read the database secret and nothing else in Secrets Manager', () => {
+  test("the function may read the database secret and the services' login secrets, nothing else in Secrets Manager", () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalId(stack, migrations.function.role) }],
       PolicyDocument: {
@@ -89,7 +89,9 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
           {
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
             Effect: 'Allow',
-            Resource: { Ref: logicalId(stack, stack.secrets.database) },
+            Resource: [stack.secrets.botDatabase, stack.secrets.database, stack.secrets.mlDatabase].map(
+              (secret) => ({ Ref: logicalId(stack, secret) }),
+            ),
           },
         ]),
       },

@@ -83,7 +83,7 @@ describe.each(ENVIRONMENT_NAMES)('%s cluster and services', (name) => {
     ]);
     expect(secrets.BETFAIR_APP_KEY).toContain(':app_key::');
     expect(secrets.BETFAIR_APP_KEY).toContain('SecretsBetfair');
-    expect(secrets.DB_PASSWORD).toContain('SecretsDatabase');
+    expect(secrets.DB_PASSWORD).toContain('SecretsBotDatabase');
   });
 
   test('the bot reads the live-trading flag at run time: given the config secret name and read access, never injected', () => {

@@ -1,0 +1,186 @@
+import { Arn, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** Fixed role names: people put them in their AWS CLI profiles (`role_arn`). One account per environment. */
+export const OPERATOR_ROLE_NAME = 'clever-better-operator';
+export const VIEWER_ROLE_NAME = 'clever-better-viewer';
+
+/**
+ * Which role each `ops` command needs (README "Roles for people"). Every registered command must be
+ * here: test/least-privilege/ops-rights.test.ts fails on one that is not, and on a call a command
+ * makes that its role does not allow.
+ */
+export const OPS_COMMAND_ROLES: Readonly<Record<string, 'viewer' | 'operator' | 'administrator'>> = {
+  status: 'viewer',
+  // Runs before the first deploy of the stack, so before these roles exist, and reads the account's
+  // quotas, service-linked roles and every secret: the account administrator's command.
+  preflight: 'administrator',
+  // Reads staging's and production's registries (two accounts) and writes environments/: a release
+  // engineer's command with ECR read rights in both accounts, not one environment's role.
+  release: 'administrator',
+  'emergency-stop': 'operator',
+  resume: 'operator',
+  rollback: 'operator',
+  migrate: 'operator',
+};
+
+/**
+ * Calls a viewer's command makes that the viewer role deliberately lacks, with the reason. `ops status`
+ * then reports that section as unreadable and exits 1; everything else it shows.
+ */
+export const VIEWER_OMISSIONS: Readonly<Record<string, string>> = {
+  'lambda:InvokeFunction':
+    "`ops status` reads the schema version by invoking the migration function, and IAM cannot limit an invocation's " +
+    'payload: the same right would run `migrate up`, `down` or `force`. The viewer sees the migration line as unreadable.',
+};
+
+/** Props of {@link OperatorAccess}. */
+export interface OperatorAccessProps {
+  /** Account ids or IAM role/user ARNs that may assume the operator role (environments/ `access`). */
+  readonly operatorPrincipals: readonly string[];
+  /** Account ids or IAM role/user ARNs that may assume the viewer role. */
+  readonly viewerPrincipals: readonly string[];
+  /** This environment's stack name; `ops` reads its outputs (DescribeStacks). */
+  readonly stackName: string;
+  /** ECS cluster name (`clever-better-<env>`). */
+  readonly clusterName: string;
+  /** Service names `ops status` describes; the first is the bot, which `ops resume` scales. */
+  readonly botServiceName: string;
+  /** The ML service's name. */
+  readonly mlServiceName: string;
+  /** `clever-better/<env>/config`: read by `status`, read and written by `resume`. */
+  readonly configSecret: secretsmanager.ISecret;
+  /** The key the config secret is encrypted with. */
+  readonly encryptionKey: kms.IKey;
+  /** The functions the operator invokes: migration (`migrate`), emergency stop, rollback. */
+  readonly functions: readonly lambda.IFunction[];
+  /** Longest session, hours. @default 4 for the operator (an incident), 1 for the viewer */
+  readonly operatorSessionHours?: number;
+}
+
+/**
+ * The environment's roles for people: `clever-better-viewer` (`ops status`) and
+ * `clever-better-operator` (every `ops` command), each with exactly the calls `ops` makes, scoped to
+ * this environment's resources, and assumable only by the principals configured in `environments/`.
+ */
+export class OperatorAccess extends Construct {
+  readonly operatorRole: iam.Role;
+  readonly viewerRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: OperatorAccessProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const stackArn = Arn.format(
+      { service: 'cloudformation', resource: 'stack', resourceName: `${props.stackName}/*` },
+      stack,
+    );
+    const serviceArn = (name: string) =>
+      Arn.format(
+        { service: 'ecs', resource: 'service', resourceName: `${props.clusterName}/${name}` },
+        stack,
+      );
+    const viaSecretsManager = {
+      StringEquals: {
+        'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com`,
+        'kms:EncryptionContext:SecretARN': props.configSecret.secretArn,
+      },
+    };
+
+    const read = [
+      new iam.PolicyStatement({
+        sid: 'ReadStackOutputs',
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [stackArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DescribeServices',
+        actions: ['ecs:DescribeServices'],
+        resources: [props.botServiceName, props.mlServiceName].map(serviceArn),
+      }),
+      new iam.PolicyStatement({
+        // No resource-level permissions for these (IAM service authorization reference).
+        sid: 'DescribeTaskDefinitionsAndAlarms',
+        actions: ['ecs:DescribeTaskDefinition', 'cloudwatch:DescribeAlarms'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadLiveTradingFlag',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.configSecret.secretArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DecryptLiveTradingFlag',
+        actions: ['kms:Decrypt'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: viaSecretsManager,
+      }),
+    ];
+    const operate = [
+      new iam.PolicyStatement({
+        sid: 'InvokeOperationsFunctions',
+        actions: ['lambda:InvokeFunction'],
+        resources: props.functions.map((f) => f.functionArn),
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteLiveTradingFlag',
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: [props.configSecret.secretArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'EncryptLiveTradingFlag',
+        actions: ['kms:GenerateDataKey'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: viaSecretsManager,
+      }),
+      new iam.PolicyStatement({
+        sid: 'ScaleTheBot',
+        actions: ['ecs:UpdateService'],
+        resources: [serviceArn(props.botServiceName)],
+      }),
+    ];
+
+    this.viewerRole = new iam.Role(this, 'Viewer', {
+      roleName: VIEWER_ROLE_NAME,
+      description: 'People: ops status (read-only)',
+      assumedBy: principals(props.viewerPrincipals),
+      maxSessionDuration: Duration.hours(1),
+      inlinePolicies: { Ops: new iam.PolicyDocument({ statements: read }) },
+    });
+    this.operatorRole = new iam.Role(this, 'Operator', {
+      roleName: OPERATOR_ROLE_NAME,
+      description: 'People: every ops command (status, emergency-stop, resume, rollback, migrate)',
+      assumedBy: principals(props.operatorPrincipals),
+      maxSessionDuration: Duration.hours(props.operatorSessionHours ?? 4),
+      inlinePolicies: { Ops: new iam.PolicyDocument({ statements: [...read, ...operate] }) },
+    });
+
+    const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+    for (const role of [this.viewerRole, this.operatorRole]) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'ecs:DescribeTaskDefinition and cloudwatch:DescribeAlarms (what ops status reads) have no resource-level permissions',
+      });
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:cloudformation:${stack.region}:${stack.account}:stack/${props.stackName}/*]`,
+        reason:
+          'A stack ARN ends in a generated id that changes when the stack is re-created; the name part is exact',
+      });
+      Validations.of(role).acknowledge({
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason:
+          "The role's whole right set, inline on purpose: a managed policy could be attached to other principals",
+      });
+    }
+  }
+}
+
+/** Account ids become account principals (that account's IAM decides who), ARNs stay themselves. */
+function principals(list: readonly string[]): iam.IPrincipal {
+  const all = list.map((p) => (/^\d{12}$/.test(p) ? new iam.AccountPrincipal(p) : new iam.ArnPrincipal(p)));
+  return all.length === 1 ? all[0] : new iam.CompositePrincipal(...all);
+}
