@@ -154,16 +154,21 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
         DatapointsToAlarm: 2,
       },
     ],
-  ])('alarm %s watches what the function publishes (routed by lib/monitoring/severity.ts)', (symptom, metric, rule) => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `clever-better-${name}-${symptom}`,
-      Namespace: 'CleverBetter/Migrations',
-      Dimensions: [{ Name: 'service', Value: 'db-migrate' }],
-      AlarmDescription: Match.stringLikeRegexp('Runbook: https://.*/docs/runbooks.md#(migrations|partition-maintenance)$'),
-      ...metric,
-      ...rule,
-    });
-  });
+  ])(
+    'alarm %s watches what the function publishes (routed by lib/monitoring/severity.ts)',
+    (symptom, metric, rule) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `clever-better-${name}-${symptom}`,
+        Namespace: 'CleverBetter/Migrations',
+        Dimensions: [{ Name: 'service', Value: 'db-migrate' }],
+        AlarmDescription: Match.stringLikeRegexp(
+          'Runbook: https://.*/docs/runbooks.md#(migrations|partition-maintenance)$',
+        ),
+        ...metric,
+        ...rule,
+      });
+    },
+  );
 
   test('any failure of the function raises a ticket (lib/monitoring/severity.ts)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

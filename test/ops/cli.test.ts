@@ -52,7 +52,9 @@ describe('ops CLI', () => {
     const err = captureStderr();
     try {
       expect(await main(['status', '--env', 'qa'])).toBe(2);
-      expect(err.text()).toBe('error: --env "qa" is not an environment: use --env staging | production | local\n');
+      expect(err.text()).toBe(
+        'error: --env "qa" is not an environment: use --env staging | production | local\n',
+      );
     } finally {
       err.restore();
     }
