@@ -314,6 +314,7 @@ export class CleverBetterStack extends Stack {
       mlServiceName: names.mlService,
       configSecret: this.secrets.config,
       encryptionKey: this.encryption.key,
+      alarmTopics: this.alerting.topics,
       functions: [
         this.migrations.function.function,
         this.emergencyStop.function.function,

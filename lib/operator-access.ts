@@ -1,5 +1,6 @@
 import { Arn, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -58,6 +59,8 @@ export interface OperatorAccessProps {
   readonly encryptionKey: kms.IKey;
   /** The functions the operator invokes: migration (`migrate`), emergency stop, rollback. */
   readonly functions: readonly lambda.IFunction[];
+  /** The alarm topics, whose subscriptions `ops status` checks (`sns:ListSubscriptionsByTopic`). */
+  readonly alarmTopics: readonly sns.ITopic[];
   /** Longest session, hours. @default 4 for the operator (an incident), 1 for the viewer */
   readonly operatorSessionHours?: number;
 }
@@ -106,6 +109,11 @@ export class OperatorAccess extends Construct {
         sid: 'DescribeTaskDefinitionsAndAlarms',
         actions: ['ecs:DescribeTaskDefinition', 'cloudwatch:DescribeAlarms'],
         resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListAlarmTopicSubscriptions',
+        actions: ['sns:ListSubscriptionsByTopic'],
+        resources: props.alarmTopics.map((t) => t.topicArn),
       }),
       new iam.PolicyStatement({
         sid: 'ReadLiveTradingFlag',

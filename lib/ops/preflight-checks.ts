@@ -4,6 +4,7 @@ import {
   ListStackResourcesCommand,
   Stack,
 } from '@aws-sdk/client-cloudformation';
+import { readTopicSubscriptions, subscriptionProblem } from './subscriptions';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
@@ -13,7 +14,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentConfig } from '../../environments/types';
 import { registryStackName } from '../app';
@@ -317,7 +318,7 @@ export async function checkSecrets(input: PreflightInput, c: PreflightClients): 
   return { name, status: 'pass', detail: `${betfairSecret} and ${databaseSecret} hold real values` };
 }
 
-/** 8. Every topic the stack outputs (`…TopicArn`) has a confirmed e-mail subscription. */
+/** 8. Every topic the stack outputs (`…TopicArn`) reaches someone: a subscriber, none pending. */
 export async function checkSubscriptions(input: PreflightInput, c: PreflightClients): Promise<CheckResult> {
   const name = 'on-call subscriptions';
   const stack = await describeStack(c.cloudformation, input.env.stackName);
@@ -328,7 +329,12 @@ export async function checkSubscriptions(input: PreflightInput, c: PreflightClie
       detail: `${input.env.stackName} is not deployed yet; its first deploy subscribes ${input.env.alarmEmail}`,
       fix: `after it, confirm the e-mail AWS sends to ${input.env.alarmEmail} and run preflight again`,
     };
-  const topics = (stack.Outputs ?? []).filter((o) => o.OutputKey?.endsWith('TopicArn') && o.OutputValue);
+  const outputs = Object.fromEntries(
+    (stack.Outputs ?? [])
+      .filter((o) => o.OutputKey && o.OutputValue)
+      .map((o) => [o.OutputKey!, o.OutputValue!]),
+  );
+  const topics = await readTopicSubscriptions(outputs, c.sns);
   if (topics.length === 0)
     return {
       name,
@@ -336,32 +342,22 @@ export async function checkSubscriptions(input: PreflightInput, c: PreflightClie
       detail: `${input.env.stackName} outputs no …TopicArn`,
       fix: 'deploy the current version of this app',
     };
-  const pending: string[] = [];
-  const confirmed: string[] = [];
-  for (const t of topics) {
-    const subs = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await c.sns.send(
-        new ListSubscriptionsByTopicCommand({ TopicArn: t.OutputValue, NextToken }),
-      );
-      subs.push(...(page.Subscriptions ?? []));
-      NextToken = page.NextToken;
-    } while (NextToken);
-    const email = subs.filter((s) => s.Protocol === 'email' || s.Protocol === 'email-json');
-    const ok = email.filter((s) => s.SubscriptionArn && s.SubscriptionArn.startsWith('arn:'));
-    if (ok.length > 0) confirmed.push(`${t.OutputKey} (${ok.map((s) => s.Endpoint).join(', ')})`);
-    else
-      pending.push(
-        `${t.OutputKey}: ${email.length === 0 ? 'no e-mail subscription' : `${email.map((s) => s.Endpoint).join(', ')} not confirmed`}`,
-      );
-  }
-  if (pending.length === 0) return { name, status: 'pass', detail: `confirmed: ${confirmed.join('; ')}` };
+  const problems = topics.map(subscriptionProblem).filter((p): p is string => p !== undefined);
+  if (problems.length === 0)
+    return {
+      name,
+      status: 'pass',
+      detail: `confirmed: ${topics.map((t) => `${t.output} (${t.confirmed.join(', ')})`).join('; ')}`,
+    };
   return {
     name,
     status: 'fail',
-    detail: pending.join('; '),
-    fix: `open the "AWS Notification - Subscription Confirmation" e-mail at ${input.env.alarmEmail} and confirm (or: aws sns subscribe --topic-arn <arn> --protocol email --notification-endpoint ${input.env.alarmEmail} to resend)`,
+    detail: problems.join('; '),
+    fix:
+      `confirm each pending subscription: for e-mail, open the "AWS Notification - Subscription Confirmation" ` +
+      `message at ${input.env.alarmEmail} (resend: aws sns subscribe --topic-arn <arn> --protocol email ` +
+      `--notification-endpoint ${input.env.alarmEmail}); for the pager, confirm in its integration settings ` +
+      '(docs/runbooks.md, routing)',
   };
 }
 

@@ -3,6 +3,8 @@ import { CloudWatchClient, DescribeAlarmsCommand, StateValue } from '@aws-sdk/cl
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { invokeFunction } from './invoke';
+import { readTopicSubscriptions, subscriptionProblem, TopicSubscriptions } from './subscriptions';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { monitoringNames } from '../monitoring/names';
 import { registerCommand } from './commands';
@@ -78,6 +80,11 @@ export interface StatusReport {
   /** The migration function's `version` answer, or undefined when the stack has no such function. */
   readonly migration: Section<string | undefined>;
   readonly stack: Section<StackStatus>;
+  /**
+   * Subscriptions of every alarm topic the stack outputs; one pending confirmation (or none at all)
+   * means pages go nowhere, so it fails the command. @default not shown (reports built without it)
+   */
+  readonly subscriptions?: Section<readonly TopicSubscriptions[]>;
 }
 
 async function section<T>(read: () => Promise<T>): Promise<Section<T>> {
@@ -200,12 +207,13 @@ async function readStack(ctx: OpsContext, cfn: CloudFormationClient): Promise<St
 export async function collectStatus(ctx: OpsContext): Promise<StatusReport> {
   const region = ctx.env.region;
   const alarmPrefix = `${monitoringNames(ctx.env.name).alarmPrefix}-`;
-  const [services, liveTrading, alarms, migration, stack] = await Promise.all([
+  const [services, liveTrading, alarms, migration, stack, subscriptions] = await Promise.all([
     section(() => readServices(ctx, new ECSClient({ region }))),
     section(() => readLiveTrading(ctx, new SecretsManagerClient({ region }))),
     section(() => readAlarms(alarmPrefix, new CloudWatchClient({ region }))),
     section(() => readMigration(ctx, new LambdaClient({ region }))),
     section(() => readStack(ctx, new CloudFormationClient({ region }))),
+    section(async () => readTopicSubscriptions(await ctx.outputs(), new SNSClient({ region }))),
   ]);
   return {
     environment: ctx.env.name,
@@ -218,6 +226,7 @@ export async function collectStatus(ctx: OpsContext): Promise<StatusReport> {
     alarms,
     migration,
     stack,
+    subscriptions,
   };
 }
 
@@ -309,6 +318,19 @@ export function formatStatus(report: StatusReport, now: Date): string[] {
   );
   lines.push('');
 
+  if (report.subscriptions && !(report.subscriptions.ok && report.subscriptions.value.length === 0)) {
+    lines.push('Alarm routing');
+    if (!report.subscriptions.ok) lines.push(`  ${failed(report.subscriptions)}`);
+    else
+      for (const t of report.subscriptions.value) {
+        const problem = subscriptionProblem(t);
+        lines.push(
+          `  ${`${t.output} `.padEnd(LABEL - 1)}${problem ? `${problem.slice(t.output.length + 2)}  << pages go nowhere` : t.confirmed.join(', ')}`,
+        );
+      }
+    lines.push('');
+  }
+
   lines.push('Last deployment');
   lines.push(
     `  ${'stack'.padEnd(LABEL - 2)}${
@@ -340,10 +362,14 @@ export function formatStatus(report: StatusReport, now: Date): string[] {
   return lines;
 }
 
-/** True when every section could be read. */
+/** True when every section could be read and every alarm topic reaches a confirmed subscriber. */
 export function complete(report: StatusReport): boolean {
   const sections = [report.services, report.liveTrading, report.alarms, report.migration, report.stack];
+  const routed =
+    !report.subscriptions ||
+    (report.subscriptions.ok && report.subscriptions.value.every((t) => !subscriptionProblem(t)));
   return (
+    routed &&
     sections.every((s) => s.ok) &&
     (!report.services.ok || report.services.value.every((s) => 'missing' in s || s.images.ok))
   );
@@ -356,7 +382,7 @@ registerCommand('status', {
   async run(_args, ctx) {
     const report = await collectStatus(ctx);
     for (const line of formatStatus(report, new Date())) ctx.print(line);
-    // Exit 1 when something could not be read, so scripts notice; alarms alone do not fail it.
+    // Exit 1 when something could not be read or an alarm topic reaches nobody, so scripts notice; alarms alone do not fail it.
     return complete(report) ? 0 : 1;
   },
 });

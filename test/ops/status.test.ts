@@ -8,12 +8,14 @@ import { production } from '../../environments';
 import { main } from '../../lib/ops';
 import { collectStatus, formatStatus, shortImage, shortTaskDefinition } from '../../lib/ops/status';
 import { fakeContext } from './ops-context';
+import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 
 const ecsMock = mockClient(ECSClient);
 const secretsMock = mockClient(SecretsManagerClient);
 const cwMock = mockClient(CloudWatchClient);
 const lambdaMock = mockClient(LambdaClient);
 const cfnMock = mockClient(CloudFormationClient);
+const snsMock = mockClient(SNSClient);
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 const REGISTRY = '222222222222.dkr.ecr.eu-west-1.amazonaws.com';
@@ -358,6 +360,29 @@ describe('npm run ops -- status', () => {
     const ctx = fakeContext(production, OUTPUTS);
     expect(await main(['status', '--env', 'production'], () => ctx)).toBe(0);
     expect(ctx.lines).toContain('Alarms in ALARM (1)');
+  });
+
+  test('exits 1 when an alarm topic has a subscription pending confirmation: pages would go nowhere', async () => {
+    const topics = {
+      PageTopicArn: 'arn:aws:sns:eu-west-1:2:page',
+      TicketTopicArn: 'arn:aws:sns:eu-west-1:2:ticket',
+    };
+    snsMock.on(ListSubscriptionsByTopicCommand, { TopicArn: topics.PageTopicArn }).resolves({
+      Subscriptions: [
+        { Protocol: 'https', Endpoint: 'https://pager', SubscriptionArn: 'PendingConfirmation' },
+      ],
+    });
+    snsMock.on(ListSubscriptionsByTopicCommand, { TopicArn: topics.TicketTopicArn }).resolves({
+      Subscriptions: [
+        { Protocol: 'email', Endpoint: 'ops@x', SubscriptionArn: `${topics.TicketTopicArn}:1` },
+      ],
+    });
+    const ctx = fakeContext(production, { ...OUTPUTS, ...topics });
+    expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+    expect(ctx.lines).toContain(
+      '  PageTopicArn   https https://pager pending confirmation  << pages go nowhere',
+    );
+    expect(ctx.lines).toContain('  TicketTopicArn email ops@x');
   });
 
   test('exits 1 when a section could not be read, after printing the others', async () => {

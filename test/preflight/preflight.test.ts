@@ -229,7 +229,7 @@ describe('on-call subscriptions', () => {
     const r = await checkSubscriptions(input(), c);
     expect(r).toMatchObject({
       status: 'fail',
-      detail: 'OnCallTopicArn: oncall@clever-better.example not confirmed',
+      detail: 'OnCallTopicArn: email oncall@clever-better.example pending confirmation',
     });
     expect(r.fix).toContain('confirm');
   });
