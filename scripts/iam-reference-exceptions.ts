@@ -12,6 +12,14 @@ const EC2_REF = 'https://docs.aws.amazon.com/service-authorization/latest/refere
  */
 export const IAM_REFERENCE_EXCEPTIONS: readonly IamException[] = [
   {
+    issue: 'RESOURCE_STAR',
+    action: 'cloudwatch:DescribeAlarms',
+    reason:
+      "ops status lists the environment's alarms by name prefix (AlarmNamePrefix), not by name; whether AWS authorizes such a listing against alarm ARNs is unverified offline, and a viewer who cannot see alarms during an incident is worse than read access to alarm definitions. Kept on * (lib/operator-access.ts) until tried on a real account.",
+    reference:
+      'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html',
+  },
+  {
     issue: 'UNKNOWN_ACTION',
     action: 'ecs:StopServiceDeployment',
     reason:

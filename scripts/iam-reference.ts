@@ -308,6 +308,15 @@ export function actionsOf(f: Pick<IamFinding, 'detail' | 'location'>): string[] 
     for (const m of text.matchAll(/"(?:action|string)":\s*"([a-z0-9-]+:[A-Za-z0-9*]+)"/g)) {
       found.add(m[1].toLowerCase());
     }
+    // RESOURCE_STAR and similar name their actions as a plain JSON list.
+    try {
+      const list: unknown = JSON.parse(text);
+      if (Array.isArray(list))
+        for (const a of list)
+          if (typeof a === 'string' && /^[a-z0-9-]+:[A-Za-z0-9*]+$/.test(a)) found.add(a.toLowerCase());
+    } catch {
+      // not JSON: the patterns above are all there is
+    }
   }
   return [...found];
 }

@@ -169,6 +169,10 @@ describe('judge (exception matching)', () => {
       'ec2:createnetworkinterface',
       'ec2:deletenetworkinterface',
     ]);
+    // RESOURCE_STAR lists its actions as a plain JSON array.
+    expect(actionsOf({ detail: '["cloudwatch:DescribeAlarms"]', location: '{}' })).toEqual([
+      'cloudwatch:describealarms',
+    ]);
   });
 
   test('a finding is accepted only by an exception with the same issue and action', () => {
