@@ -87,6 +87,14 @@ async function catalogue(standIn: StandIn): Promise<string> {
       ),
       constraints: await q(`SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def
         FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2`),
+      roles: await q(
+        `SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'clever_better%' ORDER BY 1`,
+      ),
+      grants: await q(`SELECT grantee, table_name, privilege_type FROM information_schema.role_table_grants
+        WHERE table_schema = 'public' AND grantee LIKE 'clever_better%' ORDER BY 1, 2, 3`),
+      columnGrants: await q(`SELECT grantee, table_name, column_name, privilege_type
+        FROM information_schema.column_privileges
+        WHERE table_schema = 'public' AND grantee LIKE 'clever_better%' ORDER BY 1, 2, 3, 4`),
       functions: await q(`SELECT proname, pg_get_function_identity_arguments(oid) AS args,
         md5(pg_get_functiondef(oid)) AS body
         FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND prokind IN ('f', 'p') ORDER BY 1, 2`),

@@ -23,6 +23,7 @@ import { BOT_METRICS } from '../metrics';
 import { monitoringNames } from '../monitoring/names';
 import { runbookNames } from '../names';
 import { LambdaServer, startLambdaServer } from './lambda-server';
+import { startEmulatorFront } from './ecs-agent';
 import { startMoto, Moto, PROJECT_ROOT } from './moto';
 import { startPostgres, TestPostgres } from './postgres';
 
@@ -294,7 +295,10 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     }
     log(`PostgreSQL 17 on ${pg.host}:${pg.port} (data ${options.dataDir ?? 'temporary'})`);
 
-    const moto: Moto = await startMoto({ port: options.ports?.moto });
+    const emulator: Moto = await startMoto();
+    stops.push(() => emulator.stop());
+    // Everything reaches moto through the front that lets ECS services settle (lib/local/ecs-agent.ts).
+    const moto = await startEmulatorFront(emulator.endpoint, options.ports?.moto);
     stops.push(() => moto.stop());
     log(`AWS emulator (moto) on ${moto.endpoint}`);
 
