@@ -238,7 +238,11 @@ describe('preflight against the emulator', () => {
     expect(oneMissing).toMatchObject({ status: 'fail', detail: 'TicketTopicArn: no subscriber' });
     // A pager over HTTPS counts as much as an e-mail (production's OK topic has only the pager).
     await c.sns.send(
-      new SubscribeCommand({ TopicArn: ticket, Protocol: 'https', Endpoint: 'https://pager.example.org/sns' }),
+      new SubscribeCommand({
+        TopicArn: ticket,
+        Protocol: 'https',
+        Endpoint: 'https://pager.example.org/sns',
+      }),
     );
     expect(await checkSubscriptions(input, c)).toMatchObject({ status: 'pass' });
   });
