@@ -1,11 +1,8 @@
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { listenOnLoopback, LocalServer } from './listen';
 
 /** A running front of the emulator. */
-export interface EmulatorFront {
-  readonly endpoint: string;
-  stop(): Promise<void>;
-}
+export type EmulatorFront = LocalServer;
 
 type Deployment = {
   desiredCount?: number;
@@ -66,16 +63,5 @@ export async function startEmulatorFront(target: string, port = 0): Promise<Emul
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server, port);
 }

@@ -1,14 +1,11 @@
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { listenOnLoopback, LocalServer } from './listen';
 
 /** A function the server runs in-process: the deployed handler, called as Lambda would call it. */
 export type LocalFunction = (event: unknown) => Promise<unknown>;
 
 /** A running stand-in for the Lambda Invoke API. */
-export interface LambdaServer {
-  readonly endpoint: string;
-  stop(): Promise<void>;
-}
+export type LambdaServer = LocalServer;
 
 const INVOKE = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
@@ -77,16 +74,5 @@ export async function startLambdaServer(
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server, port);
 }
