@@ -7,7 +7,8 @@
  *
  * Targets (the process exits 1 when one is missed): the run adds at most 10 % to its critical path
  * (so retries, deadlines and reporting cost nothing on the happy path), and it beats the sequential
- * runbook.
+ * runbook. The critical path is credentials → login → cancel-all → check → notification: the listing
+ * the size cancelled is measured from goes out beside the cancel-all, so the report adds no call to it.
  */
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
@@ -36,7 +37,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const ms = (n: number) => `${Math.round(n)} ms`;
 
 async function main(): Promise<void> {
-  const fake = new FakeBetfair({ loginDelayMs: LOGIN_MS, callDelayMs: CALL_MS });
+  // No extra matcher time: the chain below is the simulated latencies exactly.
+  const fake = new FakeBetfair({ loginDelayMs: LOGIN_MS, callDelayMs: CALL_MS, cancelLatencyMs: 0 });
   await fake.start();
   let config = JSON.stringify({ live_trading_enabled: true });
   let notifiedAt = 0;
@@ -97,9 +99,9 @@ async function main(): Promise<void> {
 
   const returned = median(runs.map((r) => r.returned));
   const notified = median(runs.map((r) => r.notified));
-  // The dependency chains, from the simulated latencies. The listing before the cancel-all is what
-  // the size cancelled is measured from (a cancel-all reports no bet): one Betfair call on the chain.
-  const issueChain = LOGIN_MS + CALL_MS + CALL_MS + CALL_MS; // login → list → cancelOrders → check
+  // The dependency chains, from the simulated latencies. The listing the size cancelled is measured
+  // from (a cancel-all reports no bet) is sent together with the cancel-all, so it is off the chain.
+  const issueChain = LOGIN_MS + CALL_MS + CALL_MS; // login → cancelOrders → check
   const slowestChain = AWS_MS + issueChain; // Betfair credentials must be read before the login
   const criticalPath = slowestChain + AWS_MS; // …and the notification must follow the check
   const sequential =
@@ -130,13 +132,13 @@ async function main(): Promise<void> {
     ['rounds (after 1 warm-up)', String(rounds)],
     ['handler end-to-end (median, until it returns)', ms(returned)],
     ['  of which: until on-call notified (all effects done)', ms(notified)],
-    ['slowest chain: login → list → cancel → check', ms(issueChain)],
+    ['slowest chain: login → cancel → check', ms(issueChain)],
     ['slowest chain incl. its credentials read', ms(slowestChain)],
     ['critical path (chain + notification after it)', ms(criticalPath)],
-    ['  of which the listing before the cancel-all (size cancelled)', ms(CALL_MS)],
+    ['listing for the size cancelled (beside the cancel-all, off the chain)', ms(CALL_MS)],
     ['sequential runbook (every call one after another)', ms(sequential)],
     ['ratio end-to-end / critical path (overhead of the run)', overhead.toFixed(2)],
-    ['ratio end-to-end / (login → list → cancel → check)', (returned / issueChain).toFixed(2)],
+    ['ratio end-to-end / (login → cancel → check)', (returned / issueChain).toFixed(2)],
     ['  lowest possible (critical path / that chain)', (criticalPath / issueChain).toFixed(2)],
     ['ratio end-to-end / slowest chain incl. credentials', (returned / slowestChain).toFixed(2)],
     ['ratio notified / slowest chain incl. credentials', (notified / slowestChain).toFixed(2)],

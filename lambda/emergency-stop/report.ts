@@ -41,7 +41,7 @@ export interface BetsDetails {
   cancelError?: string;
   /** Instruction reports that failed, e.g. `123: BET_TAKEN_OR_LAPSED`. */
   instructionErrors?: string[];
-  /** Unmatched bets, and their stake, listed before the first cancel-all. */
+  /** Unmatched bets, and their stake, in the listing sent together with the first cancel-all. */
   openBefore?: number;
   openSizeBefore?: number;
   /** Bets no longer unmatched, and the stake that went, by the source in `sizeCancelledFrom`. */

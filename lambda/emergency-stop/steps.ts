@@ -138,7 +138,9 @@ const ORDERS_PER_PAGE = 1000;
 /** Where the size cancelled comes from (BetsDetails.sizeCancelledFrom). */
 export const SIZE_SOURCES = {
   report: "Betfair's cancelOrders instruction reports",
-  listings: 'unmatched stake listed before the first cancel-all minus that left after the last',
+  listings:
+    'unmatched stake listed as the first cancel-all was sent, minus that left after the last ' +
+    '(at least: a bet the cancel-all reached before the listing did is not counted)',
 } as const;
 
 /**
@@ -184,23 +186,29 @@ export async function cancelAllBets(
     });
   await betfair('login', ctx, (signal) => client.login(signal));
   try {
-    // The listing before the cancel gives the size cancelled. One attempt within one request's
-    // deadline: a report must never hold the cancel back.
+    // The size cancelled comes from a listing sent together with the first cancel-all, never before
+    // it: one attempt within one request's deadline, so the report costs the cancel no time at all.
+    const listedBefore = withTimeout(
+      'listCurrentOrders',
+      budget.betfair.requestMs,
+      (signal) => {
+        ctx.log.attempts++;
+        return listUnmatched(client, signal);
+      },
+      ctx.signal,
+    ).then(
+      (listing): Listing | undefined => {
+        details.openBefore = listing.orders.length;
+        details.openSizeBefore = stake(listing.orders);
+        return listing;
+      },
+      (err: unknown) => {
+        if (!ctx.signal.aborted)
+          details.sizeCancelledFrom = `unknown: the listing sent with the cancel-all failed (${errorMessage(err)})`;
+        return undefined;
+      },
+    );
     let before: Listing | undefined;
-    try {
-      ctx.log.attempts++;
-      before = await withTimeout(
-        'listCurrentOrders',
-        budget.betfair.requestMs,
-        (signal) => listUnmatched(client, signal),
-        ctx.signal,
-      );
-      details.openBefore = before.orders.length;
-      details.openSizeBefore = stake(before.orders);
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      details.sizeCancelledFrom = `unknown: the listing before the cancel-all failed (${errorMessage(err)})`;
-    }
     const reported = new Map<string, number>();
     for (let sweep = 1; ; sweep++) {
       details.sweeps = sweep;
@@ -228,6 +236,7 @@ export async function cancelAllBets(
       }
       // Whatever the cancel said, a complete listing is the authority on what is still open.
       const after = await betfair('listCurrentOrders', ctx, (signal) => listUnmatched(client, signal));
+      if (sweep === 1) before = await listedBefore;
       details.openBets = after.orders.length;
       details.openSize = stake(after.orders);
       details.openBetIds = after.orders.slice(0, 20).map((o) => o.betId);

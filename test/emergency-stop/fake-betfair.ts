@@ -12,6 +12,8 @@ export interface RecordedRequest {
   readonly body: string;
   /** Fingerprint of the client certificate presented, if any (TLS only). */
   readonly clientCertFingerprint?: string;
+  /** `performance.now()` when the whole request had arrived, in milliseconds. */
+  readonly receivedAt: number;
 }
 
 /**
@@ -60,6 +62,13 @@ export interface FakeBetfairOptions {
   readonly loginDelayMs?: number;
   /** Milliseconds before answering any other call. @default 0 */
   readonly callDelayMs?: number;
+  /**
+   * Milliseconds the matcher takes to act on a cancelOrders, after its `callDelayMs`: a listing that
+   * arrives meanwhile still sees the bets open, as at Betfair, where a cancel is not instant. It also
+   * keeps the order of a listing and a cancel-all sent together the same on a loaded machine.
+   * @default 20
+   */
+  readonly cancelLatencyMs?: number;
 }
 
 const BETTING = '/exchange/betting/rest/v1.0/';
@@ -77,8 +86,10 @@ export class FakeBetfair {
   open: CurrentOrderSummary[] = [];
   /** Matched bets on the account (cannot be cancelled). */
   matched: CurrentOrderSummary[] = [];
-  /** Answers of the next cancelOrders calls, in order; then `cancel`. */
+  /** Answers of the next cancelOrders calls, in order; then {@link cancelDefault}. */
   cancelScript: CancelBehaviour[] = [];
+  /** What every cancelOrders does once `cancelScript` is used up. @default 'cancel' */
+  cancelDefault: CancelBehaviour = 'cancel';
   /** The status every login answers with, e.g. INVALID_USERNAME_OR_PASSWORD. @default SUCCESS */
   loginStatus = 'SUCCESS';
   /** Paths (`certlogin`, `login`, `cancelOrders`, …) that never answer. */
@@ -214,6 +225,7 @@ export class FakeBetfair {
       headers: req.headers,
       body,
       clientCertFingerprint: peer?.fingerprint256 || undefined,
+      receivedAt: performance.now(),
     });
     const operation = path.replace(/\/$/, '').split('/').pop() ?? '';
     if (req.method !== 'POST') this.violations.push(`${req.method} ${path}: Betfair asks for POST`);
@@ -223,6 +235,8 @@ export class FakeBetfair {
     const isLogin = operation === 'certlogin' || operation === 'login';
     const delay = isLogin ? this.options.loginDelayMs : this.options.callDelayMs;
     if (delay) await new Promise((r) => setTimeout(r, delay));
+    if (operation === 'cancelOrders')
+      await new Promise((r) => setTimeout(r, this.options.cancelLatencyMs ?? 20));
     if (path.startsWith('/api/')) return this.identity(operation, req, body, peer?.fingerprint256, res);
     if (path.startsWith(BETTING)) return this.betting(operation, req, body, res);
     send(res, 404, { error: 'no such endpoint' });
@@ -338,7 +352,7 @@ export class FakeBetfair {
       );
       return apiException(res, 'INVALID_INPUT_DATA');
     }
-    const behaviour = this.cancelScript.shift() ?? 'cancel';
+    const behaviour = this.cancelScript.shift() ?? this.cancelDefault;
     switch (behaviour) {
       case 'matcher-busy':
         return send(res, 200, { status: 'FAILURE', errorCode: 'ERROR_IN_MATCHER', instructionReports: [] });

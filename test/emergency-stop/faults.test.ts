@@ -143,7 +143,7 @@ const BETFAIR_FAULTS: readonly Fault[] = [
 ];
 
 describe.each([
-  // The first listCurrentOrders is the listing before the cancel (one attempt, for the report);
+  // The first listCurrentOrders is the listing sent with the cancel-all (one attempt, for the report);
   // the faults are aimed at the check after the cancel, the one the step's success rests on.
   ['login', 0],
   ['cancelOrders', 0],
@@ -328,7 +328,7 @@ describe('production budgets', () => {
     expect(answered + threeHung(aws) + answered).toBeLessThan(BUDGET.tradingFlagMs);
     expect(threeHung(aws) + answered).toBeLessThan(BUDGET.scaleBotMs);
     expect(threeHung(aws) + answered).toBeLessThan(BUDGET.notifyMs);
-    // cancel-bets: credentials, a login that hangs three times, then the listing before and the
+    // cancel-bets: credentials, a login that hangs three times, then the listing sent with the
     // cancel-all, all before the check's reserve; the check itself fits in the reserve.
     expect(answered + threeHung(betfair) + 3 * answered).toBeLessThan(
       BUDGET.cancelBetsMs - BUDGET.checkReserveMs,

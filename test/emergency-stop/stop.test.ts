@@ -113,17 +113,33 @@ describe('an emergency stop with every dependency healthy', () => {
     });
   });
 
-  test('says the size cancelled is unknown, and still cancels, when the listing before fails', async () => {
+  test('says the size cancelled is unknown, and still cancels, when the listing sent with the cancel-all fails', async () => {
     world.fake.fail('listCurrentOrders', 'http-503');
     const report = await runEmergencyStop(TRIGGER, deps());
     expect(report.ok).toBe(true);
     expect(world.fake.open).toEqual([]);
     expect(bets(report).sizeCancelled).toBeUndefined();
     expect(bets(report).sizeCancelledFrom).toBe(
-      'unknown: the listing before the cancel-all failed (Betfair listCurrentOrders: HTTP_503)',
+      'unknown: the listing sent with the cancel-all failed (Betfair listCurrentOrders: HTTP_503)',
     );
     expect(notification()?.Message).toContain(
-      'Size cancelled: unknown (unknown: the listing before the cancel-all failed',
+      'Size cancelled: unknown (unknown: the listing sent with the cancel-all failed',
+    );
+  });
+
+  test('never holds the cancel-all back for the listing that measures the size cancelled', async () => {
+    // The listing hangs until its own 2 s deadline; the cancel-all must go out at once beside it.
+    world.fake.fail('listCurrentOrders', 'hang');
+    const report = await runEmergencyStop(
+      TRIGGER,
+      deps({ betfair: { requestMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } }),
+    );
+    expect(report.ok).toBe(true);
+    const [listing] = world.fake.calls('listCurrentOrders');
+    const [cancel] = world.fake.calls('cancelOrders');
+    expect(cancel.receivedAt - listing.receivedAt).toBeLessThan(1_000);
+    expect(bets(report).sizeCancelledFrom).toMatch(
+      /^unknown: the listing sent with the cancel-all failed \(listCurrentOrders timed out after 2000 ms\)/,
     );
   });
 
@@ -203,7 +219,7 @@ describe('faults that do not clear: every remaining step is still attempted and 
   });
 
   test('a cancel-all refused until the check reserve fails the step with the unmatched bets from the check', async () => {
-    world.fake.cancelScript = Array(100).fill('matcher-busy');
+    world.fake.cancelDefault = 'matcher-busy';
     const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
     expectEveryStepAttempted(report);
     const cancel = step(report, 'cancel-bets');
@@ -245,7 +261,7 @@ describe('faults that do not clear: every remaining step is still attempted and 
   });
 
   test('bets that stay open fail the step (so the retry sweeps again) and are named in the notification', async () => {
-    world.fake.cancelScript = Array(100).fill('leave-open');
+    world.fake.cancelDefault = 'leave-open';
     const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
     expectEveryStepAttempted(report);
     expect(report.failedSteps).toEqual(['cancel-bets']);
@@ -260,7 +276,7 @@ describe('faults that do not clear: every remaining step is still attempted and 
     world.fake.open = [];
     for (let i = 0; i < 25; i++) world.fake.placeUnmatched(String(1000 + i), 1);
     world.fake.pageSize = 2;
-    world.fake.cancelScript = Array(100).fill('leave-open');
+    world.fake.cancelDefault = 'leave-open';
     const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }));
     expect(report.failedSteps).toEqual(['cancel-bets']);
     expect(step(report, 'cancel-bets').summary).toMatch(
