@@ -1,22 +1,7 @@
 import { production, staging } from '../environments';
-import { defineEnvironment } from '../environments/define';
 import { EnvironmentConfig } from '../environments/types';
-import { ConfigValidationError, validateEnvironments } from '../environments/validate';
-
-function variant(env: EnvironmentConfig, override: Record<string, unknown>): EnvironmentConfig {
-  const { name, stackName, account, ...rest } = env;
-  return defineEnvironment(rest, { name, stackName, account, ...override } as never);
-}
-
-function rejection(envs: EnvironmentConfig[]): string {
-  try {
-    validateEnvironments(envs);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigValidationError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+import { validateEnvironments } from '../environments/validate';
+import { rejection, variant } from './helpers/environments';
 
 /** Production with `bot.imageDigest` removed (an override cannot delete a key). */
 function productionWithoutBotDigest(): EnvironmentConfig {

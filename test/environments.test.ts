@@ -1,25 +1,8 @@
 import { environments, production, staging } from '../environments';
 import { base } from '../environments/base';
-import { defineEnvironment } from '../environments/define';
 import { FARGATE_TASK_SIZES, isValidFargateSize } from '../environments/fargate';
-import { EnvironmentConfig } from '../environments/types';
-import { ConfigValidationError, validateEnvironments } from '../environments/validate';
-
-/** A copy of `env` with a deep override, bypassing freezing, to feed the validator bad values. */
-function variant(env: EnvironmentConfig, override: Record<string, unknown>): EnvironmentConfig {
-  const { name, stackName, account, ...rest } = env;
-  return defineEnvironment(rest, { name, stackName, account, ...override } as never);
-}
-
-function errorFor(envs: EnvironmentConfig[]): string {
-  try {
-    validateEnvironments(envs);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigValidationError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+import { validateEnvironments } from '../environments/validate';
+import { rejection, variant } from './helpers/environments';
 
 describe("the guide's tfvars values", () => {
   test('staging holds the staging tfvars', () => {
@@ -85,34 +68,34 @@ describe('Fargate task sizes as data', () => {
 
 describe('bad configuration fails synth with field, value and fix', () => {
   test('fails on a CPU/memory pair Fargate rejects', () => {
-    const msg = errorFor([variant(staging, { ml: { cpu: 1024, memoryMiB: 1024 } }), production]);
+    const msg = rejection([variant(staging, { ml: { cpu: 1024, memoryMiB: 1024 } }), production]);
     expect(msg).toContain('staging.ml.memoryMiB = 1024');
     expect(msg).toContain('Fargate rejects 1024 MiB with 1024 CPU units');
     expect(msg).toContain('Fix: with cpu 1024 use memoryMiB 2048–8192 in steps of 1024');
   });
 
   test('fails on an unknown CPU size', () => {
-    const msg = errorFor([variant(staging, { bot: { cpu: 300 } }), production]);
+    const msg = rejection([variant(staging, { bot: { cpu: 300 } }), production]);
     expect(msg).toMatch(/staging\.bot\.cpu = 300: Fargate has no such CPU size\. Fix: use one of 256, 512/);
   });
 
   test('fails on a malformed instance class', () => {
-    const msg = errorFor([variant(staging, { database: { instanceClass: 't3.medium' } }), production]);
+    const msg = rejection([variant(staging, { database: { instanceClass: 't3.medium' } }), production]);
     expect(msg).toContain('staging.database.instanceClass = "t3.medium": malformed RDS instance class');
     expect(msg).toContain('Fix: use e.g. "db.t3.medium"');
   });
 
   test('fails on an unknown instance family and an unknown size', () => {
     expect(
-      errorFor([variant(staging, { database: { instanceClass: 'db.x9z.large' } }), production]),
+      rejection([variant(staging, { database: { instanceClass: 'db.x9z.large' } }), production]),
     ).toContain('unknown RDS instance family "x9z"');
-    const msg = errorFor([variant(staging, { database: { instanceClass: 'db.r6g.medium' } }), production]);
+    const msg = rejection([variant(staging, { database: { instanceClass: 'db.r6g.medium' } }), production]);
     expect(msg).toContain('RDS for PostgreSQL has no size "medium" in family r6g');
     expect(msg).toContain('db.r6g.large');
   });
 
   test.each([10, 70000, 50.5])('fails on storage of %p GiB', (gib) => {
-    const msg = errorFor([
+    const msg = rejection([
       variant(staging, { database: { allocatedStorageGiB: gib, maxAllocatedStorageGiB: 70000 } }),
       production,
     ]);
@@ -124,20 +107,20 @@ describe('bad configuration fails synth with field, value and fix', () => {
   test.each(['12345', '1234567890123', 'abcdefghijkl', '1111-1111-11'])(
     'fails on account id %p',
     (account) => {
-      const msg = errorFor([variant(staging, { account }), production]);
+      const msg = rejection([variant(staging, { account }), production]);
       expect(msg).toContain(`staging.account = "${account}": an AWS account id is exactly 12 digits`);
       expect(msg).toContain('Fix: set the 12-digit id');
     },
   );
 
   test('fails when two environments share an account and region', () => {
-    const msg = errorFor([staging, variant(production, { account: staging.account })]);
+    const msg = rejection([staging, variant(production, { account: staging.account })]);
     expect(msg).toContain(`production.account = "${staging.account}": production and staging share account`);
     expect(msg).toContain('Fix: give each environment its own AWS account');
   });
 
   test.each(['latest', 'LATEST', 'stable', 'main'])('fails on the mutable tag %p in production', (tag) => {
-    const msg = errorFor([staging, variant(production, { bot: { imageTag: tag } })]);
+    const msg = rejection([staging, variant(production, { bot: { imageTag: tag } })]);
     expect(msg).toContain(
       `production.bot.imageTag = "${tag}": "${tag}" is a mutable tag and production must pin what it runs`,
     );
@@ -153,14 +136,14 @@ describe('bad configuration fails synth with field, value and fix', () => {
   });
 
   test.each([5, 301, 60.5])('fails on a Betfair heartbeat timeout of %p seconds', (seconds) => {
-    const msg = errorFor([variant(staging, { betfairHeartbeatTimeoutSeconds: seconds }), production]);
+    const msg = rejection([variant(staging, { betfairHeartbeatTimeoutSeconds: seconds }), production]);
     expect(msg).toContain(
       `staging.betfairHeartbeatTimeoutSeconds = ${seconds}: Betfair's Heartbeat API accepts whole seconds from 10 to 300`,
     );
   });
 
   test('fails on live trading outside production unless it is acknowledged', () => {
-    const msg = errorFor([variant(staging, { liveTradingEnabled: true }), production]);
+    const msg = rejection([variant(staging, { liveTradingEnabled: true }), production]);
     expect(msg).toContain(
       'staging.liveTradingEnabled = true: live trading outside production bets real money',
     );
@@ -175,14 +158,14 @@ describe('bad configuration fails synth with field, value and fix', () => {
   });
 
   test('fails on a second bot', () => {
-    const msg = errorFor([variant(staging, { bot: { desiredCount: 2 } }), production]);
+    const msg = rejection([variant(staging, { bot: { desiredCount: 2 } }), production]);
     expect(msg).toContain(
       'staging.bot.desiredCount = 2: more than one bot would place every bet more than once',
     );
   });
 
   test('fails on zones outside the region and too many NAT gateways', () => {
-    const msg = errorFor([
+    const msg = rejection([
       variant(staging, { network: { availabilityZones: ['eu-west-1a', 'us-east-1b'], natGateways: 3 } }),
       production,
     ]);
@@ -193,7 +176,7 @@ describe('bad configuration fails synth with field, value and fix', () => {
   });
 
   test('fails on backups kept under 7 days and a retention CloudWatch does not offer', () => {
-    const msg = errorFor([
+    const msg = rejection([
       variant(staging, { logRetentionDays: 31, database: { backupRetentionDays: 1 } }),
       production,
     ]);
@@ -202,7 +185,7 @@ describe('bad configuration fails synth with field, value and fix', () => {
   });
 
   test('lists every problem at once', () => {
-    const msg = errorFor([variant(staging, { account: 'x', bot: { imageTag: 'bad tag!' } }), production]);
+    const msg = rejection([variant(staging, { account: 'x', bot: { imageTag: 'bad tag!' } }), production]);
     expect(msg).toMatch(/^Invalid environment configuration \(2 problems\)/);
   });
 });

@@ -3,15 +3,7 @@ import { IamWidening } from './iam';
 import { MigrationChanges } from './migrations';
 import { physicalName, shortType, subjectOf } from './physical-names';
 import { alarmsInvoking, identifySubjects, SubjectNames } from './subjects';
-import type {
-  CountChange,
-  EmergencyStopChange,
-  LiveTradingChange,
-  ResourceRemoval,
-  SecurityGroupWidening,
-  StatefulUpdate,
-  TaskDefinitionChange,
-} from './summary';
+import type { ResourceRemoval, SecurityGroupWidening, StackChanges } from './summary';
 import { brief, CfnResource, CfnTemplate, jsonEqual, referencedIds, refersToAny } from './template';
 
 /** How serious a finding is: `block` fails the check unless its label overrides it. */
@@ -58,7 +50,7 @@ export interface Finding extends FindingDraft {
 }
 
 /** Everything a rule may look at for one stack. */
-export interface RuleContext {
+export interface RuleContext extends StackChanges {
   readonly stackName: string;
   /** Production stack: losing a standby or a backup matters more. */
   readonly production: boolean;
@@ -68,14 +60,6 @@ export interface RuleContext {
   readonly newRes: Record<string, CfnResource>;
   readonly diff: TemplateDiff;
   readonly names: SubjectNames;
-  readonly removals: readonly ResourceRemoval[];
-  readonly statefulUpdates: readonly StatefulUpdate[];
-  readonly iamWidening: readonly IamWidening[];
-  readonly securityGroupWidening: readonly SecurityGroupWidening[];
-  readonly taskDefinitions: readonly TaskDefinitionChange[];
-  readonly liveTrading: readonly LiveTradingChange[];
-  readonly counts: readonly CountChange[];
-  readonly emergencyStop: readonly EmergencyStopChange[];
   /** Resources whose only change is their tags, with the tag keys that changed. */
   readonly tagOnly: ReadonlyMap<string, readonly string[]>;
   readonly migrations?: MigrationChanges;

@@ -111,11 +111,8 @@ export interface EmergencyStopChange {
   readonly details: readonly string[];
 }
 
-/** What a change to one stack means for a trading system. */
-export interface RiskSummary {
-  readonly stackName: string;
-  /** Resources, outputs, parameters and other template sections that differ. */
-  readonly changeCount: number;
+/** The classified changes of one stack, as the summary reports them and the rules read them. */
+export interface StackChanges {
   readonly removals: readonly ResourceRemoval[];
   readonly statefulUpdates: readonly StatefulUpdate[];
   readonly iamWidening: readonly IamWidening[];
@@ -124,6 +121,13 @@ export interface RiskSummary {
   readonly liveTrading: readonly LiveTradingChange[];
   readonly counts: readonly CountChange[];
   readonly emergencyStop: readonly EmergencyStopChange[];
+}
+
+/** What a change to one stack means for a trading system. */
+export interface RiskSummary extends StackChanges {
+  readonly stackName: string;
+  /** Resources, outputs, parameters and other template sections that differ. */
+  readonly changeCount: number;
   /** Stateful resources replaced or removed. */
   readonly destructive: readonly ResourceRemoval[];
   /** What the rules of `rules.ts` found, most serious first, at most one finding per resource. */
