@@ -23,7 +23,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { build } from 'esbuild';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FakeBetfair } from '../test/emergency-stop/fake-betfair';
+import { FakeBetfair } from '../lib/local/betfair-server';
 
 const AWS_MS = 100;
 const LOGIN_MS = 200;

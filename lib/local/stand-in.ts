@@ -18,7 +18,7 @@ import { fetchCredentials } from '../../lambda/db-migrate/connection';
 import { MigrationSet } from '../../lambda/db-migrate/files';
 import { createHandler } from '../../lambda/db-migrate/handler';
 import { Migrator } from '../../lambda/db-migrate/runner';
-import { FakeBetfair } from '../../test/emergency-stop/fake-betfair';
+import { FakeBetfair } from './betfair-server';
 import { BOT_METRICS } from '../metrics';
 import { monitoringNames } from '../monitoring/names';
 import { runbookNames } from '../names';

@@ -7,8 +7,8 @@ import {
   parseBetfairSecret,
 } from '../../lambda/emergency-stop/betfair';
 import { TimeoutError } from '../../lambda/emergency-stop/time';
-import { FakeBetfair } from './fake-betfair';
-import { selfSignedCertificate } from './x509';
+import { FakeBetfair } from '../../lib/local/betfair-server';
+import { selfSignedCertificate } from '../../lib/local/x509';
 
 const credentials: BetfairCredentials = { appKey: 'app-key-123', username: 'bot-user', password: 'bot-pass' };
 

@@ -16,7 +16,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { randomUUID } from 'node:crypto';
 import { handler } from '../../lambda/emergency-stop/index';
 import { StopReport } from '../../lambda/emergency-stop/report';
-import { FakeBetfair } from './fake-betfair';
+import { FakeBetfair } from '../../lib/local/betfair-server';
 import { directAlarm } from './fixtures';
 
 /**

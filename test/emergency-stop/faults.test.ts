@@ -7,7 +7,7 @@ import { classify, RetryPolicy } from '../../lambda/emergency-stop/retry';
 import { StepName, StopReport } from '../../lambda/emergency-stop/report';
 import { runEmergencyStop } from '../../lambda/emergency-stop/stop';
 import { TimeoutError } from '../../lambda/emergency-stop/time';
-import { Fault } from './fake-betfair';
+import { Fault } from '../../lib/local/betfair-server';
 import { awsError, BETFAIR_ARN, bets, CONFIG_ARN, networkError, step, stopWorld, TRIGGER } from './harness';
 
 const world = stopWorld();

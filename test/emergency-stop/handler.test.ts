@@ -15,7 +15,7 @@ import {
   StopReport,
 } from '../../lambda/emergency-stop/report';
 import { secretLabel, settingsFromEnv } from '../../lambda/emergency-stop/settings';
-import { FakeBetfair } from './fake-betfair';
+import { FakeBetfair } from '../../lib/local/betfair-server';
 import { directAlarm, snsAlarm } from './fixtures';
 
 const secretsMock = mockClient(SecretsManagerClient);

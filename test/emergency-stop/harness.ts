@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Trigger } from '../../lambda/emergency-stop/event';
 import { BetsDetails, StopReport } from '../../lambda/emergency-stop/report';
 import { StopDeps } from '../../lambda/emergency-stop/steps';
-import { FakeBetfair } from './fake-betfair';
+import { FakeBetfair } from '../../lib/local/betfair-server';
 
 export const CONFIG_ARN =
   'arn:aws:secretsmanager:eu-west-1:222222222222:secret:clever-better/production/config-AbCdEf';

@@ -4,7 +4,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { StopReport, STEP_TITLES } from '../../lambda/emergency-stop/report';
 import { SIZE_SOURCES } from '../../lambda/emergency-stop/steps';
 import { runEmergencyStop } from '../../lambda/emergency-stop/stop';
-import { FakeBetfair } from './fake-betfair';
+import { FakeBetfair } from '../../lib/local/betfair-server';
 import { awsError, bets, CONFIG_ARN, NOW, step, stopWorld, TOPIC_ARN, TRIGGER } from './harness';
 
 const world = stopWorld();
