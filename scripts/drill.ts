@@ -198,7 +198,12 @@ async function drill(): Promise<void> {
         'the bot reads live_trading_enabled = true through the contract',
         seen,
       );
-      expect(seen.databaseUser.length > 0, 'the bot connects to the database with the contract', seen);
+      expect(
+        seen.databaseUser === LOCAL.serviceLogins.bot.username,
+        `the bot connects to the database as its own role ${LOCAL.serviceLogins.bot.username}, not the superuser`,
+        seen,
+      );
+      expect(!seen.mayChangeSchema, "the bot's login cannot change the schema", seen);
       expect(seen.metricPublished, 'the bot publishes a metric to the emulator', seen);
       expect((await botDesired()) === 1, 'the bot service wants one task', await botDesired());
     },
@@ -287,7 +292,7 @@ async function drill(): Promise<void> {
     );
   });
 
-  step('8. migrate down 1 and up leave the schema identical', async () => {
+  step('8. migrate down 1 and up leave the schema identical, and the bot can still log in', async () => {
     before = await catalogue(standIn!);
     expect((await runOps('migrate', 'down', '1', '--yes')) === 0, 'ops migrate down 1 exits 0', out);
     const down = await catalogue(standIn!);
@@ -295,6 +300,13 @@ async function drill(): Promise<void> {
     expect((await runOps('migrate', 'up')) === 0, 'ops migrate up exits 0', out);
     const after = await catalogue(standIn!);
     expect(after === before, 'the schema after down+up equals the schema before', 'a difference');
+    // The down dropped the services' roles and the up re-created them without a login.
+    const seen = await runContractClient(path.join(scratch, '.env'));
+    expect(
+      seen.databaseUser === LOCAL.serviceLogins.bot.username,
+      'the bot still logs in after down+up (ops migrate up set the service logins again)',
+      seen,
+    );
   });
 
   const started = Date.now();

@@ -98,10 +98,23 @@ function isCreateOrUpdate(event: unknown): event is CloudFormationCustomResource
   return type === 'Create' || type === 'Update';
 }
 
+/** Operator commands that can create the roles again (`down` then `up` drops and re-creates them NOLOGIN). */
+const SCHEMA_FORWARD_COMMANDS: ReadonlySet<string> = new Set(['up', 'goto']);
+
+/** An operator `up`/`goto` that really ran (not a dry run) and succeeded. */
+function movedSchemaForward(event: unknown, result: unknown): boolean {
+  const command = (event as { command?: unknown } | null)?.command;
+  if (typeof command !== 'string' || !SCHEMA_FORWARD_COMMANDS.has(command)) return false;
+  const r = result as { exitCode?: unknown; dryRun?: unknown } | null;
+  return r?.exitCode === 0 && r.dryRun !== true;
+}
+
 /**
  * Wraps the migration handler: after a custom-resource Create or Update succeeded (the schema, and
- * so the roles, are current), sets the service logins; `{ command: "set-service-logins" }` does only
- * that. A failure fails the deploy before any new service version starts (they depend on it).
+ * so the roles, are current), sets the service logins; so does an operator `up` or `goto` that ran,
+ * since a `down` across the roles' migration dropped them and the `up` re-created them without a
+ * login. `{ command: "set-service-logins" }` does only that. A failure fails the deploy before any
+ * new service version starts (they depend on it).
  */
 export function withServiceLogins<C, R>(
   migrate: (event: unknown, context: C) => Promise<R>,
@@ -125,6 +138,13 @@ export function withServiceLogins<C, R>(
     }
     const result = await migrate(event, context);
     if (isCreateOrUpdate(event)) await run();
+    else if (movedSchemaForward(event, result)) {
+      const lines = await run();
+      const output = (result as { output?: unknown }).output;
+      // The operator sees what was set after the migration's own lines.
+      if (Array.isArray(output))
+        return { ...result, output: [...output, ...lines.map((l) => `service login: ${l}`)] };
+    }
     return result;
   };
 }

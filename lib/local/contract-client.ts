@@ -9,6 +9,8 @@ import { parseEnvFile } from './runtime';
 export interface ContractCheck {
   readonly liveTradingEnabled: boolean;
   readonly databaseUser: string;
+  /** Whether that login may create a table: a service's own role may not (docs/database-users.md). */
+  readonly mayChangeSchema: boolean;
   readonly metricPublished: boolean;
 }
 
@@ -44,8 +46,13 @@ export async function runContractClient(envFile: string): Promise<ContractCheck>
   });
   await db.connect();
   let databaseUser: string;
+  let mayChangeSchema = true;
   try {
     databaseUser = (await db.query<{ u: string }>('SELECT current_user AS u')).rows[0].u;
+    // Tried inside a transaction that is always rolled back: the probe never stays.
+    await db.query('BEGIN');
+    await db.query('CREATE TABLE public.cb_contract_probe (x int)').catch(() => (mayChangeSchema = false));
+    await db.query('ROLLBACK');
   } finally {
     await db.end();
   }
@@ -59,5 +66,10 @@ export async function runContractClient(envFile: string): Promise<ContractCheck>
   const listed = await cloudwatch.send(
     new ListMetricsCommand({ Namespace: env.METRIC_NAMESPACE, MetricName: BOT_METRICS.betsPlaced }),
   );
-  return { liveTradingEnabled, databaseUser, metricPublished: (listed.Metrics ?? []).length > 0 };
+  return {
+    liveTradingEnabled,
+    databaseUser,
+    mayChangeSchema,
+    metricPublished: (listed.Metrics ?? []).length > 0,
+  };
 }

@@ -18,10 +18,12 @@ import { fetchCredentials } from '../../lambda/db-migrate/connection';
 import { MigrationSet } from '../../lambda/db-migrate/files';
 import { createHandler } from '../../lambda/db-migrate/handler';
 import { Migrator } from '../../lambda/db-migrate/runner';
+import { SET_SERVICE_LOGINS, withServiceLogins } from '../../lambda/db-migrate/service-logins';
 import { FakeBetfair } from './betfair-server';
 import { BOT_METRICS } from '../metrics';
 import { monitoringNames } from '../monitoring/names';
 import { runbookNames } from '../names';
+import { SERVICE_DATABASE_ROLES } from '../secrets';
 import { LambdaServer, startLambdaServer } from './lambda-server';
 import { startEmulatorFront } from './ecs-agent';
 import { startMoto, Moto, PROJECT_ROOT } from './moto';
@@ -38,6 +40,22 @@ export const LOCAL = {
   topicName: 'clever-better-local-on-call',
   /** What the Betfair stand-in accepts; never real credentials. */
   betfair: { appKey: 'local-app-key', username: 'local-bot', password: 'local-password' },
+  /**
+   * The services' own database logins, as the stacks' per-service secrets hold them (username = the
+   * role migration 20261201040000_service_roles creates). Local passwords, never real ones.
+   */
+  serviceLogins: {
+    bot: {
+      secret: 'clever-better/local/database-bot',
+      username: SERVICE_DATABASE_ROLES.bot,
+      password: 'local-bot-db-password',
+    },
+    ml: {
+      secret: 'clever-better/local/database-ml',
+      username: SERVICE_DATABASE_ROLES.ml,
+      password: 'local-ml-db-password',
+    },
+  },
 };
 
 /** Trigger alarms of the emergency stop, as lib/emergency-stop.ts names them. */
@@ -178,6 +196,12 @@ async function seed(
     },
     [LOCAL.databaseSecret]: { username: pg.user, password: pg.password },
     [LOCAL.configSecret]: { live_trading_enabled: local.liveTradingEnabled },
+    ...Object.fromEntries(
+      Object.values(LOCAL.serviceLogins).map((l) => [
+        l.secret,
+        { username: l.username, password: l.password },
+      ]),
+    ),
   };
   for (const [name, value] of Object.entries(secretValues)) {
     const res = await secrets.send(
@@ -337,7 +361,17 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     });
     // Imported only now: the handler builds its clients from this environment on first use.
     const { handler: emergencyStop } = await import('../../lambda/emergency-stop/index');
-    const migrate = localMigrationHandler(clients.secrets, () => pg);
+    // As the deployed function: the migration runner, then the services' own logins.
+    const migrate = withServiceLogins(
+      localMigrationHandler(clients.secrets, () => pg),
+      {
+        logins: () =>
+          Object.values(LOCAL.serviceLogins).map((l) => ({ role: l.username, secretId: l.secret })),
+        connect: () => pg.connect(LOCAL.databaseName),
+        fetchCredentials: (secretId) => fetchCredentials(clients.secrets, secretId),
+        log: (line) => log(`service login: ${line}`),
+      },
+    );
     const context = { getRemainingTimeInMillis: () => 10 * 60_000 };
     const functions = {
       [LOCAL.emergencyStopFunction]: (event: unknown) => emergencyStop(event),
@@ -349,10 +383,12 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
 
     const migrated = (await functions[LOCAL.migrationFunction]({ command: 'up' })) as { output?: string[] };
     for (const line of migrated.output ?? []) log(`migrate: ${line}`);
+    await functions[LOCAL.migrationFunction]({ command: SET_SERVICE_LOGINS });
 
     const contract = localContract({
       awsEndpoint: moto.endpoint,
-      database: { host: pg.host, port: pg.port, username: pg.user, password: pg.password },
+      // The bot logs in as its own role, as in the stacks; never as the superuser.
+      database: { host: pg.host, port: pg.port, ...LOCAL.serviceLogins.bot },
       betfairEnvironment: betfair.environment,
     });
     return {

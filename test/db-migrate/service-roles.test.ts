@@ -268,13 +268,13 @@ describe('service logins: configuration and wiring (no database)', () => {
     expect(verifier).not.toContain('hunter2');
   });
 
-  function wired() {
+  function wired(answer: unknown = { PhysicalResourceId: 'p' }) {
     const calls: string[] = [];
     const queries: string[] = [];
     const handler = withServiceLogins(
       async (event: unknown) => {
         calls.push(`migrate ${JSON.stringify(event).slice(0, 30)}`);
-        return { PhysicalResourceId: 'p' };
+        return answer;
       },
       {
         logins: () => [LOGINS[0]],
@@ -313,6 +313,28 @@ describe('service logins: configuration and wiring (no database)', () => {
     await handler({ command: 'version' }, {});
     expect(queries).toEqual([]);
   });
+
+  test.each([
+    ['up', { command: 'up', dryRun: false, output: ['1/u x'], exitCode: 0 }, true],
+    ['goto', { command: 'goto', dryRun: false, output: ['1/u x'], exitCode: 0 }, true],
+    ['up --dry-run', { command: 'up', dryRun: true, output: ['would apply'], exitCode: 0 }, false],
+    ['a failed up', { command: 'up', dryRun: false, output: ['error'], exitCode: 1 }, false],
+    ['down', { command: 'down', dryRun: false, output: ['1/d x'], exitCode: 0 }, false],
+  ])(
+    'an operator %s: logins set again only when it moved the schema forward (a down+up re-creates the roles NOLOGIN)',
+    async (_name, answer, sets) => {
+      const { handler, queries } = wired(answer);
+      const result = (await handler({ command: answer.command, dryRun: answer.dryRun }, {})) as {
+        output: string[];
+      };
+      expect(queries.includes('ALTER ROLE')).toBe(sets);
+      expect(result.output).toEqual(
+        sets
+          ? [...answer.output, `service login: ${BOT}: LOGIN with the password of secret:${BOT}`]
+          : answer.output,
+      );
+    },
+  );
 
   test('set-service-logins sets them without migrating', async () => {
     const { handler, calls } = wired();
