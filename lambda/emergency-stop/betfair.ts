@@ -179,6 +179,8 @@ export interface BetfairClientOptions {
 export class BetfairClient {
   private sessionToken: string | undefined;
   private reloggedIn = false;
+  /** The fresh login after a session error, shared by every request that failed with the old session. */
+  private relogin: Promise<void> | undefined;
 
   constructor(private readonly options: BetfairClientOptions) {}
 
@@ -271,15 +273,28 @@ export class BetfairClient {
     params: Record<string, unknown>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
+    const sentWith = this.sessionToken;
     try {
       return await this.bettingOnce<T>(operation, params, signal);
     } catch (err) {
-      if (err instanceof BetfairError && SESSION_ERRORS.includes(err.code) && !this.reloggedIn) {
-        this.reloggedIn = true;
-        await this.login(signal);
-        return this.bettingOnce<T>(operation, params, signal);
+      if (!(err instanceof BetfairError && SESSION_ERRORS.includes(err.code))) throw err;
+      // Requests sent together (the size listing beside the cancel-all) share one fresh login; a
+      // session the fresh login gave that is refused too is not answered by another one.
+      if (this.sessionToken === sentWith) {
+        if (this.reloggedIn && !this.relogin) throw err;
+        this.relogin ??= this.login(signal).then(
+          () => {
+            this.reloggedIn = true;
+            this.relogin = undefined;
+          },
+          (loginErr: unknown) => {
+            this.relogin = undefined;
+            throw loginErr;
+          },
+        );
+        await this.relogin;
       }
-      throw err;
+      return this.bettingOnce<T>(operation, params, signal);
     }
   }
 

@@ -153,6 +153,23 @@ describe('Betfair client against a local server speaking the documented protocol
     expect(fake.calls('login')).toHaveLength(2);
   });
 
+  test('requests refused together with the old session share one fresh login, and each is retried', async () => {
+    fake.placeUnmatched('401', 4);
+    const c = client();
+    await c.login();
+    fake.expireSessions();
+    const [listing, report] = await Promise.all([
+      c.listCurrentOrders(0, 1000, { executableOnly: true }),
+      c.cancelAllOrders(),
+    ]);
+    expect(report.status).toBe('SUCCESS');
+    expect(listing.currentOrders.map((o) => o.betId)).toEqual(['401']);
+    expect(fake.calls('login')).toHaveLength(2);
+    expect(c.relogins).toBe(1);
+    for (const op of ['listCurrentOrders', 'cancelOrders'])
+      expect(fake.calls(op).map((r) => r.headers['x-authentication'])).toEqual(['session-1', 'session-2']);
+  });
+
   test('fails a login with the status Betfair answers, e.g. an unknown app key', async () => {
     await expect(client({ appKey: 'other' }).login()).rejects.toEqual(
       new BetfairError('login', 'INVALID_APP_KEY'),
