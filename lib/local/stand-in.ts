@@ -18,7 +18,7 @@ import { fetchCredentials } from '../../lambda/db-migrate/connection';
 import { MigrationSet } from '../../lambda/db-migrate/files';
 import { createHandler } from '../../lambda/db-migrate/handler';
 import { Migrator } from '../../lambda/db-migrate/runner';
-import { SET_SERVICE_LOGINS, withServiceLogins } from '../../lambda/db-migrate/service-logins';
+import { withServiceLogins } from '../../lambda/db-migrate/service-logins';
 import { FakeBetfair } from './betfair-server';
 import { BOT_METRICS } from '../metrics';
 import { monitoringNames } from '../monitoring/names';
@@ -369,7 +369,8 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
           Object.values(LOCAL.serviceLogins).map((l) => ({ role: l.username, secretId: l.secret })),
         connect: () => pg.connect(LOCAL.databaseName),
         fetchCredentials: (secretId) => fetchCredentials(clients.secrets, secretId),
-        log: (line) => log(`service login: ${line}`),
+        // The `up` below returns these lines in its output, which is logged.
+        log: () => undefined,
       },
     );
     const context = { getRemainingTimeInMillis: () => 10 * 60_000 };
@@ -381,9 +382,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     stops.push(() => lambda.stop());
     log(`operations functions (emergency stop, migrations) on ${lambda.endpoint}`);
 
+    // `up` then gives the services' roles their logins, as after a deploy (service-logins.ts).
     const migrated = (await functions[LOCAL.migrationFunction]({ command: 'up' })) as { output?: string[] };
     for (const line of migrated.output ?? []) log(`migrate: ${line}`);
-    await functions[LOCAL.migrationFunction]({ command: SET_SERVICE_LOGINS });
 
     const contract = localContract({
       awsEndpoint: moto.endpoint,
