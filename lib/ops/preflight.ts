@@ -12,9 +12,15 @@ import { UsageError } from './context';
 import { CheckResult, PreflightClients, runPreflight } from './preflight-checks';
 import { templateFacts } from './template-facts';
 
-/** Real clients in the environment's region (IAM is global; the SDK routes it). */
-export function awsPreflightClients(env: EnvironmentConfig): PreflightClients {
-  const config = { region: env.region };
+/** One client per service preflight reads, all with `config` (region, and in tests an endpoint). */
+export function preflightClients(config: {
+  readonly region: string;
+  /** An emulator's endpoint (tests). @default AWS */
+  readonly endpoint?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** The SDK's attempts per call. @default the SDK's (3) */
+  readonly maxAttempts?: number;
+}): PreflightClients {
   return {
     sts: new STSClient(config),
     cloudformation: new CloudFormationClient(config),
@@ -25,6 +31,11 @@ export function awsPreflightClients(env: EnvironmentConfig): PreflightClients {
     secrets: new SecretsManagerClient(config),
     sns: new SNSClient(config),
   };
+}
+
+/** Real clients in the environment's region (IAM is global; the SDK routes it). */
+export function awsPreflightClients(env: EnvironmentConfig): PreflightClients {
+  return preflightClients({ region: env.region });
 }
 
 /** One line per check: `PASS|FAIL|SKIP name: detail`, then `fix: …` under a failure or skip. */
