@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { motoServerPath, PROJECT_ROOT, startMoto, TOOLS_FIX } from '../../lib/local/moto';
-import { enterRunTmpdir } from './run-tmpdir';
+import { enterRunTmpdir, leaveRunTmpdir } from './run-tmpdir';
 
 /** Read by globalTeardown: jest shares globals, not modules, between the two. */
 export const MOTO_GLOBAL = '__cleverBetterMoto';
@@ -25,16 +25,26 @@ export function missingTools(env: NodeJS.ProcessEnv = process.env): string[] {
   return missing;
 }
 
-export default async function setup(): Promise<void> {
+/**
+ * `globalConfig` is set when jest calls this (a test calls it without). Jest runs no globalTeardown
+ * after a globalSetup that failed, so then this removes the run's temporary directory itself
+ * (also when the `unit` project's setup made it, in a plain `npx jest`).
+ */
+export default async function setup(globalConfig?: unknown): Promise<void> {
   enterRunTmpdir();
-  const missing = missingTools();
-  if (missing.length > 0)
-    throw new Error(
-      `Integration tests need tools that are not installed: ${missing.join('; ')}. ${TOOLS_FIX}`,
-    );
-  process.env.MIGRATE_BIN ??= path.join(PROJECT_ROOT, '.tools', 'bin', 'migrate');
-  if (process.env.MOTO_ENDPOINT) return;
-  const moto = await startMoto();
-  (globalThis as Record<string, unknown>)[MOTO_GLOBAL] = moto;
-  process.env.MOTO_ENDPOINT = moto.endpoint;
+  try {
+    const missing = missingTools();
+    if (missing.length > 0)
+      throw new Error(
+        `Integration tests need tools that are not installed: ${missing.join('; ')}. ${TOOLS_FIX}`,
+      );
+    process.env.MIGRATE_BIN ??= path.join(PROJECT_ROOT, '.tools', 'bin', 'migrate');
+    if (process.env.MOTO_ENDPOINT) return;
+    const moto = await startMoto();
+    (globalThis as Record<string, unknown>)[MOTO_GLOBAL] = moto;
+    process.env.MOTO_ENDPOINT = moto.endpoint;
+  } catch (err) {
+    if (globalConfig !== undefined) leaveRunTmpdir();
+    throw err;
+  }
 }
