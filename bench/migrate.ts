@@ -7,8 +7,8 @@
  * Each measurement starts from a freshly created database and covers everything a user waits for:
  * for the runner, connecting, reading the directory and `up` (armed with a deadline and its watchdog,
  * and writing its evidence record, as in the Lambda); for the CLI, starting the process,
- * connecting, reading the directory and `up`. Needs MIGRATE_BIN (the golang-migrate CLI built with
- * `-tags postgres`). Rounds: BENCH_ROUNDS (default 5) per tool, after one warm-up each.
+ * connecting, reading the directory and `up`. Uses the golang-migrate CLI `npm run tools` installs
+ * (`.tools/bin/migrate`), or MIGRATE_BIN when set. Rounds: BENCH_ROUNDS (default 5) per tool, after one warm-up each.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,11 +16,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MigrationSet } from '../lambda/db-migrate/files';
 import { Migrator } from '../lambda/db-migrate/runner';
+import { PROJECT_ROOT, TOOLS_FIX } from '../lib/local/moto';
 import { startPostgres, TestPostgres } from '../test/helpers/postgres';
 
 const MIGRATIONS = 200;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-const MIGRATE_BIN = process.env.MIGRATE_BIN ?? '';
+const MIGRATE_BIN = process.env.MIGRATE_BIN ?? path.join(PROJECT_ROOT, '.tools', 'bin', 'migrate');
 const DATABASE = 'bench';
 const TARGET = Number(process.env.BENCH_TARGET ?? 0.6);
 
@@ -76,10 +77,7 @@ function cli(pg: TestPostgres, dir: string): number {
 
 async function main(): Promise<void> {
   if (!MIGRATE_BIN || !fs.existsSync(MIGRATE_BIN)) {
-    throw new Error(
-      `MIGRATE_BIN = "${MIGRATE_BIN}" is not the golang-migrate CLI. Fix: GOBIN=$PWD/.tools/bin go install -tags postgres ` +
-        'github.com/golang-migrate/migrate/v4/cmd/migrate@v4.19.1 && export MIGRATE_BIN=$PWD/.tools/bin/migrate',
-    );
+    throw new Error(`no golang-migrate CLI at ${MIGRATE_BIN} (MIGRATE_BIN). ${TOOLS_FIX}`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-bench-migrations-'));
   generate(dir);

@@ -16,7 +16,7 @@ import { invalidUtf8Offset, notUtf8Error } from '../lambda/db-migrate/files';
 import { MIGRATION_METRICS } from '../lambda/db-migrate/metrics';
 import { acceptFunctionExceptions, ignoreCfnLint } from './compliance';
 import { Database } from './database';
-import { LAMBDA_ROOT, ProjectFunction } from './project-function';
+import { ProjectFunction } from './project-function';
 
 /** The repository's migrations/ directory (golang-migrate format), anchored on this file. */
 export const MIGRATIONS_DIR = path.join(__dirname, '..', 'migrations');
@@ -150,14 +150,6 @@ export class DatabaseMigrations extends Construct {
       );
     }
 
-    const projectRoot = path.join(LAMBDA_ROOT, '..');
-    const bundledDir = path.relative(projectRoot, dir).split(path.sep).join('/');
-    if (bundledDir.startsWith('..')) {
-      throw new Error(
-        `DatabaseMigrations migrationsDirectory = "${dir}" is outside the project (${projectRoot}), so it cannot be bundled. Fix: keep migrations under the project root`,
-      );
-    }
-
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'Migration function: PostgreSQL to the database, HTTPS to Secrets Manager',
@@ -182,7 +174,8 @@ export class DatabaseMigrations extends Construct {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
-      extraBundleInputs: [dir],
+      // The runner reads the files next to index.js, exactly what golang-migrate's -path reads.
+      copyIntoBundle: [{ from: dir, to: 'migrations' }],
       environment: {
         DB_HOST: instance.dbInstanceEndpointAddress,
         DB_PORT: instance.dbInstanceEndpointPort,
@@ -194,16 +187,6 @@ export class DatabaseMigrations extends Construct {
         CLEVER_BETTER_ENV: props.environmentName,
         // Trust the RDS CA bundle the runtime ships; the client verifies certificate and host name.
         NODE_EXTRA_CA_CERTS: LAMBDA_CA_BUNDLE,
-      },
-      bundling: {
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // The runner reads the files next to index.js, exactly what golang-migrate's -path reads.
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `cp -R "${inputDir}/${bundledDir}" "${outputDir}/migrations"`,
-          ],
-        },
       },
     });
     props.databaseSecret.grantRead(this.function.role);
