@@ -1,17 +1,8 @@
 import { production, staging } from '../environments';
 import { deepMerge } from '../environments/define';
 import { EnvironmentConfig } from '../environments/types';
-import { ConfigValidationError, validateEnvironments } from '../environments/validate';
-
-function rejection(env: EnvironmentConfig): string {
-  try {
-    validateEnvironments([env]);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigValidationError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+import { validateEnvironments } from '../environments/validate';
+import { rejection } from './helpers/environments';
 
 const withChanges = (env: EnvironmentConfig, changes: Record<string, unknown>): EnvironmentConfig =>
   deepMerge(env, changes);

@@ -1,23 +1,11 @@
 import { production, staging } from '../environments';
-import { defineEnvironment } from '../environments/define';
 import { EnvironmentConfig } from '../environments/types';
-import { ConfigValidationError, validateEnvironments } from '../environments/validate';
+import { validateEnvironments } from '../environments/validate';
+import { rejection, variant } from './helpers/environments';
 
 /** A copy of `env` with `monitoring` overridden, to feed the validator bad values. */
-function withMonitoring(env: EnvironmentConfig, monitoring: Record<string, unknown>): EnvironmentConfig {
-  const { name, stackName, account, ...rest } = env;
-  return defineEnvironment(rest, { name, stackName, account, monitoring } as never);
-}
-
-function errorFor(env: EnvironmentConfig): string {
-  try {
-    validateEnvironments([env]);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigValidationError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+const withMonitoring = (env: EnvironmentConfig, monitoring: Record<string, unknown>): EnvironmentConfig =>
+  variant(env, { monitoring });
 
 describe('monitoring thresholds', () => {
   test('both committed environments are valid', () => {
@@ -71,37 +59,37 @@ describe('monitoring thresholds', () => {
       /partitionHorizonDays = 90: must be a whole number from 7 to 84 \(upkeep keeps/,
     ],
   ])('fails on %s = %p, naming field, value and fix', (field, value, message) => {
-    const msg = errorFor(withMonitoring(production, { [field]: value }));
+    const msg = rejection(withMonitoring(production, { [field]: value }));
     expect(msg).toMatch(message);
     expect(msg).toMatch(/Fix: use .* in environments\/production\.ts/);
   });
 
   test('fails on a "no bets" window that is not a multiple of 5 minutes, suggesting the nearest', () => {
-    expect(errorFor(withMonitoring(production, { noBetsWindowMinutes: 33 }))).toMatch(
+    expect(rejection(withMonitoring(production, { noBetsWindowMinutes: 33 }))).toMatch(
       /noBetsWindowMinutes = 33: .*multiple of 5\. Fix: use 35 in environments\/production\.ts/,
     );
   });
 
   test('fails on racing hours that end before they start', () => {
     expect(
-      errorFor(withMonitoring(production, { racingHours: { startHourUtc: 18, endHourUtc: 11 } })),
+      rejection(withMonitoring(production, { racingHours: { startHourUtc: 18, endHourUtc: 11 } })),
     ).toMatch(/racingHours\.endHourUtc = 11: .*after startHourUtc \(18\).*Fix: use 19–24/);
   });
 
   test('fails on a start hour outside the day', () => {
     expect(
-      errorFor(withMonitoring(production, { racingHours: { startHourUtc: 24, endHourUtc: 24 } })),
+      rejection(withMonitoring(production, { racingHours: { startHourUtc: 24, endHourUtc: 24 } })),
     ).toMatch(/racingHours\.startHourUtc = 24: an hour of the day is a whole number from 0 to 23/);
   });
 
   test('fails on a day that is not 1 (Monday) to 7 (Sunday)', () => {
-    expect(errorFor(withMonitoring(production, { racingHours: { daysOfWeek: [0, 1, 8] } }))).toMatch(
+    expect(rejection(withMonitoring(production, { racingHours: { daysOfWeek: [0, 1, 8] } }))).toMatch(
       /racingHours\.daysOfWeek = \[0,1,8\]: days are numbered 1 \(Monday\) to 7 \(Sunday\); 0, 8 is not a day/,
     );
   });
 
   test('fails on a day listed twice', () => {
-    expect(errorFor(withMonitoring(production, { racingHours: { daysOfWeek: [6, 6] } }))).toMatch(
+    expect(rejection(withMonitoring(production, { racingHours: { daysOfWeek: [6, 6] } }))).toMatch(
       /racingHours\.daysOfWeek = \[6,6\]: a day is listed twice/,
     );
   });

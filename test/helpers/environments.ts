@@ -9,9 +9,9 @@ export function variant(env: EnvironmentConfig, override: Record<string, unknown
 }
 
 /** The message the validator rejects `envs` with; fails the test when it accepts them. */
-export function rejection(envs: EnvironmentConfig[]): string {
+export function rejection(envs: EnvironmentConfig | EnvironmentConfig[]): string {
   try {
-    validateEnvironments(envs);
+    validateEnvironments(Array.isArray(envs) ? envs : [envs]);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigValidationError);
     return (err as Error).message;
