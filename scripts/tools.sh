@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# `npm run tools`: installs the tools that only the extra checks need, pinned, inside the project:
+# `npm run tools`: installs the tools that only the extra checks need, pinned:
 #   - Python (requirements-dev.txt) into .venv: cfn-lint, checkov and the IAM reference data;
 #   - Python (requirements-emulator.txt) into .venv-moto: moto, the AWS emulator;
 #   - Go (versions below) into .tools/bin: the golang-migrate CLI and actionlint.
 # Needed by `npm run test:integration`, `npm run validate`, `npm run bench:migrate` and
-# `npm run local`; `npm test` needs none of it. Re-running it is cheap: pip and go skip what is there.
+# `npm run local`; `npm test` needs none of it.
+#
+# The tools live in a cache outside the clone, one directory per key (the pinned versions, both
+# requirements files, this script, and the Python and Go versions), and .venv, .venv-moto and
+# .tools are symlinks into it. A second clone, or a second CI run, reuses them in about a second;
+# a changed pin gives a new key, so a stale tool is never reused. The cache is
+# $CLEVER_BETTER_TOOLS_CACHE, else $XDG_CACHE_HOME/clever-better-tools, else ~/.cache/clever-better-tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,13 +26,39 @@ need() {
 need python3 "Install Python 3.10+ (e.g. apt-get install python3 python3-venv)."
 need go "Install Go 1.22+ (https://go.dev/doc/install, or apt-get install golang)."
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-[ -x .venv-moto/bin/python ] || python3 -m venv .venv-moto
-.venv-moto/bin/pip install --quiet --disable-pip-version-check -r requirements-emulator.txt
+key=$(
+  {
+    echo "$MIGRATE_VERSION $ACTIONLINT_VERSION"
+    python3 --version
+    go version
+    cat requirements-dev.txt requirements-emulator.txt scripts/tools.sh
+  } | sha256sum | cut -c1-16
+)
+root="${CLEVER_BETTER_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clever-better-tools}"
+dir="$root/$key"
 
-export GOBIN="$PWD/.tools/bin"
-go install -tags postgres "github.com/golang-migrate/migrate/v4/cmd/migrate@${MIGRATE_VERSION}"
-go install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
+if [ -f "$dir/.complete" ]; then
+  echo "npm run tools: reusing $dir"
+else
+  # A directory without the marker is a run that was cut short: start it again from nothing
+  # (a venv records its own absolute path, so it is built where it will stay).
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  python3 -m venv "$dir/venv"
+  "$dir/venv/bin/pip" install --quiet --disable-pip-version-check -r requirements-dev.txt
+  python3 -m venv "$dir/venv-moto"
+  "$dir/venv-moto/bin/pip" install --quiet --disable-pip-version-check -r requirements-emulator.txt
+  export GOBIN="$dir/tools/bin"
+  go install -tags postgres "github.com/golang-migrate/migrate/v4/cmd/migrate@${MIGRATE_VERSION}"
+  go install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
+  touch "$dir/.complete"
+fi
 
-echo "tools ready: .venv/bin (cfn-lint, checkov), .venv-moto/bin (moto_server), .tools/bin (migrate ${MIGRATE_VERSION}, actionlint ${ACTIONLINT_VERSION})"
+# Replace whatever is there (an older in-clone install, or a link to another key).
+for pair in ".venv:venv" ".venv-moto:venv-moto" ".tools:tools"; do
+  link=${pair%%:*}
+  rm -rf "$link"
+  ln -s "$dir/${pair#*:}" "$link"
+done
+
+echo "tools ready in $dir: .venv/bin (cfn-lint, checkov), .venv-moto/bin (moto_server), .tools/bin (migrate ${MIGRATE_VERSION}, actionlint ${ACTIONLINT_VERSION})"
