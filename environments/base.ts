@@ -19,6 +19,8 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
     pages: false,
     repositoryUrl: 'https://github.com/clever-better/clever-better-infrastructure',
     runbookRef: 'main',
+    // Each environment names its own second mailbox; validation refuses an empty one.
+    fallbackEmail: '',
   },
   ecrImagesToKeep: 30,
   loadBalancerDeletionProtection: false,
@@ -103,5 +105,9 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
     tasksBelowDesiredMinutes: 5,
     failedTasksPer5Minutes: 1,
     unhealthyTargetMinutes: 3,
+    tradingSignalMinutes: 5,
+    marketDataStaleMinutes: 5,
+    crashLoopWindowMinutes: 15,
+    databaseConnectionsDroppedMinutes: 3,
   },
 };

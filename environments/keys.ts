@@ -56,6 +56,7 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
     pager: { urlSecretName: true, urlSecretField: true },
     repositoryUrl: true,
     runbookRef: true,
+    fallbackEmail: true,
   },
   ecrImagesToKeep: true,
   loadBalancerDeletionProtection: true,
@@ -116,6 +117,10 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
     tasksBelowDesiredMinutes: true,
     failedTasksPer5Minutes: true,
     unhealthyTargetMinutes: true,
+    tradingSignalMinutes: true,
+    marketDataStaleMinutes: true,
+    crashLoopWindowMinutes: true,
+    databaseConnectionsDroppedMinutes: true,
   },
 };
 

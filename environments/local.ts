@@ -18,6 +18,7 @@ export const local = defineEnvironment(base, {
   ml: { imageTag: 'local' },
   allowMutableImageTags: true,
   alarmEmail: 'oncall@localhost.example',
+  alerting: { fallbackEmail: 'oncall-fallback@localhost.example' },
   // Nobody is on call for the local stand-in: its placeholder address is accepted.
   sandbox: true,
 }) as unknown as LocalEnvironmentConfig;

@@ -13,6 +13,8 @@ export const production = defineEnvironment(base, {
   alerting: {
     pages: true,
     pager: { urlSecretName: 'clever-better/production/pager', urlSecretField: 'url' },
+    // Where a page, ticket or OK that SNS could not deliver is reported: not the pager, not the inbox.
+    fallbackEmail: 'oncall-fallback@clever-better.com',
   },
   // Who may run ops here (README "Roles for people"): this account, whose IAM then says who; or SSO role ARNs.
   access: { operatorPrincipals: ['222222222222'], viewerPrincipals: ['222222222222'] },
@@ -56,7 +58,6 @@ export const production = defineEnvironment(base, {
   // Real money: page sooner on a bot that stops trading, fails to log in or keeps failing.
   monitoring: {
     noBetsWindowMinutes: 30,
-    silentBotMinutes: 5,
     botErrorLinesPer5Minutes: 10,
     betfairAuthFailuresPer5Minutes: 3,
     betfairRateLimitsPer5Minutes: 5,
@@ -64,5 +65,10 @@ export const production = defineEnvironment(base, {
     databaseFreeStorageGiB: 5,
     tasksBelowDesiredMinutes: 3,
     unhealthyTargetMinutes: 2,
+    // Trading-impairing incidents page within 5 minutes (docs/runbooks.md "Time to page").
+    silentBotMinutes: 2,
+    tradingSignalMinutes: 2,
+    marketDataMaxAgeSeconds: 60,
+    marketDataStaleMinutes: 1,
   },
 });

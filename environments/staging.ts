@@ -11,6 +11,8 @@ export const staging = defineEnvironment(base, {
   promoteImagesTo: 'production',
   // Staging pages nobody (alerting.pages stays false): every alarm is a ticket to this inbox.
   alarmEmail: 'oncall-staging@clever-better.com',
+  // Failed deliveries of staging's tickets are reported to this second mailbox.
+  alerting: { fallbackEmail: 'oncall-fallback@clever-better.com' },
   // Who may run ops here (README "Roles for people"): this account, whose IAM then says who; or SSO role ARNs.
   access: { operatorPrincipals: ['111111111111'], viewerPrincipals: ['111111111111'] },
   bot: { imageTag: 'v1.2.3' },

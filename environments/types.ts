@@ -281,6 +281,31 @@ export interface MonitoringConfig {
   readonly failedTasksPer5Minutes: number;
   /** Minutes a load-balancer target may stay unhealthy before alarming (1–60). @default 3 */
   readonly unhealthyTargetMinutes: number;
+  /**
+   * Consecutive one-minute periods a trading signal must be bad before it counts toward
+   * `trading-impaired`: no healthy Betfair session (`BetfairSessionHealthy` 0), the live-trading flag
+   * read as off (`LiveTradingEnabled` 0) where live trading is meant to be on, the bot's desired count
+   * at 0. 1–30. Production keeps it small enough to page within 5 minutes (docs/runbooks.md
+   * "Time to page"). @default 5
+   */
+  readonly tradingSignalMinutes: number;
+  /**
+   * Consecutive one-minute periods the market data must be older than `marketDataMaxAgeSeconds`
+   * (while markets are eligible) before `market-data-stale` fires. 1–30. @default 5
+   */
+  readonly marketDataStaleMinutes: number;
+  /**
+   * Window, in minutes, in which two tasks of the bot that fail by themselves make a crash loop
+   * (`bot-crash-loop`, a page): one crash restarts the task, a second within the window is a loop,
+   * however long each task lived. 2–60. @default 15
+   */
+  readonly crashLoopWindowMinutes: number;
+  /**
+   * Consecutive one-minute periods with no database connection at all (or no connection metric:
+   * the instance is stopped or unreachable) before `database-connections-dropped` pages. 1–30.
+   * @default 3
+   */
+  readonly databaseConnectionsDroppedMinutes: number;
 }
 
 /** Where the pager integration's HTTPS URL is kept: a secret, so the URL never enters the template. */
@@ -314,6 +339,13 @@ export interface AlertingConfig {
   readonly repositoryUrl: string;
   /** Branch or tag the runbook links point to. @default 'main' */
   readonly runbookRef: string;
+  /**
+   * The independent route for failed deliveries: an e-mail address (ideally another provider's
+   * mailbox, or a phone's e-mail-to-SMS address) subscribed to the fallback topic. A page, ticket or
+   * resolved notice SNS could not deliver is reported there, never through the route that failed.
+   * Must differ from `alarmEmail`. Required in each environment's own file.
+   */
+  readonly fallbackEmail: string;
 }
 
 /**

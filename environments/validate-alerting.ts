@@ -66,6 +66,31 @@ export function alertingProblems(env: EnvironmentConfig): ConfigProblem[] {
       });
     }
   }
+  const fallback = EMAIL.exec(a.fallbackEmail ?? '')?.[1];
+  if (!fallback) {
+    problems.push({
+      field: `${n}.alerting.fallbackEmail`,
+      value: a.fallbackEmail,
+      problem:
+        'not an e-mail address; failed deliveries of pages and tickets need a route of their own to a person',
+      fix: `set alerting.fallbackEmail (a second mailbox, not alarmEmail) in ${file}`,
+    });
+  } else if (a.fallbackEmail.toLowerCase() === (env.alarmEmail ?? '').toLowerCase()) {
+    problems.push({
+      field: `${n}.alerting.fallbackEmail`,
+      value: a.fallbackEmail,
+      problem:
+        'the same address as alarmEmail: a failed delivery to that inbox would be reported to that inbox',
+      fix: `use a second mailbox (another provider, or a phone's e-mail-to-SMS address) in ${file}`,
+    });
+  } else if (RESERVED_DOMAIN.test(fallback) && !env.sandbox) {
+    problems.push({
+      field: `${n}.alerting.fallbackEmail`,
+      value: a.fallbackEmail,
+      problem: `${fallback} is a reserved domain: mail to it reaches nobody`,
+      fix: `set a real second mailbox in ${file}, or mark a throw-away environment with sandbox: true`,
+    });
+  }
   if (!/^https:\/\/[^\s/]+(\/[^\s]*[^\s/])?$/.test(a.repositoryUrl)) {
     problems.push({
       field: `${n}.alerting.repositoryUrl`,

@@ -51,6 +51,20 @@ const MONITORING_BOUNDS: Record<NumericField, readonly [number, number, boolean,
   tasksBelowDesiredMinutes: [1, 60, true, 'a deployment legitimately runs below desired for a few minutes'],
   failedTasksPer5Minutes: [1, 100, true, 'a threshold of 0 would alarm on every quiet period'],
   unhealthyTargetMinutes: [1, 60, true, 'one failed health check must not page, an hour of them must'],
+  tradingSignalMinutes: [1, 30, true, 'a trading signal bad for half an hour is long past a page'],
+  marketDataStaleMinutes: [1, 30, true, 'prices stale for half an hour are long past a page'],
+  crashLoopWindowMinutes: [
+    2,
+    60,
+    true,
+    'two crashes need at least two minutes; an hour apart they are not a loop',
+  ],
+  databaseConnectionsDroppedMinutes: [
+    1,
+    30,
+    true,
+    'a database without connections for half an hour is long past a page',
+  ],
 };
 
 /** Problems in the `monitoring` section of one environment, empty when it is valid. */

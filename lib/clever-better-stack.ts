@@ -86,6 +86,7 @@ export class CleverBetterStack extends Stack {
       alarmPrefix,
       pages: config.alerting.pages,
       pager: config.alerting.pager,
+      fallbackEmail: config.alerting.fallbackEmail,
       runbookUrl,
     });
     Aspects.of(this).add(new AlarmRouting({ alerting: this.alerting, alarmPrefix, runbookUrl }), {
@@ -210,6 +211,7 @@ export class CleverBetterStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       names: monitoring,
       thresholds: config.monitoring,
+      liveTradingEnabled: config.liveTradingEnabled,
       topic: this.alerting.topic,
       cluster: this.services.cluster,
       loadBalancer: this.services.loadBalancer,
@@ -353,6 +355,10 @@ export class CleverBetterStack extends Stack {
         'SNS topic of pages (the ticket topic where this environment pages nobody)',
       ],
       TicketTopicArn: [this.alerting.ticketTopic.topicArn, 'SNS topic of tickets'],
+      FallbackTopicArn: [
+        this.alerting.fallbackTopic.topicArn,
+        'SNS topic of failed deliveries of the other topics (alerting.fallbackEmail)',
+      ],
       EmergencyStopFunctionName: [
         this.emergencyStop.function.function.functionName,
         'Function `ops emergency-stop` invokes',

@@ -1,4 +1,4 @@
-import { Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Fn, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -10,7 +10,7 @@ import { EmergencyStopConfig } from '../environments/types';
 import { WORST_CASE_RUN_MS } from '../lambda/emergency-stop/budget';
 import { Alerting } from './alerting';
 import { acceptFunctionExceptions } from './compliance';
-import { BOT_METRICS } from './metrics';
+import { BOT_METRICS, STOP_MARKER } from './metrics';
 import { ProjectFunction } from './project-function';
 
 /** Props of {@link EmergencyStop}. */
@@ -124,6 +124,16 @@ export class EmergencyStop extends Construct {
         resources: [betfairSecret.secretArn],
       }),
     );
+    // The "halted by emergency stop" marker (lambda/emergency-stop/marker.ts); PutMetricData has no
+    // resource, so the namespace condition is its scope.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteTheHaltedMarkerOnly',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': STOP_MARKER.namespace } },
+      }),
+    );
     this.grantSecretKey(configSecret, ['kms:Decrypt', 'kms:GenerateDataKey'], 'ConfigSecretKey');
     this.grantSecretKey(betfairSecret, ['kms:Decrypt'], 'BetfairSecretKey');
     alerting.grantPublish(role);
@@ -147,7 +157,10 @@ export class EmergencyStop extends Construct {
       // Lambda stamps Errors at invocation start: the range covers the timeout plus one period.
       evaluationPeriods: Math.ceil(this.function.function.timeout!.toSeconds() / 60) + 1,
       datapointsToAlarm: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // Latched: a failed stop is not fixed by time passing. Without new runs there is no data and the
+      // alarm stays in ALARM; it returns to OK only when a later run completes (Errors 0). It has no
+      // OK action either (lib/monitoring/severity.ts): the page stays open until a person acts.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     this.undeliveredAlarm = new cloudwatch.Alarm(this, 'Undelivered', {
       alarmName: `${props.namePrefix}-emergency-stop-undelivered`,
@@ -315,6 +328,12 @@ export class EmergencyStop extends Construct {
   /** Findings on the function, each accepted for a reason specific to it. */
   private acknowledgeFindings(): void {
     const fn = this.function.function;
+    Validations.of(this.function.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'cloudwatch:PutMetricData has no resource-level permissions; the statement is limited to the stop marker ' +
+        'namespace (cloudwatch:namespace)',
+    });
     const failures =
       'Alarm (async) invocations that still fail after two retries go to the on-call topic as the on-failure ' +
       'destination, which e-mails a person; emergency-stop-undelivered pages if that delivery fails. A queue ' +

@@ -32,6 +32,18 @@ export const BOT_METRICS = {
   eligibleMarkets: 'EligibleMarkets',
 } as const;
 
+/**
+ * The emergency stop's own marker (namespace `CleverBetter/EmergencyStop`, no dimensions): 1 when a
+ * stop starts (lambda/emergency-stop/marker.ts), 0 when `ops resume` restarts trading. The alarm
+ * `trading-halted` reads it with missing data ignored, so it stays in ALARM from the stop to the
+ * resume, and it alone suppresses the symptoms a stop causes: a bot that reports its flag off for any
+ * other reason (its config unreadable, an edit by hand) is an incident, not a halt.
+ */
+export const STOP_MARKER = {
+  namespace: 'CleverBetter/EmergencyStop',
+  metricName: 'HaltedByStop',
+} as const;
+
 /** How often the bot publishes its gauges (`OpenLiability`, `RealisedPnLToday`, `BetsPlaced`), in seconds. */
 export const GAUGE_PUBLISH_INTERVAL_SECONDS = 60;
 
@@ -52,6 +64,8 @@ export const PUBLISHING_INTERVAL_SECONDS: Readonly<Record<string, number>> = {
   'AWS/Lambda/*': 60,
   'AWS/Events/*': 60,
   'AWS/SNS/*': 60,
+  // Published when a stop starts and when ops resume ends it: an event, read with missing data ignored.
+  'CleverBetter/EmergencyStop/*': 60,
   // The migration function reports each run that needs a person as it ends.
   'CleverBetter/Migrations/MigrationNeedsAttention': 60,
   // The daily partition maintenance publishes its horizon and DEFAULT-partition rows once a day.

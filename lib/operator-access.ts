@@ -1,4 +1,5 @@
 import { Arn, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { STOP_MARKER } from './metrics';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -149,6 +150,14 @@ export class OperatorAccess extends Construct {
         actions: ['ecs:UpdateService'],
         resources: [serviceArn(props.botServiceName)],
       }),
+      // `ops resume` clears the stop's "halted" marker (lib/metrics.ts STOP_MARKER). PutMetricData has
+      // no resource-level permissions; the namespace condition is its scope.
+      new iam.PolicyStatement({
+        sid: 'ClearTheHaltedMarker',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': STOP_MARKER.namespace } },
+      }),
     ];
 
     this.viewerRole = new iam.Role(this, 'Viewer', {
@@ -171,7 +180,8 @@ export class OperatorAccess extends Construct {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'ecs:DescribeTaskDefinition and cloudwatch:DescribeAlarms (what ops status reads) have no resource-level permissions',
+          'ecs:DescribeTaskDefinition, cloudwatch:DescribeAlarms (what ops status reads) and cloudwatch:PutMetricData ' +
+          '(ops resume, limited to the stop marker namespace) have no resource-level permissions',
       });
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:${partition}:cloudformation:${stack.region}:${stack.account}:stack/${props.stackName}/*]`,

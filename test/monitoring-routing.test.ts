@@ -57,10 +57,13 @@ describe.each(ENVIRONMENT_NAMES)('%s: severity routing', (env) => {
       expect({ symptom, row }).toEqual({ symptom, row: expect.anything() });
       const topics = (list: unknown) =>
         ((list as Json[] | undefined) ?? []).map((a) => a.Ref).filter((r) => typeof r === 'string');
+      // `self` alarms keep their own route (checked below: another path than the one they watch).
+      if (row!.severity === 'self') continue;
       const want = row!.severity === 'none' ? [] : row!.severity === 'page' && page ? [page] : [ticket];
       expect({ symptom, alarm: topics(props.AlarmActions) }).toEqual({ symptom, alarm: want });
-      // OK goes to the pager alone, so incidents resolve themselves; no inbox gets an OK.
-      const ok = row!.severity === 'page' && resolved ? [resolved] : [];
+      // OK goes to the pager alone, so incidents resolve themselves; no inbox gets an OK; a page that
+      // must stay open until a person acts gets none.
+      const ok = row!.severity === 'page' && resolved && !row!.untilAcknowledged ? [resolved] : [];
       expect({ symptom, ok: topics(props.OKActions) }).toEqual({ symptom, ok });
     }
   });
@@ -130,22 +133,65 @@ describe.each(ENVIRONMENT_NAMES)('%s: severity routing', (env) => {
     expect(expr).toContain(`HOUR(FILL(desired, 0)) == ${config.monitoring.haltedReminderHourUtc}`);
     expect(a.props).toMatchObject({ EvaluationPeriods: 1 });
     expect((a.props.Metrics as Json[]).filter((m) => m.MetricStat).map((m) => m.MetricStat.Period)).toEqual([
-      3600, 3600,
+      3600,
     ]);
+    // The desired count alone: a bot that runs with live trading off by configuration is not halted.
+    expect(JSON.stringify(a.props.Metrics)).not.toContain('LiveTradingEnabled');
   });
 
-  test('the page topic’s failed deliveries alarm through the ticket topic', () => {
-    const failed = alarms.find((a) => a.symptom === 'page-delivery-failed');
-    if (!config.alerting.pages) {
-      expect(failed).toBeUndefined();
-      return;
+  test('every topic has a delivery-failure alarm reported through another topic that reaches a person', () => {
+    const resources = template.toJSON().Resources as Json;
+    const topics = Object.keys(template.findResources('AWS::SNS::Topic'));
+    const subscribed = new Set(
+      Object.values(template.findResources('AWS::SNS::Subscription')).map(
+        (r) => (r as Json).Properties.TopicArn.Ref as string,
+      ),
+    );
+    expect(topics.length).toBeGreaterThanOrEqual(2);
+    for (const topic of topics) {
+      const watches = alarms.filter(
+        (a) =>
+          a.props.Namespace === 'AWS/SNS' &&
+          a.props.MetricName === 'NumberOfNotificationsFailed' &&
+          JSON.stringify(a.props.Dimensions) ===
+            JSON.stringify([{ Name: 'TopicName', Value: { 'Fn::GetAtt': [topic, 'TopicName'] } }]),
+      );
+      expect({ topic, watches: watches.length }).toEqual({ topic, watches: 1 });
+      const via = (watches[0].props.AlarmActions as Json[]).map((x) => x.Ref as string);
+      expect({
+        topic,
+        via,
+        otherPath: !via.includes(topic),
+        reachesPerson: via.some((t) => subscribed.has(t)),
+      }).toEqual({
+        topic,
+        via,
+        otherPath: true,
+        reachesPerson: true,
+      });
+      expect(resources[via[0]].Type).toBe('AWS::SNS::Topic');
     }
-    expect(failed!.props).toMatchObject({
-      Namespace: 'AWS/SNS',
-      MetricName: 'NumberOfNotificationsFailed',
-      Dimensions: [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [page, 'TopicName'] } }],
-      AlarmActions: [{ Ref: ticket }],
-    });
+  });
+
+  test('every EventBridge rule that targets a topic has a FailedInvocations alarm reported elsewhere', () => {
+    const topics = new Set(Object.keys(template.findResources('AWS::SNS::Topic')));
+    const rules = Object.entries(template.findResources('AWS::Events::Rule')).filter(([, r]) =>
+      ((r as Json).Properties.Targets as Json[]).some((t) => topics.has(t.Arn?.Ref)),
+    );
+    expect(rules.length).toBeGreaterThanOrEqual(1);
+    for (const [id, r] of rules) {
+      const targets = ((r as Json).Properties.Targets as Json[]).map((t) => t.Arn?.Ref);
+      const watch = alarms.find(
+        (a) =>
+          a.props.Namespace === 'AWS/Events' &&
+          a.props.MetricName === 'FailedInvocations' &&
+          JSON.stringify(a.props.Dimensions).includes(`"${id}"`),
+      );
+      expect({ id, watched: !!watch }).toEqual({ id, watched: true });
+      const via = (watch!.props.AlarmActions as Json[]).map((x) => x.Ref as string);
+      expect(via.length).toBeGreaterThan(0);
+      for (const t of via) expect(targets).not.toContain(t);
+    }
   });
 
   test('topic ARNs are stack outputs ending in TopicArn (ops status and preflight find them)', () => {
@@ -153,7 +199,8 @@ describe.each(ENVIRONMENT_NAMES)('%s: severity routing', (env) => {
     const arns = Object.entries(outputs)
       .filter(([k]) => k.endsWith('TopicArn'))
       .map(([, o]) => o.Value.Ref);
-    expect(new Set(arns)).toEqual(new Set([page, resolved, ticket].filter(Boolean)));
+    const fallback = topicId(stack, stack.alerting.fallbackTopic);
+    expect(new Set(arns)).toEqual(new Set([page, resolved, ticket, fallback].filter(Boolean)));
   });
 });
 
@@ -178,11 +225,17 @@ describe('routing per environment', () => {
   test('staging pages nobody: no page topic, no pager, every alarm a ticket', () => {
     const { stack, template } = synthesized('staging');
     expect(stack.alerting.pageTopic).toBeUndefined();
-    template.resourceCountIs('AWS::SNS::Topic', 1);
+    // Tickets, and the fallback route of their failed deliveries.
+    template.resourceCountIs('AWS::SNS::Topic', 2);
     const subs = Object.values(template.findResources('AWS::SNS::Subscription')).map(
       (r) => (r as Json).Properties,
     );
-    expect(subs.map((s) => [s.Protocol, s.Endpoint])).toEqual([['email', staging.alarmEmail]]);
+    expect(subs.map((s) => [s.Protocol, s.Endpoint]).sort()).toEqual(
+      [
+        ['email', staging.alarmEmail],
+        ['email', staging.alerting.fallbackEmail],
+      ].sort(),
+    );
   });
 });
 
@@ -233,12 +286,16 @@ describe('docs/runbooks.md', () => {
   test('lists every row of the severity table with its severity and runbook, and nothing else', () => {
     const text = fs.readFileSync(path.join(__dirname, '..', 'docs', 'runbooks.md'), 'utf8');
     const rows = [
-      ...text.matchAll(/^\| `([^`]+)` +\| (page|ticket|none) +\| \[([a-z-]+)\]\(#([a-z-]+)\) +\|$/gm),
+      ...text.matchAll(/^\| `([^`]+)` +\| (page\*?|ticket|none|self) +\| \[([a-z-]+)\]\(#([a-z-]+)\) +\|$/gm),
     ];
+    // `page*`: a page that stays open until a person acts.
     const documented = Object.fromEntries(rows.map((m) => [m[1], { severity: m[2], runbook: m[4] }]));
     expect(documented).toEqual(
       Object.fromEntries(
-        Object.entries(SEVERITY_TABLE).map(([k, r]) => [k, { severity: r.severity, runbook: r.runbook }]),
+        Object.entries(SEVERITY_TABLE).map(([k, r]) => [
+          k,
+          { severity: `${r.severity}${r.untilAcknowledged ? '*' : ''}`, runbook: r.runbook },
+        ]),
       ),
     );
   });
@@ -260,13 +317,13 @@ describe.each(ENVIRONMENT_NAMES)('%s: events no metric shows', (env) => {
     });
   });
 
-  test('RDS failure and low-storage events page; failover, maintenance, recovery and notices are tickets', () => {
+  test('RDS availability, failure and low-storage events page; failover, maintenance, recovery and notices are tickets', () => {
     const subs = Object.values(template.findResources('AWS::RDS::EventSubscription')).map(
       (r) => (r as Json).Properties,
     );
     expect(subs.map((s) => [s.SnsTopicArn.Ref, s.EventCategories, s.SourceType]).sort()).toEqual(
       [
-        [page, ['failure', 'low storage'], 'db-instance'],
+        [page, ['availability', 'failure', 'low storage'], 'db-instance'],
         [ticket, ['failover', 'maintenance', 'notification', 'recovery'], 'db-instance'],
       ].sort(),
     );

@@ -285,8 +285,10 @@ const EXPECTATIONS: Partial<Record<MonitoringSymptom, AlarmExpectation>> = {
 function symptomsOf(env: EnvironmentConfig): MonitoringSymptom[] {
   return MONITORING_SYMPTOMS.filter(
     (s) =>
-      !['bot-no-bets', 'bot-no-bets-while-trading'].includes(s) ||
-      env.monitoring.racingHours.daysOfWeek.length > 0,
+      (!['bot-no-bets', 'bot-no-bets-while-trading'].includes(s) ||
+        env.monitoring.racingHours.daysOfWeek.length > 0) &&
+      // A flag read as off is an incident only where live trading is meant to be on.
+      (s !== 'trading-flag-off' || env.liveTradingEnabled),
   );
 }
 
@@ -324,7 +326,8 @@ describe.each(ENVIRONMENT_NAMES)('%s alarms', (env) => {
     );
     expect(mine).toHaveLength(symptomsOf(config).length);
     for (const props of mine.filter((p) => !p.AlarmRule)) {
-      expect(props.TreatMissingData).toMatch(/^(breaching|notBreaching)$/);
+      // `ignore` only where the last data point's state must hold (the stop's marker).
+      expect(props.TreatMissingData).toMatch(/^(breaching|notBreaching|ignore)$/);
     }
   });
 

@@ -1,8 +1,10 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { parseEvent } from './event';
+import { markHaltedByStop } from './marker';
 import { EmergencyStopIncompleteError, StopReport } from './report';
 import { settingsFromEnv } from './settings';
 import { StopDeps } from './steps';
@@ -11,6 +13,7 @@ import { runEmergencyStop } from './stop';
 const logger = new Logger({ serviceName: 'emergency-stop' });
 
 let deps: StopDeps | undefined;
+let cloudwatch: CloudWatchClient | undefined;
 
 /**
  * The AWS clients' settings: one attempt per `send`. Each step retries transient failures itself
@@ -41,7 +44,10 @@ export async function handler(event: unknown): Promise<StopReport | { ignored: s
     return { ignored: parsed.why };
   }
   logger.warn('Emergency stop requested', { trigger: parsed.trigger });
+  // The marker that suppresses the stop's own symptoms (docs/runbooks.md "Trading halted"), beside the steps.
+  const marker = markHaltedByStop((cloudwatch ??= new CloudWatchClient(CLIENT_CONFIG)));
   const report = await runEmergencyStop(parsed.trigger, dependencies());
+  logger.info('Halted marker', { marker: await marker });
   if (!report.ok) {
     logger.error('Emergency stop incomplete', { report });
     throw new EmergencyStopIncompleteError(report);

@@ -154,6 +154,22 @@ export function databaseAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMoni
             `${size.instanceClass} default max_connections, about ${maxConnections}) for 10 minutes: ` +
             'a connection leak or too many tasks.',
         ),
+        alarm(
+          'database-connections-dropped',
+          db.metricDatabaseConnections({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }),
+          1,
+          BELOW,
+          {
+            description:
+              `No database connection at all for ${t.databaseConnectionsDroppedMinutes} minutes, or no ` +
+              'connection metric: the instance is stopped, rebooting or unreachable (ml-service always holds ' +
+              'connections). Check the instance status and RDS events.',
+            // RDS reports connections every minute while the instance is up: silence is the outage.
+            missing: BREACHING,
+            period: Duration.minutes(1),
+            evaluationPeriods: t.databaseConnectionsDroppedMinutes,
+          },
+        ),
       ],
     },
     {

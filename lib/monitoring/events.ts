@@ -16,11 +16,12 @@ export interface OperationalEventsProps {
 }
 
 /**
- * RDS event categories that page: the instance failed, or storage is about to run out. Failover,
+ * RDS event categories that page: the instance shut down or restarted (`availability`, which RDS
+ * keeps apart from `failure`), failed, or storage is about to run out. Failover,
  * maintenance, recovery and notices are tickets (a Multi-AZ failover heals itself; the symptoms it
  * causes have their own alarms).
  */
-export const RDS_PAGE_CATEGORIES = ['failure', 'low storage'] as const;
+export const RDS_PAGE_CATEGORIES = ['availability', 'failure', 'low storage'] as const;
 /** RDS event categories that are tickets. */
 export const RDS_TICKET_CATEGORIES = ['failover', 'maintenance', 'notification', 'recovery'] as const;
 
@@ -37,7 +38,6 @@ export class OperationalEvents extends Construct {
     const ticket = alerting.route('ticket').alarm as sns.Topic;
     const page = alerting.route('page').alarm as sns.Topic;
 
-    alerting.allowService(ticket, 'events.amazonaws.com');
     const rule = new events.Rule(this, 'DeploymentFailed', {
       description: 'ECS rolled a deployment of bot or ml-service back (SERVICE_DEPLOYMENT_FAILED): a ticket',
       eventPattern: {
@@ -46,15 +46,19 @@ export class OperationalEvents extends Construct {
         resources: props.services.map((s) => s.serviceArn),
         detail: { eventName: ['SERVICE_DEPLOYMENT_FAILED'] },
       },
-      // Not targets.SnsTopic: it would also grant events.amazonaws.com the key for any account;
-      // allowService above grants topic and key to this account's events only.
-      targets: [{ bind: () => ({ arn: ticket.topicArn }) }],
     });
+    alerting.publishRuleTo(
+      rule,
+      ticket,
+      'deployment-failed-events-undelivered',
+      'a failed-deployment notice',
+    );
     Validations.of(rule).acknowledge({
       id: 'Serverless-EventBusDLQ',
       reason:
-        'EventBridge retries delivery to the ticket topic for 24 hours; a queue of undelivered deployment-failure ' +
-        'notices would be read by nobody, and the failed deployment also shows in ops status',
+        'EventBridge retries delivery to the ticket topic for 24 hours; a delivery that still fails raises ' +
+        'deployment-failed-events-undelivered (FailedInvocations) on the fallback route, and the failed ' +
+        'deployment also shows in ops status',
     });
 
     const subscribe = (subscriptionId: string, topic: sns.Topic, categories: readonly string[]) => {

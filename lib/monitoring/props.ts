@@ -24,7 +24,16 @@ export interface MonitoringProps {
   readonly names: MonitoringNames;
   /** Thresholds, from `environments/` (`monitoring`). */
   readonly thresholds: MonitoringConfig;
-  /** The on-call topic: every alarm notifies it on ALARM and again on OK. */
+  /**
+   * Whether live trading is meant to be on (`liveTradingEnabled` in `environments/`). Where it is, a
+   * bot that reports its flag off without an emergency stop is an incident (`trading-flag-off`);
+   * where it is not (staging), "flag off" is the normal state and raises nothing.
+   */
+  readonly liveTradingEnabled: boolean;
+  /**
+   * The on-call topic, the library's default action; lib/monitoring/routing.ts then routes every alarm
+   * by its severity (docs/runbooks.md "Which alarm means what").
+   */
   readonly topic: sns.ITopic;
   /** The cluster of both services. */
   readonly cluster: ecs.ICluster;

@@ -17,7 +17,8 @@ const RUNBOOK_MENTION = /\s*Runbook:\s*\S+/g;
 
 /**
  * Applies the severity table to every alarm of the stack, whoever created it: its ALARM action goes
- * to the severity's topic, its OK action to the pager alone (never an inbox), and its description
+ * to the severity's topic, its OK action to the pager alone (never an inbox; none for a page that
+ * stays open until a person acts), and its description
  * ends with one absolute runbook link. Other actions (the emergency stop's Lambda) are kept.
  * An alarm without a literal `<prefix>-<symptom>` name, or whose symptom has no row, fails synth.
  */
@@ -53,12 +54,16 @@ export class AlarmRouting implements IAspect {
       return Array.isArray(resolved) ? resolved.filter(notTopic) : [];
     };
 
-    const alarmActions: unknown[] = kept(node.alarmActions);
+    const self = routing.severity === 'self';
+    // A `self` alarm keeps the topic it chose (another path than the one it watches).
+    const alarmActions: unknown[] = self
+      ? ((stack.resolve(node.alarmActions) as unknown[]) ?? [])
+      : kept(node.alarmActions);
     const okActions: unknown[] = kept(node.okActions);
-    if (routing.severity !== 'none') {
+    if (routing.severity === 'page' || routing.severity === 'ticket') {
       const route = this.props.alerting.route(routing.severity);
       alarmActions.push(route.alarm.topicArn);
-      if (route.ok) okActions.push(route.ok.topicArn);
+      if (route.ok && !routing.untilAcknowledged) okActions.push(route.ok.topicArn);
     }
     const list = (actions: unknown[]) => (actions.length > 0 ? (actions as string[]) : undefined);
     node.alarmActions = list(alarmActions);
@@ -77,7 +82,12 @@ export class AlarmRouting implements IAspect {
 
     const description = typeof node.alarmDescription === 'string' ? node.alarmDescription : '';
     const what = description.replace(RUNBOOK_MENTION, '').trim();
-    const label = routing.severity === 'none' ? 'Notifies nobody itself' : `Severity: ${routing.severity}`;
+    const label =
+      routing.severity === 'none'
+        ? 'Notifies nobody itself'
+        : routing.severity === 'self'
+          ? 'Reported on another route than the one it watches'
+          : `Severity: ${routing.severity}${routing.untilAcknowledged ? ', open until a person acts' : ''}`;
     node.alarmDescription = `${what} ${label}. Runbook: ${this.props.runbookUrl(routing.runbook)}`.trim();
   }
 }

@@ -132,6 +132,32 @@ export function taskAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonitori
     };
   });
   groups.push({
+    title: `bot: failed tasks per minute (a crash loop: 2 within ${t.crashLoopWindowMinutes} minutes)`,
+    metrics: [
+      {
+        metric: b.failedTasks.metricFor(b.props.bot.name).with({ period: Duration.minutes(1) }),
+        alarmFriendlyName: 'bot-crash-loop',
+        addAlarm: {
+          Critical: {
+            threshold: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            ...b.threshold('bot-crash-loop', {
+              description:
+                `${b.props.bot.name}: tasks failed by themselves (crash, non-zero exit, out of memory, failed start) ` +
+                `in 2 different minutes within ${t.crashLoopWindowMinutes} minutes: a crash loop, however long ` +
+                `each task lives. Events: ${b.props.names.failedTaskEventsLogGroup}.`,
+              // The metric exists only when a task fails; an emergency stop's scale-in is not a failure.
+              missing: NOT_BREACHING,
+              period: Duration.minutes(1),
+              evaluationPeriods: t.crashLoopWindowMinutes,
+              datapointsToAlarm: 2,
+            }),
+          },
+        },
+      },
+    ],
+  });
+  groups.push({
     title: 'Failed-task events EventBridge could not deliver',
     metrics: [
       {

@@ -13,20 +13,38 @@ export type RunbookAnchor =
   | 'migrations'
   | 'partition-maintenance';
 
+/**
+ * How one symptom reaches people:
+ * - `page` and `ticket` choose the topic (lib/alerting.ts);
+ * - `none`: the alarm notifies nobody itself; ECS reads it (deployment alarms) or a composite alarm
+ *   does (the suppressed symptoms);
+ * - `self`: the alarm keeps the topic it chose itself: the alarms on failed deliveries, which must
+ *   report through another path than the one they watch (lib/alerting.ts).
+ */
+export type RoutingSeverity = Severity | 'none' | 'self';
+
 /** How one symptom reaches people. */
 export interface SymptomRouting {
-  /**
-   * `page` and `ticket` choose the topic (lib/alerting.ts); `none` means the alarm notifies nobody
-   * itself: ECS reads it (deployment alarms) or a composite alarm does (the suppressed symptoms).
-   */
-  readonly severity: Severity | 'none';
+  readonly severity: RoutingSeverity;
   /** The docs/runbooks.md section its description links to, as an absolute URL. */
   readonly runbook: RunbookAnchor;
+  /**
+   * A page that stays open until a person acts: no OK notification to the pager, so the page cannot
+   * resolve itself when the alarm returns to OK (a halted bot goes quiet, a failed stop's errors age
+   * out) while bets may still be open. @default false: OK resolves the page
+   */
+  readonly untilAcknowledged?: boolean;
 }
 
 const page = (runbook: RunbookAnchor): SymptomRouting => ({ severity: 'page', runbook });
+const pageUntilAcknowledged = (runbook: RunbookAnchor): SymptomRouting => ({
+  severity: 'page',
+  runbook,
+  untilAcknowledged: true,
+});
 const ticket = (runbook: RunbookAnchor): SymptomRouting => ({ severity: 'ticket', runbook });
 const none = (runbook: RunbookAnchor): SymptomRouting => ({ severity: 'none', runbook });
+const self = (runbook: RunbookAnchor): SymptomRouting => ({ severity: 'self', runbook });
 
 /**
  * THE severity table: every alarm of a stack, by symptom (its name after `clever-better-<env>-`).
@@ -37,6 +55,9 @@ const none = (runbook: RunbookAnchor): SymptomRouting => ({ severity: 'none', ru
 export const SEVERITY_TABLE: Readonly<Record<string, SymptomRouting>> = {
   // Trading: one composite pages; the symptoms behind it are tickets.
   'trading-impaired': page('bot-stopped-trading'),
+  'trading-flag-off': none('bot-stopped-trading'),
+  'bot-scaled-to-zero': none('bot-stopped-trading'),
+  'bot-crash-loop': page('service-not-starting'),
   'bot-silent': none('bot-stopped-trading'),
   'bot-silent-while-trading': ticket('bot-stopped-trading'),
   'bot-no-bets': none('bot-stopped-trading'),
@@ -56,9 +77,11 @@ export const SEVERITY_TABLE: Readonly<Record<string, SymptomRouting>> = {
   'trading-still-halted': ticket('trading-halted'),
   'bot-tasks-running': none('emergency-stop'),
   'bot-tasks-stopped': none('emergency-stop'),
-  'emergency-stop-not-in-effect': page('emergency-stop'),
-  // Every emergency-stop alarm (triggers, failures, undelivered) pages and is never suppressed.
-  'emergency-stop-*': page('emergency-stop'),
+  'emergency-stop-not-in-effect': pageUntilAcknowledged('emergency-stop'),
+  // Every emergency-stop alarm (triggers, failures, undelivered) pages, is never suppressed, and stays
+  // open until a person acts: a trigger goes back to OK once the halted bot is quiet, a failed stop's
+  // errors age out, and neither means the bets are safe.
+  'emergency-stop-*': pageUntilAcknowledged('emergency-stop'),
   // ML service and load balancer.
   'ml-5xx': page('service-not-starting'),
   'alb-5xx': page('service-not-starting'),
@@ -76,8 +99,11 @@ export const SEVERITY_TABLE: Readonly<Record<string, SymptomRouting>> = {
   '*-deployment-failed-tasks': none('rollback'),
   '*-deployment-errors': none('rollback'),
   'rollback-*': page('rollback'),
+  // Only dry runs call the planner, and their caller sees its error.
+  'rollback-plan-function-errors': ticket('rollback'),
   // Database.
   'database-storage-exhausted': page('database-under-pressure'),
+  'database-connections-dropped': page('database-under-pressure'),
   'database-free-storage': ticket('database-under-pressure'),
   'database-xid-wraparound': page('database-under-pressure'),
   'database-cpu': ticket('database-under-pressure'),
@@ -86,13 +112,16 @@ export const SEVERITY_TABLE: Readonly<Record<string, SymptomRouting>> = {
   'database-disk-queue-depth': ticket('database-under-pressure'),
   'database-read-latency': ticket('database-under-pressure'),
   'database-write-latency': ticket('database-under-pressure'),
-  // Migrations and the daily partition maintenance: a ticket, unless the horizon runs out.
+  // Migrations and the daily partition maintenance: tickets. The horizon alarm fires with weeks of
+  // partitions left (partitionHorizonDays), time enough for working hours.
   'migration-function-errors': ticket('migrations'),
   'migration-needs-attention': ticket('migrations'),
-  'partition-horizon-low': page('partition-maintenance'),
+  'partition-horizon-low': ticket('partition-maintenance'),
   'partition-default-rows': ticket('partition-maintenance'),
-  // The paging itself.
-  'page-delivery-failed': ticket('routing'),
+  // The paging itself: each topic's failed deliveries, and EventBridge rules that could not publish,
+  // report through another topic than the one that failed (lib/alerting.ts).
+  '*-delivery-failed': self('routing'),
+  '*-events-undelivered': self('routing'),
 };
 
 /** The row of `symptom`: its exact entry, else the one pattern (`x-*` or `*-x`) that matches it. */

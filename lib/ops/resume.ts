@@ -1,4 +1,5 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { STOP_MARKER } from '../metrics';
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
@@ -86,6 +87,17 @@ registerCommand('resume', {
     );
     ctx.print(
       `config: live_trading_enabled=${liveTrading} written (version ${put.VersionId}), resumed by ${resumedBy}`,
+    );
+    // The stop's "halted" marker back to 0: trading-halted returns to OK and, after its extension
+    // period, the trading pages are no longer suppressed (docs/runbooks.md "Trading halted").
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: STOP_MARKER.namespace,
+        MetricData: [{ MetricName: STOP_MARKER.metricName, Value: 0, Unit: 'Count', Timestamp: new Date() }],
+      }),
+    );
+    ctx.print(
+      `${STOP_MARKER.namespace} ${STOP_MARKER.metricName} = 0: trading no longer counts as halted by a stop`,
     );
     // A new deployment, not just a count: an image deployed while the bot was at 0 was never
     // started, so neither the circuit breaker nor the deployment alarms have checked it yet.

@@ -1,4 +1,5 @@
 import './quiet-logs';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
@@ -21,6 +22,8 @@ import { directAlarm, snsAlarm } from './fixtures';
 const secretsMock = mockClient(SecretsManagerClient);
 const ecsMock = mockClient(ECSClient);
 const snsMock = mockClient(SNSClient);
+// The stop's "halted" marker (marker.ts), written beside the steps.
+const cwMock = mockClient(CloudWatchClient);
 const fake = new FakeBetfair();
 const saved = { ...process.env };
 
@@ -57,6 +60,8 @@ beforeEach(() => {
   secretsMock.on(PutSecretValueCommand).resolves({ VersionId: 'v2' });
   ecsMock.on(UpdateServiceCommand).resolves({ service: { desiredCount: 0, runningCount: 0 } });
   snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
+  cwMock.reset();
+  cwMock.on(PutMetricDataCommand).resolves({});
 });
 
 const awsCalls = () => secretsMock.calls().length + ecsMock.calls().length + snsMock.calls().length;
@@ -71,6 +76,11 @@ describe('the handler', () => {
       desiredCount: 0,
     });
     expect(snsMock.commandCalls(PublishCommand)[0].args[0].input.TopicArn).toBe(process.env.TOPIC_ARN);
+    // The "halted by emergency stop" marker that suppresses the trading pages the stop causes.
+    expect(cwMock.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData?.[0]).toMatchObject({
+      MetricName: 'HaltedByStop',
+      Value: 1,
+    });
   });
 
   test('an SNS-delivered alarm runs the stop the same way', async () => {
@@ -82,6 +92,7 @@ describe('the handler', () => {
       ignored: 'alarm ProductionStack-LossLimit moved to OK',
     });
     expect(awsCalls()).toBe(0);
+    expect(cwMock.calls()).toHaveLength(0);
   });
 
   test('fails at the end when a step failed, carrying the whole report so Lambda retries and ops can print it', async () => {

@@ -82,6 +82,8 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
     expect(rights.sort()).toEqual(
       [
         ['ecs:UpdateService', ref(logicalId(template, 'AWS::ECS::Service', 'ServicesBot'))],
+        // The "halted by emergency stop" marker; scoped by its namespace below.
+        ['cloudwatch:PutMetricData', JSON.stringify('*')],
         ['secretsmanager:GetSecretValue secretsmanager:PutSecretValue', ref(configSecret)],
         ['secretsmanager:GetSecretValue', ref(betfairSecret)],
         ['sns:Publish', ref(topic())],
@@ -96,6 +98,9 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
         ],
       ].sort(),
     );
+    expect(statements.find((st) => st.Action === 'cloudwatch:PutMetricData').Condition).toEqual({
+      StringEquals: { 'cloudwatch:namespace': 'CleverBetter/EmergencyStop' },
+    });
     // The secrets' key only through Secrets Manager, and only for these two secrets.
     for (const [sid, secret] of [
       ['ConfigSecretKey', configSecret],
