@@ -317,6 +317,7 @@ export class CleverBetterStack extends Stack {
       configSecret: this.secrets.config,
       encryptionKey: this.encryption.key,
       alarmTopics: this.alerting.topics,
+      resolveTopic: this.alerting.resolvedTopic ?? this.alerting.ticketTopic,
       functions: [
         this.migrations.function.function,
         this.emergencyStop.function.function,

@@ -62,6 +62,11 @@ export interface OperatorAccessProps {
   readonly functions: readonly lambda.IFunction[];
   /** The alarm topics, whose subscriptions `ops status` checks (`sns:ListSubscriptionsByTopic`). */
   readonly alarmTopics: readonly sns.ITopic[];
+  /**
+   * Where `ops resume` reports the emergency stop's pages resolved (they have no OK action of their
+   * own): the pager's topic of OK notifications, or the ticket topic where nobody is paged.
+   */
+  readonly resolveTopic: sns.ITopic;
   /** Longest session, hours. @default 4 for the operator (an incident), 1 for the viewer */
   readonly operatorSessionHours?: number;
 }
@@ -149,6 +154,17 @@ export class OperatorAccess extends Construct {
         sid: 'ScaleTheBot',
         actions: ['ecs:UpdateService'],
         resources: [serviceArn(props.botServiceName)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ResolveTheStopPages',
+        actions: ['sns:Publish'],
+        resources: [props.resolveTopic.topicArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'EncryptForTheResolveTopic',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } },
       }),
       // `ops resume` clears the stop's "halted" marker (lib/metrics.ts STOP_MARKER). PutMetricData has
       // no resource-level permissions; the namespace condition is its scope.

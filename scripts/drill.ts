@@ -2,11 +2,19 @@
  * `npm run drill`: an incident rehearsed end to end, offline, on a fresh local stand-in
  * (lib/local/stand-in.ts): the bot trades, a loss-limit alarm fires, the emergency stop halts
  * everything, a second alarm changes nothing, `ops resume` restores the configured state, and a
- * down/up migration leaves the schema as it was. Each step prints its duration; the first broken
+ * down/up migration leaves the schema as it was. The paging path is checked on the way: the stand-in
+ * evaluates no alarms, so production's synthesized alarms are replayed on what the stand-in did
+ * (lib/monitoring/paging-simulator.ts): a trigger pages, the stop's marker suppresses the trading
+ * pages it causes (and without it they page), a failed stop keeps its page open, and `ops resume`
+ * resolves it. Each step prints its duration; the first broken
  * promise ends the drill with exit code 1. `.ci/run` runs it.
  */
 import '../bin/cli-setup';
-import { DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeAlarmsCommand,
+  GetMetricStatisticsCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -20,7 +28,11 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { local } from '../environments';
+import { local, production } from '../environments';
+import { STOP_MARKER } from '../lib/metrics';
+import { monitoringNames } from '../lib/monitoring/names';
+import { AlarmChange, simulatePaging } from '../lib/monitoring/paging-simulator';
+import { synthesizeTemplates } from './monitoring-docs';
 import { runContractClient } from '../lib/local/contract-client';
 import { envFileText } from '../lib/local/runtime';
 import { LOCAL, LOCAL_TRIGGER_ALARMS, StandIn, startStandIn } from '../lib/local/stand-in';
@@ -145,6 +157,33 @@ async function drill(): Promise<void> {
   let lambda: LambdaClient;
   let before = '';
   let versionsAfterStop = 0;
+  const resolvedInbox = await startInbox();
+  // Production's alarms, as deployed: the pages the drill replays.
+  let productionTemplate: Record<string, unknown> = {};
+  const prodPrefix = monitoringNames(production.name).alarmPrefix;
+  const replay = (changes: AlarmChange[], minutes = 60) =>
+    simulatePaging(productionTemplate, prodPrefix, changes, minutes);
+  /** The stop's marker as the emulator holds it: the extreme of the last 15 minutes. */
+  const marker = async (statistic: 'Maximum' | 'Minimum') => {
+    const res = await standIn!.aws.cloudwatch.send(
+      new GetMetricStatisticsCommand({
+        Namespace: STOP_MARKER.namespace,
+        MetricName: STOP_MARKER.metricName,
+        StartTime: new Date(Date.now() - 15 * 60_000),
+        EndTime: new Date(Date.now() + 60_000),
+        Period: 60,
+        Statistics: [statistic],
+      }),
+    );
+    const points = (res.Datapoints ?? []).sort((a, b) => +a.Timestamp! - +b.Timestamp!);
+    return points.at(-1)?.[statistic];
+  };
+  // What a stop causes, minutes after the trigger: the bot at zero, its flag read as off, then silent.
+  const stopSymptoms = (at: number): AlarmChange[] => [
+    { at: at + 3, alarm: 'bot-scaled-to-zero', state: 'ALARM' },
+    { at: at + 3, alarm: 'trading-flag-off', state: 'ALARM' },
+    { at: at + 3, alarm: 'bot-silent', state: 'ALARM' },
+  ];
 
   step('1. a fresh local database is migrated by the runner the custom resource uses', async () => {
     standIn = await startStandIn({ log: () => undefined });
@@ -172,13 +211,18 @@ async function drill(): Promise<void> {
       .sort()
       .pop();
     expect(String(version.version) === latest, `the database is at the newest migration ${latest}`, version);
-    await new SNSClient({ region: local.region, endpoint: standIn.endpoints.aws }).send(
+    const sns = new SNSClient({ region: local.region, endpoint: standIn.endpoints.aws });
+    await sns.send(
+      new SubscribeCommand({ TopicArn: standIn.topicArn, Protocol: 'http', Endpoint: inbox.url }),
+    );
+    await sns.send(
       new SubscribeCommand({
-        TopicArn: standIn.topicArn,
+        TopicArn: standIn.resolvedTopicArn,
         Protocol: 'http',
-        Endpoint: inbox.url,
+        Endpoint: resolvedInbox.url,
       }),
     );
+    productionTemplate = synthesizeTemplates([production]).production;
   });
 
   step(
@@ -244,6 +288,45 @@ async function drill(): Promise<void> {
     versionsAfterStop = await secretsCount();
   });
 
+  step(
+    '5b. paging: the trigger pages and stays open; the stop’s marker suppresses the trading pages',
+    async () => {
+      expect(
+        (await marker('Maximum')) === 1,
+        'the stop wrote its marker HaltedByStop = 1',
+        await marker('Maximum'),
+      );
+      const trigger = 'emergency-stop-loss-limit';
+      const withMarker = replay([
+        { at: 0, alarm: trigger, state: 'ALARM' },
+        // The marker reaches its alarm within a minute of the stop starting.
+        { at: 1, alarm: 'trading-halted', state: 'ALARM' },
+        ...stopSymptoms(0),
+        // The halted bot publishes nothing: the trigger goes quiet.
+        { at: 10, alarm: trigger, state: 'OK', cause: 'missing' },
+      ]);
+      expect(
+        withMarker.events.some((e) => e.alarm === trigger && e.event === 'page' && e.at <= 1),
+        `${trigger} pages at once`,
+        withMarker.events,
+      );
+      expect(withMarker.open.includes(trigger), `${trigger}'s page is still open an hour later`, withMarker);
+      expect(
+        !withMarker.events.some((e) => e.alarm === 'trading-impaired'),
+        'trading-impaired does not page after a stop',
+        withMarker.events,
+      );
+      // The same symptoms without the marker (a scale to zero by accident) page: the path works.
+      const withoutMarker = replay(stopSymptoms(0));
+      const page = withoutMarker.events.find((e) => e.alarm === 'trading-impaired' && e.event === 'page');
+      expect(
+        !!page && page.at <= 5,
+        'without the marker, trading-impaired pages within 5 minutes',
+        withoutMarker,
+      );
+    },
+  );
+
   step('6. a second alarm changes nothing', async () => {
     const res = await lambda.send(
       new InvokeCommand({
@@ -263,6 +346,39 @@ async function drill(): Promise<void> {
     );
     expect((await botDesired()) === 0, 'the bot stays at 0', await botDesired());
     expect((await flag()) === false, 'the flag stays off', await flag());
+  });
+
+  step('6b. a stop that fails keeps its page open', async () => {
+    standIn!.betfair.placeUnmatched('drill-3', 5);
+    standIn!.betfair.loginStatus = 'INVALID_USERNAME_OR_PASSWORD';
+    try {
+      const res = await lambda.send(
+        new InvokeCommand({
+          FunctionName: LOCAL.emergencyStopFunction,
+          Payload: new TextEncoder().encode(
+            JSON.stringify({ source: 'manual', reason: 'drill: failing stop', requestedBy: 'drill' }),
+          ),
+        }),
+      );
+      expect(
+        !!res.FunctionError,
+        'the stop fails when Betfair refuses its login',
+        new TextDecoder().decode(res.Payload).slice(0, 300),
+      );
+    } finally {
+      standIn!.betfair.loginStatus = 'SUCCESS';
+    }
+    const failed = replay([
+      { at: 0, alarm: 'emergency-stop-failed', state: 'ALARM' },
+      // Lambda's two retries fail too; then no runs, no data: the errors age out.
+      { at: 5, alarm: 'emergency-stop-failed', state: 'OK', cause: 'missing' },
+    ]);
+    expect(
+      failed.events.some((e) => e.alarm === 'emergency-stop-failed' && e.event === 'page' && e.at <= 3),
+      'emergency-stop-failed pages within 3 minutes',
+      failed.events,
+    );
+    expect(failed.open.includes('emergency-stop-failed'), 'its page is still open an hour later', failed);
   });
 
   step('7. once the risk is gone, ops resume restores the configured state', async () => {
@@ -289,6 +405,35 @@ async function drill(): Promise<void> {
       (await flag()) === local.liveTradingEnabled,
       `the flag is back at ${local.liveTradingEnabled}`,
       await flag(),
+    );
+    expect(
+      (await marker('Minimum')) === 0,
+      'ops resume cleared the marker (HaltedByStop = 0)',
+      await marker('Minimum'),
+    );
+    const failedName = `${monitoringNames(local.name).alarmPrefix}-emergency-stop-failed`;
+    const deadline = Date.now() + 10_000;
+    const resolvedIt = () =>
+      resolvedInbox.messages.some((m) => m.includes(`"AlarmName":"${failedName}"`) && m.includes('"OK"'));
+    while (!resolvedIt() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(
+      resolvedIt(),
+      `ops resume resolved ${failedName}'s page (an OK to the resolved topic)`,
+      resolvedInbox.messages,
+    );
+    // After the resume, the restarted bot's silence stays suppressed for the extension period.
+    const after = replay([
+      { at: 0, alarm: 'trading-halted', state: 'ALARM' },
+      ...stopSymptoms(0),
+      { at: 30, alarm: 'trading-halted', state: 'OK' },
+      { at: 33, alarm: 'bot-scaled-to-zero', state: 'OK' },
+      { at: 33, alarm: 'trading-flag-off', state: 'OK' },
+      { at: 34, alarm: 'bot-silent', state: 'OK' },
+    ]);
+    expect(
+      !after.events.some((e) => e.alarm === 'trading-impaired'),
+      'a bot restarted by ops resume does not page while it starts',
+      after.events,
     );
   });
 
@@ -328,6 +473,7 @@ async function drill(): Promise<void> {
   } finally {
     await standIn?.stop();
     await inbox.close();
+    await resolvedInbox.close();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -38,6 +38,7 @@ export const LOCAL = {
   emergencyStopFunction: 'clever-better-local-emergency-stop',
   migrationFunction: 'clever-better-local-db-migrate',
   topicName: 'clever-better-local-on-call',
+  resolvedTopicName: 'clever-better-local-resolved',
   /** What the Betfair stand-in accepts; never real credentials. */
   betfair: { appKey: 'local-app-key', username: 'local-bot', password: 'local-password' },
   /**
@@ -132,6 +133,8 @@ export interface StandIn {
   readonly endpoints: { readonly aws: string; readonly lambda: string };
   /** The on-call topic the emergency stop publishes to. */
   readonly topicArn: string;
+  /** The pager's topic of OK notifications (`ops resume` resolves the stop's pages there). */
+  readonly resolvedTopicArn: string;
   readonly postgres: TestPostgres;
   readonly betfair: FakeBetfair;
   /** Emulated AWS clients with the contract's settings. */
@@ -278,18 +281,26 @@ async function seed(
     new CreateStackCommand({
       StackName: local.stackName,
       TemplateBody: JSON.stringify({
-        Resources: { OnCallTopic: { Type: 'AWS::SNS::Topic', Properties: { TopicName: LOCAL.topicName } } },
+        Resources: {
+          OnCallTopic: { Type: 'AWS::SNS::Topic', Properties: { TopicName: LOCAL.topicName } },
+          // The pager's OK topic: ops resume resolves the emergency stop's pages there.
+          ResolvedTopic: { Type: 'AWS::SNS::Topic', Properties: { TopicName: LOCAL.resolvedTopicName } },
+        },
         Outputs: {
           OnCallTopicArn: { Value: { Ref: 'OnCallTopic' } },
+          ResolvedTopicArn: { Value: { Ref: 'ResolvedTopic' } },
           ...Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { Value: v }])),
         },
       }),
     }),
   );
   const stack = await cfn.send(new DescribeStacksCommand({ StackName: local.stackName }));
-  const topicArn = stack.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'OnCallTopicArn')?.OutputValue;
-  if (!topicArn) throw new Error('the emulator created no on-call topic for the local stack');
-  return { ...outputs, OnCallTopicArn: topicArn };
+  const output = (key: string) => stack.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  const topicArn = output('OnCallTopicArn');
+  const resolvedTopicArn = output('ResolvedTopicArn');
+  if (!topicArn || !resolvedTopicArn)
+    throw new Error('the emulator created no on-call topics for the local stack');
+  return { ...outputs, OnCallTopicArn: topicArn, ResolvedTopicArn: resolvedTopicArn };
 }
 
 /**
@@ -396,6 +407,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       contract,
       endpoints: { aws: moto.endpoint, lambda: lambda.endpoint },
       topicArn: outputs.OnCallTopicArn,
+      resolvedTopicArn: outputs.ResolvedTopicArn,
       postgres: pg,
       betfair,
       aws: clients,

@@ -1,5 +1,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { STOP_MARKER } from '../metrics';
+import { monitoringNames } from '../monitoring/names';
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
@@ -99,6 +101,7 @@ registerCommand('resume', {
     ctx.print(
       `${STOP_MARKER.namespace} ${STOP_MARKER.metricName} = 0: trading no longer counts as halted by a stop`,
     );
+    await resolveStopPages(ctx.env.name, region, outputs, alarmNames, resumedBy, (line) => ctx.print(line));
     // A new deployment, not just a count: an image deployed while the bot was at 0 was never
     // started, so neither the circuit breaker nor the deployment alarms have checked it yet.
     const ecs = new ECSClient({ region });
@@ -123,3 +126,63 @@ registerCommand('resume', {
     return 1;
   },
 });
+
+/**
+ * The emergency stop's pages stay open until a person acts (no OK action: lib/monitoring/severity.ts).
+ * Resuming is that act. Where the environment pages (stack output `ResolvedTopicArn`), an OK
+ * notification in CloudWatch's alarm message format goes to the pager's resolved topic for each of
+ * them, so the pager closes them (a pager keying incidents on `AlarmName` resolves them; one never
+ * opened is ignored). Elsewhere one notice goes to the ticket inbox (`TicketTopicArn`).
+ */
+async function resolveStopPages(
+  envName: string,
+  region: string,
+  outputs: Record<string, string>,
+  triggers: readonly string[],
+  resumedBy: string,
+  print: (line: string) => void,
+): Promise<void> {
+  const prefix = monitoringNames(envName as 'production').alarmPrefix;
+  const names = [
+    ...triggers,
+    ...['failed', 'undelivered', 'not-in-effect'].map((s) => `${prefix}-emergency-stop-${s}`),
+  ];
+  const reason = `Trading resumed by ${resumedBy} (npm run ops -- resume): the stop's page is resolved`;
+  const now = new Date().toISOString();
+  const message = (name: string) =>
+    JSON.stringify({
+      AlarmName: name,
+      NewStateValue: 'OK',
+      OldStateValue: 'ALARM',
+      NewStateReason: reason,
+      StateChangeTime: now,
+      Region: region,
+    });
+  const sns = new SNSClient({ region });
+  const pager = outputs.ResolvedTopicArn;
+  const topics = pager
+    ? names.map((name) => ({
+        topic: pager,
+        subject: `OK: "${name}" resolved by ops resume`,
+        body: message(name),
+      }))
+    : outputs.TicketTopicArn
+      ? [
+          {
+            topic: outputs.TicketTopicArn,
+            subject: `Trading resumed in ${envName}`,
+            body: `${reason}: ${names.join(', ')}`,
+          },
+        ]
+      : [];
+  for (const { topic, subject, body } of topics) {
+    await sns.send(new PublishCommand({ TopicArn: topic, Subject: subject, Message: body }));
+  }
+  if (topics.length > 0) {
+    print(
+      pager
+        ? `pager: the stop's pages resolved (${names.length} OK notifications to the resolved topic)`
+        : 'tickets: "trading resumed" sent to the ticket topic',
+    );
+  }
+}

@@ -1,4 +1,5 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   DescribeServicesCommand,
   DescribeServicesCommandOutput,
@@ -19,6 +20,7 @@ import { fakeContext } from './ops-context';
 const cwMock = mockClient(CloudWatchClient);
 const ecsMock = mockClient(ECSClient);
 const secretsMock = mockClient(SecretsManagerClient);
+const snsMock = mockClient(SNSClient);
 
 const CONFIG_ARN =
   'arn:aws:secretsmanager:eu-west-1:222222222222:secret:clever-better/production/config-AbCdEf';
@@ -51,6 +53,7 @@ beforeEach(() => {
   cwMock.reset();
   ecsMock.reset();
   secretsMock.reset();
+  snsMock.reset();
   alarms('OK');
   secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(STOPPED) });
   secretsMock.on(PutSecretValueCommand).resolves({ VersionId: 'v3' });
@@ -213,5 +216,57 @@ describe('resume runs a deployment and reports its outcome', () => {
     expect(ctx.lines.at(-1)).toMatch(
       /^Deployment not finished: ecs-svc\/1: IN_PROGRESS .* looks\. It continues in ECS/,
     );
+  });
+});
+
+describe('ops resume ends the stop for the pager too', () => {
+  const PAGER = { ...OUTPUTS, ResolvedTopicArn: 'arn:aws:sns:eu-west-1:222222222222:Resolved' };
+
+  test('clears the stop marker (HaltedByStop = 0) so the trading pages are no longer suppressed', async () => {
+    expect(
+      await main(['resume', '--env', 'production', '--by', 'alice'], () =>
+        fakeContext(production, OUTPUTS, true),
+      ),
+    ).toBe(0);
+    const put = cwMock.commandCalls(PutMetricDataCommand)[0].args[0].input;
+    expect(put.Namespace).toBe('CleverBetter/EmergencyStop');
+    expect(put.MetricData?.[0]).toMatchObject({ MetricName: 'HaltedByStop', Value: 0 });
+  });
+
+  test('resolves every page of the stop (they have no OK action) with an OK to the pager’s resolved topic', async () => {
+    const ctx = fakeContext(production, PAGER, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'alice'], () => ctx)).toBe(0);
+    const sent = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(new Set(sent.map((m) => m.TopicArn))).toEqual(new Set([PAGER.ResolvedTopicArn]));
+    const resolved = sent.map((m) => JSON.parse(m.Message!) as { AlarmName: string; NewStateValue: string });
+    expect(resolved.map((m) => m.AlarmName).sort()).toEqual(
+      [
+        ...OUTPUTS.EmergencyStopTriggerAlarms.split(','),
+        'clever-better-production-emergency-stop-failed',
+        'clever-better-production-emergency-stop-undelivered',
+        'clever-better-production-emergency-stop-not-in-effect',
+      ].sort(),
+    );
+    expect(resolved.every((m) => m.NewStateValue === 'OK')).toBe(true);
+  });
+
+  test('where nobody is paged, tells the ticket inbox once', async () => {
+    const outputs = { ...OUTPUTS, TicketTopicArn: 'arn:aws:sns:eu-west-1:111111111111:Tickets' };
+    expect(
+      await main(['resume', '--env', 'staging', '--by', 'bob'], () => fakeContext(staging, outputs, true)),
+    ).toBe(0);
+    const sent = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      TopicArn: outputs.TicketTopicArn,
+      Subject: 'Trading resumed in staging',
+    });
+  });
+
+  test('refused resumes resolve nothing', async () => {
+    alarms('ALARM');
+    expect(await main(['resume', '--env', 'production'], () => fakeContext(production, PAGER, true))).toBe(1);
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(cwMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
   });
 });
