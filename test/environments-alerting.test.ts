@@ -63,4 +63,23 @@ describe('on-call address and routing', () => {
       'production.monitoring.databaseFreeStorageGiB = 10: storage autoscaling only acts below 10% free (10 GiB of 100)',
     );
   });
+
+  test('fails without a fallback mailbox, naming the field and the fix', () => {
+    expect(rejection(withChanges(staging, { alerting: { fallbackEmail: '' } }))).toMatch(
+      /staging\.alerting\.fallbackEmail = "": not an e-mail address; failed deliveries .*Fix: set alerting\.fallbackEmail \(a second mailbox, not alarmEmail\) in environments\/staging\.ts/,
+    );
+  });
+
+  test('fails on a fallback mailbox that is the on-call inbox itself', () => {
+    const env = withChanges(production, { alerting: { fallbackEmail: production.alarmEmail.toUpperCase() } });
+    expect(rejection(env)).toContain(
+      'the same address as alarmEmail: a failed delivery to that inbox would be reported to that inbox',
+    );
+  });
+
+  test('fails on a fallback mailbox on a reserved domain unless the environment is a sandbox', () => {
+    expect(rejection(withChanges(production, { alerting: { fallbackEmail: 'x@y.example' } }))).toContain(
+      'production.alerting.fallbackEmail = "x@y.example": y.example is a reserved domain',
+    );
+  });
 });

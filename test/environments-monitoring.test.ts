@@ -52,6 +52,18 @@ describe('monitoring thresholds', () => {
       /production\.monitoring\.silentBotMinutes = 1\.5: must be a whole number from 2 to 60/,
     ],
     ['failedTasksPer5Minutes', 0, /failedTasksPer5Minutes = 0: .*a threshold of 0 would alarm/],
+    ['tradingSignalMinutes', 0, /tradingSignalMinutes = 0: must be a whole number from 1 to 30/],
+    ['marketDataStaleMinutes', 31, /marketDataStaleMinutes = 31: must be a whole number from 1 to 30/],
+    [
+      'crashLoopWindowMinutes',
+      1,
+      /crashLoopWindowMinutes = 1: must be a whole number from 2 to 60 \(two crashes/,
+    ],
+    [
+      'databaseConnectionsDroppedMinutes',
+      2.5,
+      /databaseConnectionsDroppedMinutes = 2\.5: must be a whole number from 1 to 30/,
+    ],
     ['databaseFreeStorageGiB', -1, /databaseFreeStorageGiB = -1: must be a number from 1 to 65536/],
     [
       'partitionHorizonDays',
