@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { monitoringNames } from '../lib/monitoring/names';
+import { routingOf } from '../lib/monitoring/severity';
 import { alarmTables, generatedBlock, normalizeTables } from '../scripts/monitoring-docs';
 import { ENVIRONMENT_NAMES, synthesized } from './helpers/app';
 
@@ -81,4 +82,34 @@ test('no page of docs/ names an alarm the templates lack', () => {
   }
   expect(problems).toEqual([]);
   expect(checked).toBeGreaterThan(20);
+});
+
+test('the runbook section each paging alarm links to names that alarm', () => {
+  const text = fs.readFileSync(path.join(DOCS, 'runbooks.md'), 'utf8');
+  // Sections by GitHub anchor: `## Bot stopped trading` → bot-stopped-trading.
+  const sections = new Map<string, string>();
+  for (const part of text.split(/^## /m).slice(1)) {
+    const [heading, ...body] = part.split('\n');
+    sections.set(
+      heading
+        .toLowerCase()
+        .replace(/[^a-z0-9 -]/g, '')
+        .replace(/ /g, '-'),
+      body.join('\n'),
+    );
+  }
+  const problems: string[] = [];
+  let checked = 0;
+  for (const env of ENVIRONMENT_NAMES) {
+    for (const symptom of symptoms(env)) {
+      const row = routingOf(symptom);
+      if (row?.severity !== 'page') continue;
+      checked++;
+      const body = sections.get(row.runbook) ?? '';
+      if (!body.includes(symptom))
+        problems.push(`${symptom} links to #${row.runbook}, which does not name it`);
+    }
+  }
+  expect([...new Set(problems)]).toEqual([]);
+  expect(checked).toBeGreaterThan(10);
 });

@@ -45,6 +45,18 @@ describe('time to page, production', () => {
     expect(r.paths.some((p) => p.minutes !== Infinity && !p.bestEffort)).toBe(true);
   });
 
+  test('ml-5xx judges low traffic too: below the request gate an absolute error count decides', () => {
+    const t = template();
+    const alarm = t.Resources[logicalIdOf(t, 'ml-5xx')].Properties;
+    const expression = (alarm.Metrics as Json[]).find((m) => m.Expression)!.Expression as string;
+    // IF(requests >= gate, rate, IF(errors >= n, 100, 0)): the else branch is not a constant 0.
+    expect(expression).toMatch(
+      new RegExp(
+        `>= ${production.monitoring.minRequestsPer5Minutes}, .*, IF\\(FILL\\(mlErrors, 0\\) >= \\d+, 100, 0\\)\\)$`,
+      ),
+    );
+  });
+
   test('the stop’s triggers and its failure stay open until a person acts', () => {
     for (const id of ['risk-triggers', 'stop-failed']) {
       expect(results.find((r) => r.incident.id === id)!.staysOpen).toBe(true);

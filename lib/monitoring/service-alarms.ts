@@ -185,20 +185,23 @@ export function taskAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonitori
 }
 
 /**
- * A rate that counts only when there is traffic: `errors` per 100 requests when at least `min`
- * requests arrived in the period, else 0, so a handful of requests at 03:00 cannot page.
+ * A 5xx rate that judges low traffic too: `errors` per 100 requests when at least `min` requests
+ * arrived in the period; below that, a percentage of a handful of requests is noise, so an absolute
+ * count decides instead: `lowTrafficErrors` or more errors count as 100 %, fewer as 0. A service that
+ * fails every request at 03:00 still pages; one stray error does not.
  */
 function gatedPercent(
   id: string,
   errors: cloudwatch.IMetric,
   requests: cloudwatch.IMetric,
   min: number,
+  lowTrafficErrors: number,
   label: string,
 ): cloudwatch.MathExpression {
   // Ids are unique per graph, and both rates share one.
   const [e, r] = [`${id}Errors`, `${id}Requests`];
   return new cloudwatch.MathExpression({
-    expression: `IF(FILL(${r}, 0) >= ${min}, 100 * FILL(${e}, 0) / ${r}, 0)`,
+    expression: `IF(FILL(${r}, 0) >= ${min}, 100 * FILL(${e}, 0) / ${r}, IF(FILL(${e}, 0) >= ${lowTrafficErrors}, 100, 0))`,
     usingMetrics: { [e]: errors, [r]: requests },
     period: Duration.minutes(5),
     label,
@@ -229,11 +232,14 @@ export function latencyAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonit
     label: `${ml.name} p90 (0 below ${t.latencyMinRequestsPerMinute} requests/minute)`,
   });
   const fiveMinuteSum = { statistic: cloudwatch.Stats.SUM, period: fiveMinutes };
+  // Below the request gate: as many errors as the gate's rate would allow, and never fewer than 3.
+  const lowTrafficErrors = Math.max(3, Math.ceil((t.minRequestsPer5Minutes * t.http5xxPercent) / 100));
   const ml5xx = gatedPercent(
     'ml',
     ml.targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, fiveMinuteSum),
     ml.targetGroup.metrics.requestCount(fiveMinuteSum),
     t.minRequestsPer5Minutes,
+    lowTrafficErrors,
     `${ml.name} 5xx, % of requests`,
   );
   const lb = b.props.loadBalancer.metrics;
@@ -242,6 +248,7 @@ export function latencyAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonit
     lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, fiveMinuteSum),
     lb.requestCount(fiveMinuteSum),
     t.minRequestsPer5Minutes,
+    lowTrafficErrors,
     'ALB 5xx (502/503/504), % of requests',
   );
   const rate = (symptom: 'ml-5xx' | 'alb-5xx', metric: cloudwatch.MathExpression, description: string) => ({
@@ -299,13 +306,15 @@ export function latencyAlarms(b: AlarmBuilder, t: MonitoringConfig): CustomMonit
           'ml-5xx',
           ml5xx,
           `${ml.name} answered ${t.http5xxPercent}% or more of its requests with 5xx for 10 minutes ` +
-            `(at least ${t.minRequestsPer5Minutes} requests per 5 minutes): predictions are failing.`,
+            `(with fewer than ${t.minRequestsPer5Minutes} requests per 5 minutes: ${lowTrafficErrors} or more 5xx ` +
+            'in each): predictions are failing.',
         ),
         rate(
           'alb-5xx',
           alb5xx,
           `The load balancer itself answered ${t.http5xxPercent}% or more of requests with 502/503/504 for ` +
-            '10 minutes: no healthy target, targets resetting connections, or timing out.',
+            `10 minutes (at low traffic: ${lowTrafficErrors} or more in each 5 minutes): no healthy target, ` +
+            'targets resetting connections, or timing out.',
         ),
       ],
     },
