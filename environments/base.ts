@@ -7,6 +7,8 @@ import { EnvironmentConfig } from './types';
 export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'alarmEmail'> = {
   region: 'eu-west-1',
   terminationProtection: false,
+  // No protection until the first create succeeded (`npm run ops -- protect` sets it per environment).
+  stackCreated: false,
   liveTradingEnabled: false,
   betfairHeartbeatTimeoutSeconds: 60,
   allowMutableImageTags: false,

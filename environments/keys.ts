@@ -41,6 +41,7 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
   region: true,
   access: { operatorPrincipals: true, viewerPrincipals: true },
   terminationProtection: true,
+  stackCreated: true,
   liveTradingEnabled: true,
   betfairHeartbeatTimeoutSeconds: true,
   acknowledgeLiveTradingOutsideProduction: true,
@@ -53,7 +54,7 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
   sandbox: true,
   alerting: {
     pages: true,
-    pager: { urlSecretName: true, urlSecretField: true },
+    pager: { urlSecretName: true, urlSecretField: true, urlSecretVersionId: true },
     repositoryUrl: true,
     runbookRef: true,
   },
