@@ -1,9 +1,19 @@
 import { commands, GLOBAL_OPTIONS, OpsArgs, OptionKind } from './commands';
-import { awsContext, credentialsProblem, findEnvironment, OpsContext, UsageError } from './context';
+import {
+  awsContext,
+  credentialsProblem,
+  findEnvironment,
+  OpsContext,
+  refuseInheritedEmulator,
+  UsageError,
+  useEndpoint,
+} from './context';
 // Each import registers one command.
 import './emergency-stop';
 import './migrate';
+import './pager';
 import './preflight';
+import './protect';
 import './release';
 import './resume';
 import './rollback';
@@ -87,6 +97,10 @@ export async function main(
   let ctx: OpsContext | undefined;
   try {
     const { args } = parseArgs(argv);
+    const envName = typeof args.options.env === 'string' ? args.options.env : undefined;
+    // Checked before `--endpoint-url` applies: only the inherited shell variables are refused.
+    refuseInheritedEmulator(envName);
+    if (typeof args.options['endpoint-url'] === 'string') useEndpoint(args.options['endpoint-url']);
     ctx = makeContext(args);
     return await cmd.run(args, ctx);
   } catch (err) {
