@@ -23,6 +23,8 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
     runbookRef: 'main',
   },
   ecrImagesToKeep: 30,
+  // Release tags (v1.2.3): kept forever in every registry; ops release accepts only these.
+  releaseTagPatterns: ['v*'],
   loadBalancerDeletionProtection: false,
   // Each environment names its own principals (its account differs); validation refuses an empty list.
   access: { operatorPrincipals: [], viewerPrincipals: [] },

@@ -59,6 +59,7 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
     runbookRef: true,
   },
   ecrImagesToKeep: true,
+  releaseTagPatterns: true,
   loadBalancerDeletionProtection: true,
   network: { cidr: true, availabilityZones: true, natGateways: true, flowLogRetentionDays: true },
   bot: service,

@@ -414,8 +414,19 @@ export interface EnvironmentConfig {
   readonly sandbox: boolean;
   /** Severity routing: page and ticket topics, the pager, runbook links (docs/runbooks.md "Routing"). */
   readonly alerting: AlertingConfig;
-  /** Number of images per ECR repository kept for rollbacks. */
+  /**
+   * Number of images per ECR repository kept besides the released ones (`releaseTagPatterns`):
+   * branch builds and other tags; older ones expire.
+   */
   readonly ecrImagesToKeep: number;
+  /**
+   * Tag patterns of released images (ECR lifecycle `tagPatternList` wildcards: `*` any run of
+   * characters, at most 4 per pattern). The registry keeps every image with such a tag, so a pin
+   * (a tag, or a digest through the tag it was released as) never expires; `npm run ops -- release`
+   * accepts only matching tags, and synthesis fails when a pinned tag matches none.
+   * @default ['v*']
+   */
+  readonly releaseTagPatterns: readonly string[];
   /** ALB deletion protection (Security Hub ELB.6); takes effect once `stackCreated` is true. */
   readonly loadBalancerDeletionProtection: boolean;
   /** VPC settings. */

@@ -45,6 +45,14 @@ export function addEnvironmentStacks(app: App, configs: readonly EnvironmentConf
       botRepositoryName: names.botRepository,
       mlRepositoryName: names.mlRepository,
       imagesToKeep: config.ecrImagesToKeep,
+      releaseTagPatterns: config.releaseTagPatterns,
+      // What this environment runs: its registry must never expire it.
+      pinnedImages: (['bot', 'ml'] as const).map((key) => ({
+        field: `${config.name}.${key}`,
+        repositoryName: key === 'bot' ? names.botRepository : names.mlRepository,
+        tag: config[key].imageTag,
+        digest: config[key].imageDigest,
+      })),
       terminationProtection: protections(config).termination,
       replicateTo: target ? [{ account: target.account, region: target.region }] : [],
       acceptReplicationFrom: sources,

@@ -11,6 +11,7 @@ import { EnvironmentConfig } from '../../environments/types';
 import { IMAGE_DIGEST } from '../../environments/validate-images';
 import { registerCommand } from './commands';
 import { UsageError } from './context';
+import { matchesReleasePattern } from '../registry';
 import { pinImage } from './pin';
 
 const errorName = (err: unknown) => (err as { name?: string }).name ?? '';
@@ -93,6 +94,11 @@ registerCommand('release', {
       throw new UsageError('--tag is missing: --tag <the tag staging tested, e.g. v1.2.4>');
     const target = environments.find((e) => e.name === ctx.env.name);
     if (!target) throw new UsageError(`release promotes into a deployed environment, not ${ctx.env.name}`);
+    if (!matchesReleasePattern(tag, target.releaseTagPatterns))
+      throw new UsageError(
+        `--tag "${tag}" matches none of ${target.name}'s releaseTagPatterns (${target.releaseTagPatterns.join(', ')}): ` +
+          'the registries keep only release tags forever, so this pin could expire. Tag the tested image as a release (e.g. v1.2.4) and release that tag',
+      );
     const source = environments.find((e) => e.promoteImagesTo === target.name);
     if (!source)
       throw new UsageError(

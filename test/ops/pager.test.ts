@@ -173,7 +173,7 @@ describe('npm run ops -- protect', () => {
     expect(text).toMatch(/\n  stackCreated: true,?\n/);
   });
 
-  test.each(['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'CREATE_IN_PROGRESS'])(
+  test.each(['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'CREATE_IN_PROGRESS'] as const)(
     'refuses a stack in %s, writing nothing',
     async (StackStatus) => {
       cfn.on(DescribeStacksCommand).resolves({

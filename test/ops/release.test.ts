@@ -132,6 +132,24 @@ describe('npm run ops -- release', () => {
     });
   });
 
+  test('refuses a tag the registries would not keep (outside releaseTagPatterns), before any AWS call', async () => {
+    const ctx = fakeContext(production, {});
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const code = await main(
+        ['release', '--env', 'production', '--service', 'bot', '--tag', 'sha-4f2a9c1'],
+        () => ctx,
+      );
+      expect(code).toBe(2);
+      expect(err.mock.calls.join('')).toContain(
+        `--tag "sha-4f2a9c1" matches none of production's releaseTagPatterns (v*)`,
+      );
+    } finally {
+      err.mockRestore();
+    }
+    expect(from.calls()).toHaveLength(0);
+  });
+
   test('accepting one status does not accept another', async () => {
     from.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'FAILED' } });
     const { code } = await release('--accept-scan-status', 'UNSUPPORTED_IMAGE', '--reason', 'x');

@@ -6,11 +6,11 @@ const REPO = '222222222222.dkr.ecr.eu-west-1.amazonaws.com/clever-better-bot';
 const OLD = `sha256:${'1'.repeat(64)}`;
 const NEW = `sha256:${'2'.repeat(64)}`;
 
-const revision = (label: string, image: string): RevisionInfo =>
-  ({
-    label,
-    images: images({ containerDefinitions: [{ name: 'app', image }] }),
-  }) as RevisionInfo;
+const revision = (label: string, image: string): RevisionInfo => ({
+  taskDefinitionArn: `arn:aws:ecs:eu-west-1:222222222222:task-definition/${label}`,
+  label,
+  images: images({ containerDefinitions: [{ name: 'app', image }] }),
+});
 
 describe('the drift note names the field the environment pins', () => {
   test('an environment that pins digests (production) is told to set imageDigest, with the digest', () => {
