@@ -149,13 +149,18 @@ export function refuseInheritedEmulator(
 
 /**
  * `--endpoint-url <url>`: every AWS client of this run talks to `url` (an emulator in tests and
- * drills), said on the command line rather than inherited from the shell.
+ * drills), said on the command line rather than inherited from the shell. Returns the undo.
  */
-export function useEndpoint(url: string, vars: NodeJS.ProcessEnv = process.env): void {
+export function useEndpoint(url: string, vars: NodeJS.ProcessEnv = process.env): () => void {
   try {
     new URL(url);
   } catch {
     throw new UsageError(`--endpoint-url "${url}" is not a URL: e.g. --endpoint-url http://127.0.0.1:5000`);
   }
+  const before = vars.AWS_ENDPOINT_URL;
   vars.AWS_ENDPOINT_URL = url;
+  return () => {
+    if (before === undefined) delete vars.AWS_ENDPOINT_URL;
+    else vars.AWS_ENDPOINT_URL = before;
+  };
 }

@@ -50,11 +50,26 @@ describe('an inherited emulator endpoint', () => {
     expect((await run(['status', '--env', 'staging'])).stderr).toBe('error: context reached\n');
   });
 
-  test('--endpoint-url aims every client at an emulator on purpose', async () => {
+  test('--endpoint-url aims every client of that run at an emulator on purpose, and only that run', async () => {
     delete process.env.AWS_ENDPOINT_URL;
-    const { stderr } = await run(['status', '--env', 'staging', '--endpoint-url', 'http://127.0.0.1:5055']);
-    expect(stderr).toBe('error: context reached\n');
-    expect(process.env.AWS_ENDPOINT_URL).toBe('http://127.0.0.1:5055');
+    let during: string | undefined;
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const code = await main(
+        ['status', '--env', 'staging', '--endpoint-url', 'http://127.0.0.1:5055'],
+        () => {
+          during = process.env.AWS_ENDPOINT_URL;
+          throw new Error('context reached');
+        },
+      );
+      expect(code).toBe(1);
+    } finally {
+      err.mockRestore();
+    }
+    expect(during).toBe('http://127.0.0.1:5055');
+    expect(process.env.AWS_ENDPOINT_URL).toBeUndefined();
+    // So a second run in the same process is not refused as an inherited emulator.
+    expect((await run(['status', '--env', 'staging'])).stderr).toBe('error: context reached\n');
   });
 
   test('--endpoint-url that is not a URL is a usage error', async () => {
