@@ -256,14 +256,31 @@ export async function checkImages(input: PreflightInput, c: PreflightClients): P
       ? `${image.repository}@${image.digest}`
       : `${image.repository}:${image.tag ?? 'latest'}`;
     try {
-      await c.ecr.send(
+      const res = await c.ecr.send(
         new DescribeImagesCommand({
           registryId: image.account,
           repositoryName: image.repository,
           imageIds: [image.digest ? { imageDigest: image.digest } : { imageTag: image.tag ?? 'latest' }],
         }),
       );
-      found.push(ref);
+      // ECR lifecycle rules select by tag only: a digest pin is kept through the release tag it
+      // carries, which must be the imageTag written beside it (docs/first-deploy.md "Which images expire").
+      const key =
+        image.repository === input.names.botRepository
+          ? 'bot'
+          : image.repository === input.names.mlRepository
+            ? 'ml'
+            : undefined;
+      const pinnedTag = key ? input.env[key].imageTag : undefined;
+      const tags = res.imageDetails?.[0]?.imageTags ?? [];
+      if (image.digest && pinnedTag && !tags.includes(pinnedTag)) {
+        problems.push(
+          `${ref} carries the tags [${tags.join(', ')}], not ${key}.imageTag ${pinnedTag}: the lifecycle keeps it only through a release tag`,
+        );
+        fixes.push(
+          `npm run ops -- release --env ${input.env.name} --service ${key} --tag <the release tag of that digest>`,
+        );
+      } else found.push(ref);
     } catch (err) {
       if (errorName(err) === 'RepositoryNotFoundException') {
         problems.push(`repository ${image.repository} does not exist`);

@@ -121,7 +121,7 @@ function healthyAccount(): void {
     .resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } });
   mocks.iam.on(GetRoleCommand).resolves({});
   mocks.quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 400 } });
-  mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{}] });
+  mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
   mocks.secrets.on(GetSecretValueCommand).resolves({
     SecretString: JSON.stringify({
       app_key: 'k',
@@ -370,15 +370,13 @@ describe('checks derived from the synthesized templates (no hand-written list)',
   });
 
   test('after the first deploy, a stack-created secret still holding the placeholder fails with the put-secret-value command', async () => {
-    mocks.secrets
-      .on(GetSecretValueCommand, { SecretId: 'clever-better/production/betfair' })
-      .resolves({
-        SecretString: JSON.stringify({
-          app_key: 'REPLACE_ME',
-          username: 'REPLACE_ME',
-          password: 'generated',
-        }),
-      });
+    mocks.secrets.on(GetSecretValueCommand, { SecretId: 'clever-better/production/betfair' }).resolves({
+      SecretString: JSON.stringify({
+        app_key: 'REPLACE_ME',
+        username: 'REPLACE_ME',
+        password: 'generated',
+      }),
+    });
     const r = await checkSecrets(input(), c);
     expect(r.detail).toContain('clever-better/production/betfair app_key is the placeholder REPLACE_ME');
     expect(r.fix).toBe(
@@ -430,6 +428,17 @@ describe('checks derived from the synthesized templates (no hand-written list)',
     expect(r.fix).toContain(
       `docker build -t ${staging.account}.dkr.ecr.eu-west-1.amazonaws.com/clever-better-bot:v1.2.3 <source directory> && docker push ${staging.account}.dkr.ecr.eu-west-1.amazonaws.com/clever-better-bot:v1.2.3`,
     );
+  });
+
+  test('images: a digest pin whose image does not carry the pinned release tag fails (the lifecycle keeps by tag)', async () => {
+    mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['sha-4f2a9c1'] }] });
+    const r = await checkImages(input('production'), c);
+    expect(r.status).toBe('fail');
+    expect(r.detail).toContain(
+      `clever-better-bot@${production.bot.imageDigest} carries the tags [sha-4f2a9c1], not bot.imageTag v1.2.3`,
+    );
+    mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
+    expect(await checkImages(input('production'), c)).toMatchObject({ status: 'pass' });
   });
 
   test('imports: a missing export fails, naming the stack of this app that exports it', async () => {
