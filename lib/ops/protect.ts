@@ -60,8 +60,9 @@ registerCommand('protect', {
     fs.writeFileSync(file, setConfigValue(fs.readFileSync(file, 'utf8'), ['stackCreated'], 'true'));
     ctx.print(`${path.relative(process.cwd(), file)}: stackCreated: true (${env.stackName} is ${status})`);
     ctx.print(
-      `Next: git checkout -b protect/${env.name} && git commit -am "${env.name}: stack created, turn on protection" ` +
-        '&& open a pull request; its deploy turns on termination and deletion protection.',
+      `Next: git checkout -b protect/${env.name} && npm run compliance && git commit -am "${env.name}: stack created, turn on protection" ` +
+        '&& open a pull request; its deploy turns on termination and deletion protection (npm run compliance ' +
+        'updates docs/compliance.md, which lists the protection exceptions this removes).',
     );
     return 0;
   },
