@@ -132,7 +132,7 @@ describe('an emergency stop with every dependency healthy', () => {
     world.fake.fail('listCurrentOrders', 'hang');
     const report = await runEmergencyStop(
       TRIGGER,
-      deps({ betfair: { requestMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } }),
+      deps({ betfair: { firstAttemptMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } }),
     );
     expect(report.ok).toBe(true);
     const [listing] = world.fake.calls('listCurrentOrders');
@@ -152,7 +152,7 @@ describe('an emergency stop with every dependency healthy', () => {
       return { service: {} };
     });
     try {
-      const d = deps({ betfair: { requestMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } });
+      const d = deps({ betfair: { firstAttemptMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } });
       const report = await runEmergencyStop(TRIGGER, {
         ...d,
         settings: { ...d.settings, betfairEndpoints: endpoints },
@@ -245,7 +245,7 @@ describe('faults that do not clear: every remaining step is still attempted and 
       sizeCancelledFrom: SIZE_SOURCES.report,
     });
     expect(step(report, 'cancel-bets').summary).toBe(
-      'cancelOrders PROCESSED_WITH_ERRORS; no unmatched bets open (1 instruction error(s)); size cancelled 2.50 in 1 bet(s)',
+      'cancelOrders PROCESSED_WITH_ERRORS; no unmatched bets open (1 distinct instruction error(s)); size cancelled 2.50 in 1 bet(s)',
     );
   });
 

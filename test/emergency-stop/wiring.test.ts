@@ -81,7 +81,10 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
     const betfairSecret = logicalId(template, 'AWS::SecretsManager::Secret', 'SecretsBetfair');
     expect(rights.sort()).toEqual(
       [
-        ['ecs:UpdateService', ref(logicalId(template, 'AWS::ECS::Service', 'ServicesBot'))],
+        [
+          'ecs:DescribeServices ecs:UpdateService',
+          ref(logicalId(template, 'AWS::ECS::Service', 'ServicesBot')),
+        ],
         ['secretsmanager:GetSecretValue secretsmanager:PutSecretValue', ref(configSecret)],
         ['secretsmanager:GetSecretValue', ref(betfairSecret)],
         ['sns:Publish', ref(topic())],
