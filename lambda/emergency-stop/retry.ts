@@ -203,7 +203,14 @@ export async function retry<T>(
         const timeout = new TimeoutError(name, ms);
         ctx.log.lastError = `${name}: ${timeout.message}`;
         if (!checking) {
-          late.push(sent);
+          // Its answer, if it comes while a later attempt is under way, is the result: said so.
+          late.push(
+            sent.then((s) =>
+              'value' in s
+                ? { ...s, late: `${operation}: answered after its attempt's ${ms} ms deadline` }
+                : s,
+            ),
+          );
           ctx.log.unanswered = { ...ctx.log.unanswered, [operation]: late.length };
         }
         pace.rung = Math.max(pace.rung, rung + 1);

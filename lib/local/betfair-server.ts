@@ -34,7 +34,11 @@ export type Fault =
   /** APINGException SERVICE_BUSY (HTTP 400 on the betting API, a login status on the identity API). */
   | 'service-busy'
   /** APINGException TOO_MANY_REQUESTS, likewise. */
-  | 'too-many-requests';
+  | 'too-many-requests'
+  /** The request is carried out, but its answer never comes (a proxy lost it): applied, unseen. */
+  | 'lost-answer'
+  /** This answer, verbatim, instead of the real one: a recorded or malformed body. */
+  | { readonly status: number; readonly body: string };
 
 /** How the next cancelOrders call answers. */
 export type CancelBehaviour =
@@ -231,12 +235,14 @@ export class FakeBetfair {
     if (req.method !== 'POST') this.violations.push(`${req.method} ${path}: Betfair asks for POST`);
     if (this.hang.has(operation)) return; // never answers; stop() closes the socket
     const fault = this.faults.get(operation)?.shift();
-    if (fault && this.inject(fault, operation, path, res)) return;
+    if (fault && fault !== 'lost-answer' && this.inject(fault, operation, path, res)) return;
     const isLogin = operation === 'certlogin' || operation === 'login';
     const delay = isLogin ? this.options.loginDelayMs : this.options.callDelayMs;
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (operation === 'cancelOrders')
       await new Promise((r) => setTimeout(r, this.options.cancelLatencyMs ?? 20));
+    // Carried out, but the answer goes nowhere; stop() closes the socket.
+    if (fault === 'lost-answer') res = LOST_ANSWER;
     if (path.startsWith('/api/')) return this.identity(operation, req, body, peer?.fingerprint256, res);
     if (path.startsWith(BETTING)) return this.betting(operation, req, body, res);
     send(res, 404, { error: 'no such endpoint' });
@@ -245,6 +251,10 @@ export class FakeBetfair {
   /** Answers with `fault`; false when the fault lets the request through (`none`). */
   private inject(fault: Fault, operation: string, path: string, res: http.ServerResponse): boolean {
     const identity = path.startsWith('/api/');
+    if (typeof fault === 'object') {
+      res.writeHead(fault.status, { 'Content-Type': 'application/json' }).end(fault.body);
+      return true;
+    }
     switch (fault) {
       case 'none':
         return false;
@@ -261,6 +271,8 @@ export class FakeBetfair {
         return true;
       case 'hang':
         return true;
+      case 'lost-answer':
+        return false;
       case 'service-busy':
       case 'too-many-requests': {
         const code = fault === 'service-busy' ? 'SERVICE_BUSY' : 'TOO_MANY_REQUESTS';
@@ -414,6 +426,16 @@ export class FakeBetfair {
     return token;
   }
 }
+
+/** Where an answer the fault 'lost-answer' swallows goes. */
+const LOST_ANSWER = {
+  writeHead() {
+    return this;
+  },
+  end() {
+    return this;
+  },
+} as unknown as http.ServerResponse;
 
 function cancelled(o: CurrentOrderSummary) {
   return {
