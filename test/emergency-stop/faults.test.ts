@@ -8,7 +8,9 @@ import {
   WORST_CASE_RUN_MS,
 } from '../../lambda/emergency-stop/budget';
 import { BetfairError } from '../../lambda/emergency-stop/betfair';
-import { classify } from '../../lambda/emergency-stop/retry';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { attemptMs, classify, RetryPolicy } from '../../lambda/emergency-stop/retry';
 import { formatReport, StepName, StopReport } from '../../lambda/emergency-stop/report';
 import { runEmergencyStop } from '../../lambda/emergency-stop/stop';
 import { TimeoutError } from '../../lambda/emergency-stop/time';
@@ -551,5 +553,51 @@ describe('a request that was carried out but whose answer was lost is checked, n
     expect(step(report, 'scale-bot')).toMatchObject({ ok: true });
     expect(step(report, 'scale-bot').permanent).toBeUndefined();
     expect(world.desiredCount).toBe(0);
+  });
+});
+
+describe('the timeout rule at the production budgets (docs/emergency-stop.md "Timeouts")', () => {
+  /** The deadlines of consecutive attempts of one call when every attempt times out (waits left out). */
+  const ladder = (policy: RetryPolicy, budgetMs: number): number[] => {
+    const out: number[] = [];
+    for (let rung = 0, used = 0; used < budgetMs; rung++) {
+      const ms = attemptMs(policy, rung, budgetMs - used);
+      out.push(ms);
+      used += ms;
+    }
+    return out;
+  };
+  const seconds = (ms: readonly number[]) => ms.map((m) => `${m / 1000} s`).join(' → ');
+  const STEPS: [string, RetryPolicy, number][] = [
+    ['trading-flag', BUDGET.aws, BUDGET.tradingFlagMs],
+    ['scale-bot', BUDGET.aws, BUDGET.scaleBotMs],
+    ['notify', BUDGET.aws, BUDGET.notifyMs],
+    ['cancel-bets', BUDGET.betfair, BUDGET.cancelBetsMs],
+    ['cancel-bets: the cancel-all', BUDGET.betfair, BUDGET.cancelBetsMs - BUDGET.checkReserveMs],
+    ['cancel-bets: the check reserve', BUDGET.betfair, BUDGET.checkReserveMs],
+  ];
+  const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'emergency-stop.md'), 'utf8');
+
+  test.each(STEPS)(
+    '%s: a short first attempt, each later one at least twice as long, the last all that is left',
+    (_, policy, budgetMs) => {
+      const steps = ladder(policy, budgetMs);
+      // One attempt only when the budget is under a first attempt plus a second one.
+      if (budgetMs >= 3 * policy.firstAttemptMs) expect(steps[0]).toBe(policy.firstAttemptMs);
+      else expect(steps).toEqual([budgetMs]);
+      for (let i = 1; i < steps.length; i++) expect(steps[i]).toBeGreaterThanOrEqual(2 * steps[i - 1]);
+      expect(steps.reduce((a, b) => a + b, 0)).toBe(budgetMs);
+      expect(doc).toMatch(new RegExp(`\\| ${seconds(steps)} +\\|`));
+    },
+  );
+
+  test('the production ladders are not a single fixed deadline', () => {
+    expect(Math.max(...STEPS.map(([, p, b]) => ladder(p, b).length))).toBeGreaterThanOrEqual(3);
+  });
+
+  test('the worst-case run is stated in the docs and the function timeout covers it', () => {
+    expect(FUNCTION_TIMEOUT_SECONDS * 1000).toBeGreaterThan(WORST_CASE_RUN_MS);
+    expect(doc).toContain(`**${WORST_CASE_RUN_MS / 1000} s**`);
+    expect(doc).toContain(`timeout is **${FUNCTION_TIMEOUT_SECONDS} s**`);
   });
 });
