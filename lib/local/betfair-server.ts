@@ -100,6 +100,10 @@ export class FakeBetfair {
   readonly hang = new Set<string>();
   /** Per operation (`login`, `cancelOrders`, `listCurrentOrders`, …), the faults its next requests meet, in order. */
   readonly faults = new Map<string, Fault[]>();
+  /** Milliseconds before answering a login; may be changed between runs. @default options.loginDelayMs */
+  loginDelayMs: number;
+  /** Milliseconds before answering any other call; may be changed between runs. @default options.callDelayMs */
+  callDelayMs: number;
   /** Unmatched orders listCurrentOrders answers per page at most. @default 1000 */
   pageSize = 1000;
   /** The server's certificate (TLS mode); clients trust it through `ca`. */
@@ -112,6 +116,8 @@ export class FakeBetfair {
   private port = 0;
 
   constructor(private readonly options: FakeBetfairOptions = {}) {
+    this.loginDelayMs = options.loginDelayMs ?? 0;
+    this.callDelayMs = options.callDelayMs ?? 0;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     if (options.tls) {
       this.serverCertificate = selfSignedCertificate('localhost', {
@@ -237,7 +243,7 @@ export class FakeBetfair {
     const fault = this.faults.get(operation)?.shift();
     if (fault && fault !== 'lost-answer' && this.inject(fault, operation, path, res)) return;
     const isLogin = operation === 'certlogin' || operation === 'login';
-    const delay = isLogin ? this.options.loginDelayMs : this.options.callDelayMs;
+    const delay = isLogin ? this.loginDelayMs : this.callDelayMs;
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (operation === 'cancelOrders')
       await new Promise((r) => setTimeout(r, this.options.cancelLatencyMs ?? 20));
