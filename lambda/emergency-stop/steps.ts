@@ -395,7 +395,9 @@ async function listUnmatched(client: BetfairClient, signal: AbortSignal): Promis
   let from = 0;
   for (let page = 0; page < MAX_ORDER_PAGES; page++) {
     const res = await client.listCurrentOrders(from, ORDERS_PER_PAGE, { executableOnly: true, signal });
-    const current = res.currentOrders ?? [];
+    // The answer's shape is checked (betfair.ts ANSWER_SCHEMAS): currentOrders is always there. An
+    // order without sizeRemaining counts as open: unknown stake is not "nothing left".
+    const current = res.currentOrders;
     orders.push(...current.filter((o) => o.status === 'EXECUTABLE' && (o.sizeRemaining ?? 1) > 0));
     if (!res.moreAvailable) return { orders, truncated: false };
     // An empty page that claims more would loop forever: it counts as cut short.
