@@ -443,6 +443,16 @@ describe('slow but working dependencies: the stop completes within the function 
       expect(ms).toBeLessThan(scaled(WORST_CASE_RUN_MS));
       // Something was slow, and the report says which call timed out on its first, short attempt.
       expect(report.steps.some((s) => /timed out after/.test(s.lastError ?? ''))).toBe(true);
+      // A slow dependency is not sent a duplicate of every call: once one call needed the longer
+      // rung, its later calls start there (the run's Pace). Betfair: two logins (the first timed out
+      // on its short attempt and still answered), then one cancel-all, the size listing, one check.
+      if (slowness.betfairMs)
+        expect(
+          [fake.calls('login'), fake.calls('cancelOrders'), fake.calls('listCurrentOrders')].map(
+            (c) => c.length,
+          ),
+        ).toEqual([2, 1, 2]);
+      if (slowness.secretsManagerMs) expect(secretsMock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
     },
     2 * FUNCTION_TIMEOUT_MS,
   );

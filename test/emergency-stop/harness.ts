@@ -80,7 +80,7 @@ export function stopWorld() {
           await world.onSleep?.(world.sleeps.length);
         },
         random: () => 0.5,
-        // Requests that hang end after 150–250 ms here (3 s and 5 s in production); a generous
+        // First attempts end after 150 / 250 ms here (2 s / 5 s in production), then double; a generous
         // logout grace keeps the logout's outcome in every report (production waits 0 ms).
         budget: {
           aws: { firstAttemptMs: 150, baseDelayMs: 100, maxDelayMs: 2_000 },
