@@ -14,7 +14,11 @@ import {
   GetFunctionConcurrencyCommand,
   LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -343,8 +347,28 @@ async function readReference(
       return {
         absent: ref.versionId ? `${ref.id} has no version ${ref.versionId}` : `${ref.id} does not exist`,
       };
-    if (e === 'AccessDeniedException') return { unreadable: true };
+    if (e === 'AccessDeniedException')
+      return ref.service === 'secretsmanager' ? describeOnly(ref, c) : { unreadable: true };
     throw err;
+  }
+}
+
+/**
+ * For credentials that may not read secret values (the deploy workflow's read-only lookup role):
+ * DescribeSecret still tells whether the secret, and the version the template names, exist.
+ */
+async function describeOnly(
+  ref: TemplateReference,
+  c: PreflightClients,
+): Promise<{ absent?: string; unreadable?: boolean }> {
+  try {
+    const res = await c.secrets.send(new DescribeSecretCommand({ SecretId: ref.id }));
+    if (ref.versionId && !res?.VersionIdsToStages?.[ref.versionId])
+      return { absent: `${ref.id} has no version ${ref.versionId}` };
+    return { unreadable: true };
+  } catch (err) {
+    if (errorName(err) === 'ResourceNotFoundException') return { absent: `${ref.id} does not exist` };
+    return { unreadable: true };
   }
 }
 

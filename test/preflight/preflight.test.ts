@@ -17,7 +17,11 @@ import {
   GetFunctionConcurrencyCommand,
   LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -290,6 +294,40 @@ describe('npm run ops -- preflight', () => {
 });
 
 describe('secrets with credentials that may not read values (the CI lookup role)', () => {
+  test('still fail on a referenced secret or version that does not exist (DescribeSecret)', async () => {
+    const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    mocks.secrets.on(GetSecretValueCommand).rejects(denied);
+    mocks.secrets
+      .on(DescribeSecretCommand, { SecretId: 'clever-better/production/pager' })
+      .rejects(Object.assign(new Error('nope'), { name: 'ResourceNotFoundException' }));
+    expect(await checkSecrets(input(), c)).toMatchObject({
+      status: 'fail',
+      fix: 'npm run ops -- pager set-url --env production --url <https://…>',
+    });
+    const V = 'a1b2c3d4-0000-4000-8000-000000000009';
+    const facts: TemplateFacts = {
+      ...factsOf.production,
+      references: [
+        {
+          service: 'secretsmanager',
+          id: 'x/pager',
+          jsonKey: 'url',
+          versionId: V,
+          createdByStack: false,
+          where: ['S'],
+        },
+      ],
+    };
+    mocks.secrets
+      .on(DescribeSecretCommand, { SecretId: 'x/pager' })
+      .resolves({ VersionIdsToStages: { other: ['AWSCURRENT'] } });
+    expect((await checkSecrets({ ...input(), facts }, c)).detail).toContain(`x/pager has no version ${V}`);
+    mocks.secrets
+      .on(DescribeSecretCommand, { SecretId: 'x/pager' })
+      .resolves({ VersionIdsToStages: { [V]: ['AWSCURRENT'] } });
+    expect(await checkSecrets({ ...input(), facts }, c)).toMatchObject({ status: 'skip' });
+  });
+
   test('skip, telling to run preflight with the operator role', async () => {
     mocks.secrets
       .on(GetSecretValueCommand)
