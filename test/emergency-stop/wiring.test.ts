@@ -125,6 +125,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
   // DescribeServices was, for the check after a timed-out UpdateService) cannot fail with AccessDenied.
   test('the role allows every AWS call the function sends', () => {
     const IAM_PREFIX: Record<string, string> = {
+      'client-cloudwatch': 'cloudwatch',
       'client-ecs': 'ecs',
       'client-secrets-manager': 'secretsmanager',
       'client-sns': 'sns',
