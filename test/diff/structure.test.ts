@@ -7,7 +7,13 @@ const DIR = path.join(__dirname, '..', '..', 'lib', 'diff');
 
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(path.join(DIR, file), 'utf8');
-  return [...text.matchAll(/^(?:import|export)[^;]*?from '\.\/([^']+)'/gms)].map((m) => `${m[1]}.ts`);
+  // `import … from './x'`, `export … from './x'`, `import './x'` and `require('./x')`.
+  const specifiers = [
+    ...text.matchAll(/^(?:import|export)[^;]*?from '\.\/([^']+)'/gms),
+    ...text.matchAll(/^import '\.\/([^']+)'/gm),
+    ...text.matchAll(/require\('\.\/([^']+)'\)/g),
+  ];
+  return specifiers.map((m) => `${m[1]}.ts`);
 }
 
 describe('lib/diff module structure', () => {
