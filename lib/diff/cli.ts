@@ -36,8 +36,8 @@ stack. Needs no AWS credentials except with --deployed.
   --head-dir <dir>       use this cloud assembly as the new side (default: synthesize the working tree)
   --stack <name>         only this stack (repeatable; default: every stack of either side)
   --labels <a,b,...>     the pull request's labels; each blocking rule names the label that lets it
-                         pass (allow-destructive, override-trading-safety, allow-out-of-order-migration;
-                         docs/deployment.md "Diff rules"). Other labels are ignored.
+                         pass (allow-destructive, override-trading-safety, allow-out-of-order-migration,
+                         allow-public-ingress; docs/deployment.md "Diff rules"). Other labels are ignored.
   --allow-destructive    same as --labels allow-destructive
   --markdown <file>      also write the pull-request comment (markdown) to this file
   --base-label <text>    how to name the base in the output (default: the ref and its commit)

@@ -198,10 +198,15 @@ function compareStopTimeout(ctx: RuleContext): Verdict[] {
     // Lambda's default timeout is 3 s.
     const [a, b] = [num(before.Properties?.Timeout) ?? 3, num(after.Properties?.Timeout) ?? 3];
     if (a === b) continue;
-    const what = `Timeout ${a} s → ${b} s (its steps need ${budget} s: the slowest step plus the notification, lambda/emergency-stop/budget.ts)`;
-    if (b < budget && (a >= budget || b < a))
-      out.push({ id, weaker: true, what: `${what}: the stop is cut off before its steps finish` });
-    else if (a < budget && b >= budget) out.push({ id, weaker: false, what });
+    const what = `Timeout ${a} s → ${b} s`;
+    const why = `its steps need ${budget} s (the slowest step plus the notification, lambda/emergency-stop/budget.ts)`;
+    if (b < budget && (a >= budget || b < a)) {
+      out.push({
+        id,
+        weaker: true,
+        what: `${what}, below the ${budget} s its steps need: the stop is cut off before its steps finish; ${why}`,
+      });
+    } else if (a < budget && b >= budget) out.push({ id, weaker: false, what: `${what}: ${why}` });
   }
   return out;
 }
@@ -324,7 +329,7 @@ function compareEngineMajor(ctx: RuleContext): Verdict[] {
 function compareLogRetention(ctx: RuleContext): Verdict[] {
   const out: Verdict[] = [];
   const days = (r: CfnResource) => num(r.Properties?.RetentionInDays) ?? Infinity;
-  const show = (d: number) => (d === Infinity ? 'never expire' : `${d} days`);
+  const show = (d: number) => (d === Infinity ? 'never expire' : `${d} day${d === 1 ? '' : 's'}`);
   for (const [id, after] of Object.entries(ctx.newRes)) {
     const before = ctx.oldRes[id];
     if (after.Type !== 'AWS::Logs::LogGroup' || before?.Type !== after.Type) continue;

@@ -438,7 +438,10 @@ describe('protection findings read as the issue asks', () => {
     );
     const s = summary(edited((r) => (r[fn].Properties.Timeout = 10)));
     const [f] = s.findings.filter((x) => x.rule === 'protection:stop-timeout');
-    expect(f.message).toContain(`→ 10 s (its steps need ${budget} s`);
+    expect(f.message).toContain(`Timeout 60 s → 10 s, below the ${budget} s its steps need`);
+    expect(f.headline).toMatch(
+      new RegExp(`weakened: Timeout 60 s → 10 s, below the ${budget} s its steps need$`),
+    );
     // A generated name: the finding says which stack output gives it (ops reads that output).
     expect(f.message).toContain('(generated name: stack output `EmergencyStopFunctionName`)');
   });
