@@ -324,7 +324,7 @@ function safetyCodeChanged(ctx: RuleContext): Finding[] {
     const files = c.known
       ? c.files.length
         ? `changed files: ${c.files.map(code).join(', ')}`
-        : `no file of its bundle under lambda/ differs: the change comes from a dependency (package-lock.json) or the build`
+        : `no file of its bundle differs: the change comes from a dependency (package-lock.json) or the build`
       : 'which files changed is unknown without git (--base-dir, --deployed): compare the sources by hand';
     return {
       rule: 'safety-code-changed',

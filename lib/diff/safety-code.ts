@@ -23,23 +23,37 @@ export interface SafetyCodeChange {
 /** Where `lambda/…` starts in a source-map path (`../../lambda/emergency-stop/index.ts`). */
 const LAMBDA_SOURCE = /(?:^|\/)(lambda\/[^/]+\/.+)$/;
 
-/** The lambda/ sources of a bundle directory, from its `*.map` files. */
+/**
+ * The project files a bundle directory is made of: the lambda/ sources its `*.map` files name, and
+ * the files copied into it beside the code (the migration function's `migrations/*.sql`), by their
+ * path in the bundle, which is their path in the project.
+ */
 export function bundleSources(assetDir: string): string[] {
   if (!fs.existsSync(assetDir) || !fs.statSync(assetDir).isDirectory()) return [];
   const out = new Set<string>();
-  for (const name of fs.readdirSync(assetDir)) {
-    if (!name.endsWith('.map')) continue;
-    try {
-      const map = JSON.parse(fs.readFileSync(path.join(assetDir, name), 'utf8')) as { sources?: string[] };
-      for (const s of map.sources ?? []) {
-        const m = LAMBDA_SOURCE.exec(s.replace(/\\/g, '/'));
-        if (m && !m[1].includes('node_modules')) out.add(m[1]);
-      }
-    } catch {
-      // A map that does not parse names no sources; the finding then says the files are unknown.
+  const walk = (dir: string, rel: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const relative = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(path.join(dir, entry.name), relative);
+      else if (entry.name.endsWith('.map')) mapSources(path.join(dir, entry.name), out);
+      // Code the bundler wrote is named by the map; copied files keep their project path.
+      else if (rel && !/\.[cm]?js$/.test(entry.name)) out.add(relative);
     }
-  }
+  };
+  walk(assetDir, '');
   return [...out].sort();
+}
+
+function mapSources(file: string, into: Set<string>): void {
+  try {
+    const map = JSON.parse(fs.readFileSync(file, 'utf8')) as { sources?: string[] };
+    for (const s of map.sources ?? []) {
+      const m = LAMBDA_SOURCE.exec(s.replace(/\\/g, '/'));
+      if (m && !m[1].includes('node_modules')) into.add(m[1]);
+    }
+  } catch {
+    // A map that does not parse names no sources; the finding then lists fewer files.
+  }
 }
 
 /** Functions of a template bundled from lambda/, with their sources (from the assembly's assets). */
@@ -54,7 +68,7 @@ export function projectFunctions(assemblyDir: string, template: CfnTemplate): Ma
   return out;
 }
 
-/** Files under lambda/ that differ between a commit and the working tree (committed or not). */
+/** Files that differ between a commit and the working tree (committed or not, new files too). */
 export function changedLambdaFiles(projectRoot: string, baseSha: string): Set<string> {
   const run = (args: string[]) =>
     execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
@@ -62,8 +76,8 @@ export function changedLambdaFiles(projectRoot: string, baseSha: string): Set<st
       .filter(Boolean);
   // Tracked changes since the base, and new files git does not track yet.
   return new Set([
-    ...run(['diff', '--name-only', baseSha, '--', 'lambda/']),
-    ...run(['ls-files', '--others', '--exclude-standard', '--', 'lambda/']),
+    ...run(['diff', '--name-only', baseSha]),
+    ...run(['ls-files', '--others', '--exclude-standard']),
   ]);
 }
 
@@ -83,7 +97,9 @@ export function safetyCodeChanges(
   for (const [id, sources] of functions) {
     const [a, b] = [oldRes[id], newRes[id]];
     if (!a || !b || JSON.stringify(a.Properties?.Code) === JSON.stringify(b.Properties?.Code)) continue;
-    const entry = sources.find((s) => /\/index\.[cm]?[jt]s$/.test(s)) ?? sources[0];
+    const code = sources.filter((s) => s.startsWith('lambda/'));
+    if (code.length === 0) continue; // not built from lambda/: not the project's safety code
+    const entry = code.find((s) => /\/index\.[cm]?[jt]s$/.test(s)) ?? code[0];
     const folder = entry.split('/').slice(0, 2).join('/');
     const files = changed
       ? [

@@ -53,9 +53,14 @@ const SOURCES = [
 ];
 
 describe('safety code', () => {
-  test('a bundle’s lambda/ sources come from its source map (node_modules left out)', () => {
+  test('a bundle’s lambda/ sources come from its source map (node_modules left out), copied files by their path', () => {
     const dir = assembly('new', SOURCES);
-    expect(bundleSources(path.join(dir, 'asset.new'))).toEqual(SOURCES.slice(0, 3));
+    fs.mkdirSync(path.join(dir, 'asset.new', 'migrations'));
+    fs.writeFileSync(path.join(dir, 'asset.new', 'migrations', '1_a.up.sql'), 'select 1;');
+    expect(bundleSources(path.join(dir, 'asset.new'))).toEqual([
+      ...SOURCES.slice(0, 3),
+      'migrations/1_a.up.sql',
+    ]);
   });
 
   test('a changed stop bundle warns, names the function and lists the changed files', () => {
@@ -97,7 +102,7 @@ describe('safety code', () => {
     expect(f.message).toMatch(/unknown without git/);
   });
 
-  test('git lists changed and new files under lambda/ against a commit', () => {
+  test('git lists changed and new files against a commit', () => {
     const repo = tmp();
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' });
     git('init', '-q');
@@ -109,9 +114,12 @@ describe('safety code', () => {
     const base = git('rev-parse', 'HEAD').trim();
     fs.writeFileSync(path.join(repo, 'lambda', 'emergency-stop', 'stop.ts'), 'b');
     fs.writeFileSync(path.join(repo, 'lambda', 'emergency-stop', 'new.ts'), 'c');
+    fs.mkdirSync(path.join(repo, 'migrations'));
+    fs.writeFileSync(path.join(repo, 'migrations', '2_b.up.sql'), 'select 2;');
     expect([...changedLambdaFiles(repo, base)].sort()).toEqual([
       'lambda/emergency-stop/new.ts',
       'lambda/emergency-stop/stop.ts',
+      'migrations/2_b.up.sql',
     ]);
   });
 });
