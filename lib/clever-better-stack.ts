@@ -315,10 +315,14 @@ export class CleverBetterStack extends Stack {
       configSecret: this.secrets.config,
       encryptionKey: this.encryption.key,
       alarmTopics: this.alerting.topics,
+      onCallTopic: this.alerting.topic,
+      // Every function an ops command invokes: `ops rollback` asks the planner first, then the
+      // service's own rollback function (test/least-privilege/ simulates each invocation).
       functions: [
         this.migrations.function.function,
         this.emergencyStop.function.function,
-        this.rollback.function.function,
+        this.rollback.planner.function,
+        ...Object.values(this.rollback.actors).map((a) => a.function),
       ],
     });
 

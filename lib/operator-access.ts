@@ -57,10 +57,18 @@ export interface OperatorAccessProps {
   readonly configSecret: secretsmanager.ISecret;
   /** The key the config secret is encrypted with. */
   readonly encryptionKey: kms.IKey;
-  /** The functions the operator invokes: migration (`migrate`), emergency stop, rollback. */
+  /**
+   * The functions the operator invokes: migration (`migrate`), emergency stop, the rollback planner
+   * and each service's rollback function (`rollback`).
+   */
   readonly functions: readonly lambda.IFunction[];
   /** The alarm topics, whose subscriptions `ops status` checks (`sns:ListSubscriptionsByTopic`). */
   readonly alarmTopics: readonly sns.ITopic[];
+  /**
+   * The on-call topic (`OnCallTopicArn`): the operator publishes to it in the runbook's by-hand
+   * emergency stop (docs/runbooks.md "Emergency stop", step 4). Encrypted with `encryptionKey`.
+   */
+  readonly onCallTopic: sns.ITopic;
   /** Longest session, hours. @default 4 for the operator (an incident), 1 for the viewer */
   readonly operatorSessionHours?: number;
 }
@@ -143,6 +151,19 @@ export class OperatorAccess extends Construct {
         actions: ['kms:GenerateDataKey'],
         resources: [props.encryptionKey.keyArn],
         conditions: viaSecretsManager,
+      }),
+      new iam.PolicyStatement({
+        sid: 'NotifyOnCall',
+        actions: ['sns:Publish'],
+        resources: [props.onCallTopic.topicArn],
+      }),
+      new iam.PolicyStatement({
+        // SNS encrypts the message with the topic's key on the publisher's behalf (SNS developer
+        // guide, "Encryption at rest": publishers need kms:GenerateDataKey and kms:Decrypt); only through SNS.
+        sid: 'EncryptForOnCallTopic',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } },
       }),
       new iam.PolicyStatement({
         sid: 'ScaleTheBot',
