@@ -39,14 +39,19 @@ export interface Outcome {
 }
 
 /**
- * iam-simulate 0.1.173 matches a context key with a variable part only after a `/`
- * (`aws:PrincipalTag/x`), so it ignores `kms:EncryptionContext:SecretARN` and every condition on it
- * fails as "missing". Both sides are renamed to a slash-variable global key, `aws:RequestTag/…`,
+ * iam-simulate 0.1.173 ignores two kinds of context keys these policies use, and a condition on an
+ * ignored key fails as "missing":
+ * - a key with a variable part after a `:` (`kms:EncryptionContext:SecretARN`): it matches variable
+ *   parts only after a `/` (`aws:PrincipalTag/x`);
+ * - the GitHub OIDC claims (`token.actions.githubusercontent.com:sub`) on AssumeRoleWithWebIdentity.
+ * Both sides (policies and request) are renamed to a slash-variable global key, `aws:RequestTag/…`,
  * which no policy here uses otherwise: operator, values and comparison stay exactly the same.
  */
-const ENCRYPTION_CONTEXT = /^kms:EncryptionContext:(.+)$/i;
-const renameKey = (key: string) =>
-  key.replace(ENCRYPTION_CONTEXT, 'aws:RequestTag/kms-encryption-context-$1');
+const RENAMED: readonly [RegExp, string][] = [
+  [/^kms:EncryptionContext:(.+)$/i, 'aws:RequestTag/kms-encryption-context-$1'],
+  [/^token\.actions\.githubusercontent\.com:(.+)$/i, 'aws:RequestTag/github-oidc-$1'],
+];
+const renameKey = (key: string) => RENAMED.reduce((k, [pattern, to]) => k.replace(pattern, to), key);
 
 function renameConditionKeys<T>(policy: T): T {
   if (Array.isArray(policy)) return policy.map(renameConditionKeys) as T;
