@@ -22,7 +22,8 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
   },
   ecrImagesToKeep: 30,
   loadBalancerDeletionProtection: false,
-  // Each environment names its own principals (its account differs); validation refuses an empty list.
+  // Empty: the environment's own account (filled in from `account`, never a stale id). Refused where
+  // real money trades (production names its people's roles instead).
   access: { operatorPrincipals: [], viewerPrincipals: [] },
   network: {
     cidr: '10.0.0.0/16',

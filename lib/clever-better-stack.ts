@@ -3,6 +3,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../environments/types';
+import { resolvePrincipals } from '../environments/validate-access';
 import { Alerting } from './alerting';
 import { acceptCdkInternals } from './compliance';
 import { Database } from './database';
@@ -306,8 +307,8 @@ export class CleverBetterStack extends Stack {
 
     // The roles people assume to run `ops` (README "Roles for people").
     this.operatorAccess = new OperatorAccess(this, 'OperatorAccess', {
-      operatorPrincipals: config.access.operatorPrincipals,
-      viewerPrincipals: config.access.viewerPrincipals,
+      operatorPrincipals: resolvePrincipals(config, config.access.operatorPrincipals).map((p) => p.arn),
+      viewerPrincipals: resolvePrincipals(config, config.access.viewerPrincipals).map((p) => p.arn),
       stackName: config.stackName,
       clusterName: names.cluster,
       botServiceName: names.botService,

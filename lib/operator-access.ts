@@ -41,9 +41,14 @@ export const VIEWER_OMISSIONS: Readonly<Record<string, string>> = {
 
 /** Props of {@link OperatorAccess}. */
 export interface OperatorAccessProps {
-  /** Account ids or IAM role/user ARNs that may assume the operator role (environments/ `access`). */
+  /**
+   * ARNs of the principals that may assume the operator role: IAM roles, users, or an account root
+   * (`arn:aws:iam::<account>:root`), from environments/ `access` (resolvePrincipals). Each must
+   * present MFA (`aws:MultiFactorAuthPresent`) unless it is an IAM Identity Center role, whose
+   * sign-in enforces it.
+   */
   readonly operatorPrincipals: readonly string[];
-  /** Account ids or IAM role/user ARNs that may assume the viewer role. */
+  /** ARNs of the principals that may assume the viewer role (read-only: no MFA condition). */
   readonly viewerPrincipals: readonly string[];
   /** This environment's stack name; `ops` reads its outputs (DescribeStacks). */
   readonly stackName: string;
@@ -69,7 +74,10 @@ export interface OperatorAccessProps {
    * emergency stop (docs/runbooks.md "Emergency stop", step 4). Encrypted with `encryptionKey`.
    */
   readonly onCallTopic: sns.ITopic;
-  /** Longest session, hours. @default 4 for the operator (an incident), 1 for the viewer */
+  /**
+   * Longest operator session, in hours: the operator can turn live trading on and run `migrate
+   * down`, so a session expires soon and the next assumption asks for MFA again. @default 1
+   */
   readonly operatorSessionHours?: number;
 }
 
@@ -175,15 +183,15 @@ export class OperatorAccess extends Construct {
     this.viewerRole = new iam.Role(this, 'Viewer', {
       roleName: VIEWER_ROLE_NAME,
       description: 'People: ops status (read-only)',
-      assumedBy: principals(props.viewerPrincipals),
+      assumedBy: trust(props.viewerPrincipals, false),
       maxSessionDuration: Duration.hours(1),
       inlinePolicies: { Ops: new iam.PolicyDocument({ statements: read }) },
     });
     this.operatorRole = new iam.Role(this, 'Operator', {
       roleName: OPERATOR_ROLE_NAME,
       description: 'People: every ops command (status, emergency-stop, resume, rollback, migrate)',
-      assumedBy: principals(props.operatorPrincipals),
-      maxSessionDuration: Duration.hours(props.operatorSessionHours ?? 4),
+      assumedBy: trust(props.operatorPrincipals, true),
+      maxSessionDuration: Duration.hours(props.operatorSessionHours ?? 1),
       inlinePolicies: { Ops: new iam.PolicyDocument({ statements: [...read, ...operate] }) },
     });
 
@@ -208,8 +216,23 @@ export class OperatorAccess extends Construct {
   }
 }
 
-/** Account ids become account principals (that account's IAM decides who), ARNs stay themselves. */
-function principals(list: readonly string[]): iam.IPrincipal {
-  const all = list.map((p) => (/^\d{12}$/.test(p) ? new iam.AccountPrincipal(p) : new iam.ArnPrincipal(p)));
+/** The path IAM Identity Center gives its permission sets' roles. */
+const SSO_ROLE = /:role\/aws-reserved\/sso\.amazonaws\.com\//;
+
+/**
+ * The trust of a role for people: each principal ARN as itself (an account root as that account),
+ * and, where `secondFactor`, a condition `aws:MultiFactorAuthPresent` on every principal but an IAM
+ * Identity Center role: a role session carries that key only when its user signed in with MFA (IAM
+ * user guide, "Configuring MFA-protected API access"); Identity Center enforces MFA at its sign-in.
+ */
+function trust(arns: readonly string[], secondFactor: boolean): iam.IPrincipal {
+  const all = arns.map((arn) => {
+    const account = /^arn:aws[\w-]*:iam::(\d{12}):root$/.exec(arn)?.[1];
+    const principal = account ? new iam.AccountPrincipal(account) : new iam.ArnPrincipal(arn);
+    return secondFactor && !SSO_ROLE.test(arn)
+      ? principal.withConditions({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } })
+      : principal;
+  });
+  if (all.length === 0) throw new Error('A role for people needs at least one principal');
   return all.length === 1 ? all[0] : new iam.CompositePrincipal(...all);
 }

@@ -330,9 +330,7 @@ describe('registries: ECR replication between the environments, simulated', () =
       );
     }
     // The sending registry receives from nobody: its repositories refuse the receiver's account.
-    for (const w of registries.filter(
-      (r) => r.world.ofType('AWS::ECR::ReplicationConfiguration').length > 0,
-    ))
+    for (const w of registries.filter((r) => r.world.ofType('AWS::ECR::ReplicationConfiguration').length > 0))
       for (const repo of w.world.ofType('AWS::ECR::Repository'))
         for (const other of registries.filter((o) => o !== w))
           failures.push(

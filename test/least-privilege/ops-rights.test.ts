@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { resolvePrincipals } from '../../environments/validate-access';
 import { commands } from '../../lib/ops/commands';
 import { runbookActions } from './simulation/actors';
 import { commandCalls, ROOT } from './simulation/source-calls';
@@ -134,20 +135,18 @@ describe.each(ENVIRONMENT_NAMES)('%s: roles for people match what ops calls', (n
     }
   });
 
-  test('both roles trust only the principals configured in environments/', () => {
-    const { access, account } = synthesized(name).stack.config;
-    const principalsOf = (props: { AssumeRolePolicyDocument: { Statement: { Principal: unknown }[] } }) =>
-      JSON.stringify(
-        props.AssumeRolePolicyDocument.Statement.map((s: { Principal: unknown }) => s.Principal),
-      );
+  test('both roles trust exactly the principals configured in environments/, resolved against the account', () => {
+    const { config } = synthesized(name).stack;
+    const principalsOf = (props: {
+      AssumeRolePolicyDocument: { Statement: { Principal: { AWS: string | string[] } }[] };
+    }) => props.AssumeRolePolicyDocument.Statement.flatMap((s) => [s.Principal.AWS].flat()).sort();
     for (const [roleName, list] of [
-      ['clever-better-operator', access.operatorPrincipals],
-      ['clever-better-viewer', access.viewerPrincipals],
+      ['clever-better-operator', config.access.operatorPrincipals],
+      ['clever-better-viewer', config.access.viewerPrincipals],
     ] as const) {
-      const text = principalsOf(role(roleName));
-      for (const principal of list)
-        expect(text).toContain(/^\d{12}$/.test(principal) ? `:iam::${principal}:root` : principal);
-      expect(text).toContain(account);
+      const expected = resolvePrincipals(config, list).map((p) => p.arn);
+      expect(principalsOf(role(roleName))).toEqual(expected.sort());
+      for (const arn of expected) expect(arn).toContain(`::${config.account}:`);
     }
   });
 });

@@ -13,6 +13,7 @@ import {
   VIEWER_OMISSIONS,
   VIEWER_ROLE_NAME,
 } from '../../lib/operator-access';
+import { resolvePrincipals } from '../../environments/validate-access';
 import { runbookNames } from '../../lib/names';
 import { ENVIRONMENT_NAMES, synthesized, synthesizedRegistry } from '../helpers/app';
 import {
@@ -404,6 +405,87 @@ describe.each(ENVIRONMENT_NAMES)('%s: every request, simulated', (name) => {
       );
       expect(unexpected(outcome, 'Denied')).toEqual([]);
     });
+  });
+
+  describe("people's trust: the configured principals, MFA for the operator, nobody else", () => {
+    const trustCases = (role: 'operator' | 'viewer') => {
+      const { access } = stack.config;
+      const roleArn = roleNamed(role === 'operator' ? OPERATOR_ROLE_NAME : VIEWER_ROLE_NAME).arn!;
+      const list = role === 'operator' ? access.operatorPrincipals : access.viewerPrincipals;
+      const assume = (context: Record<string, string>, from: string): Request => ({
+        action: 'sts:AssumeRole',
+        resource: roleArn,
+        context,
+        from,
+      });
+      /** A caller: the principal itself, or for an account root one of that account's roles (its IAM allows it). */
+      const caller = (arn: string, label: string): Actor => ({
+        name: label,
+        principal: arn.endsWith(':root') ? arn.replace(':root', ':role/someone-of-the-account') : arn,
+        identityPolicies: [
+          {
+            name: 'may-assume',
+            policy: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }],
+            },
+          },
+        ],
+      });
+      return { roleArn, principals: resolvePrincipals(stack.config, list), assume, caller };
+    };
+
+    test.each(['operator', 'viewer'] as const)(
+      'the %s role: each configured principal may assume it',
+      async (role) => {
+        const { principals, assume, caller } = trustCases(role);
+        expect(principals.length).toBeGreaterThan(0);
+        for (const p of principals) {
+          const outcomes = await simulateAll(worlds, caller(p.arn, `${name} ${p.arn}`), [
+            assume(p.ssoSession ? {} : { 'aws:MultiFactorAuthPresent': 'true' }, `access.${role}Principals`),
+          ]);
+          expect(unexpected(outcomes, 'Allowed')).toEqual([]);
+        }
+      },
+    );
+
+    test('the operator role refuses a session without MFA unless it comes from IAM Identity Center', async () => {
+      const { principals, assume, caller } = trustCases('operator');
+      const failures: string[] = [];
+      for (const p of principals) {
+        // An Identity Center role's sessions carry no MFA key; a role outside Identity Center is refused instead.
+        const who = p.ssoSession ? p.arn.replace(/:role\/.*/, ':role/not-identity-center') : p.arn;
+        for (const mfa of [{ 'aws:MultiFactorAuthPresent': 'false' }, {}] as Record<string, string>[])
+          failures.push(
+            ...unexpected(
+              await simulateAll(worlds, caller(who, `${name} ${who}`), [assume(mfa, 'no MFA')]),
+              'Denied',
+            ),
+          );
+      }
+      expect(principals.length).toBeGreaterThan(0);
+      expect(failures).toEqual([]);
+    });
+
+    test.each(['operator', 'viewer'] as const)(
+      'the %s role refuses principals of another account',
+      async (role) => {
+        const { principals, assume, caller } = trustCases(role);
+        const failures: string[] = [];
+        for (const p of principals) {
+          const foreign = p.arn.replace(/::\d{12}:/, `::${FOREIGN_ACCOUNT}:`);
+          failures.push(
+            ...unexpected(
+              await simulateAll(worlds, caller(foreign, foreign), [
+                assume({ 'aws:MultiFactorAuthPresent': 'true' }, 'foreign'),
+              ]),
+              'Denied',
+            ),
+          );
+        }
+        expect(failures).toEqual([]);
+      },
+    );
   });
 
   test('every actor has at least one allowed and one denied request checked', () => {
