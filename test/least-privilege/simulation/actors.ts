@@ -68,7 +68,7 @@ export const commandsOf = (role: 'viewer' | 'operator') =>
 export function runbookCommands(): string[] {
   const text = fs.readFileSync(path.join(ROOT, 'docs', 'runbooks.md'), 'utf8');
   const section = text.slice(text.indexOf('## Emergency stop'));
-  const block = /\*\*By hand\*\*[^`]*```bash\n([\s\S]*?)```/.exec(section)?.[1];
+  const block = /\*\*By hand\*\*[\s\S]*?```bash\n([\s\S]*?)```/.exec(section)?.[1];
   if (!block) throw new Error('docs/runbooks.md "Emergency stop" has no **By hand** bash block');
   return block
     .replace(/\\\n\s*/g, ' ')
