@@ -83,8 +83,10 @@ export interface OperatorAccessProps {
 
 /**
  * The environment's roles for people: `clever-better-viewer` (`ops status`) and
- * `clever-better-operator` (every `ops` command), each with exactly the calls `ops` makes, scoped to
- * this environment's resources, and assumable only by the principals configured in `environments/`.
+ * `clever-better-operator` (every `ops` command and the runbook's by-hand emergency stop), each with
+ * exactly the calls those make, scoped to this environment's resources, and assumable only by the
+ * principals configured in `environments/` (the operator with MFA or an IAM Identity Center session).
+ * test/least-privilege/ simulates every request of both (docs/least-privilege.md).
  */
 export class OperatorAccess extends Construct {
   readonly operatorRole: iam.Role;
