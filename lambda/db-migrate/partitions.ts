@@ -163,6 +163,11 @@ export async function ensurePartitionsTableByTable(
   const backoffMs = retry.backoffMs ?? 1000;
   const names = await partitionedTables(client);
   if (names === null) return null;
+  // Each attempt sets its own lock_timeout; afterwards the session's (the migration's) applies again.
+  const { rows: setting } = await client.query<{ value: string }>(
+    "SELECT current_setting('lock_timeout') AS value",
+  );
+  const sessionLockTimeout = setting[0].value;
   const tables: TablePartitions[] = [];
   for (const table of names) {
     const before = await defaultRows(client, table);
@@ -193,7 +198,7 @@ export async function ensurePartitionsTableByTable(
         await sleep(wait);
       }
     }
-    await client.query('RESET lock_timeout');
+    await client.query("SELECT set_config('lock_timeout', $1, false)", [sessionLockTimeout]);
     const after = await defaultRows(client, table);
     tables.push({
       table,
