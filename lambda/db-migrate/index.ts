@@ -54,6 +54,7 @@ const migrate = createHandler({
       const migrator = await Migrator.open(client, source, {
         database: settings.database,
         lockTimeoutMs: settings.lockTimeoutMs,
+        tableLockTimeoutMs: settings.tableLockTimeoutMs,
         deadline,
         // The deadline's watchdog: a second connection, opened only when the deadline arrives.
         openWatchdog: () => connect(config),
