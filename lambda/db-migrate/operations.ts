@@ -190,15 +190,19 @@ export async function runOperatorRequest(
       output: request.dryRun
         ? [`would create the missing partitions up to ${PARTITION_MONTHS_AHEAD} months ahead`]
         : report === null
-          ? [
-              'no partition maintenance: the schema has no partitioned time-series tables (not migrated yet, or TimescaleDB)',
-            ]
-          : report.tables.map(
-              (t) =>
-                `${t.table}: created ${t.created} partition${t.created === 1 ? '' : 's'}` +
-                `${t.moved ? `, moved ${t.moved} row(s) out of the DEFAULT partition` : ''}; ` +
-                `horizon ${Math.floor(t.horizonDays)} days; ${t.defaultRows} row(s) in the DEFAULT partition`,
-            ),
+          ? ['no partition maintenance: the schema has no time-series tables (not migrated yet)']
+          : report.managedBy === 'timescaledb'
+            ? report.tables.map(
+                (t) =>
+                  `${t.table}: managed by TimescaleDB (chunks are created as rows arrive); horizon reported as ` +
+                  `${t.horizonDays} days`,
+              )
+            : report.tables.map(
+                (t) =>
+                  `${t.table}: created ${t.created} partition${t.created === 1 ? '' : 's'}` +
+                  `${t.moved ? `, moved ${t.moved} row(s) out of the DEFAULT partition` : ''}; ` +
+                  `horizon ${Math.floor(t.horizonDays)} days; ${t.defaultRows} row(s) in the DEFAULT partition`,
+              ),
       exitCode: 0,
     };
   }
