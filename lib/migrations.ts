@@ -293,8 +293,10 @@ export class DatabaseMigrations extends Construct {
       alarmName: props.needsAttentionAlarmName,
       alarmDescription:
         'A deploy (usually an update rollback) succeeded without migrating, leaving something for a person: the ' +
-        'database is dirty, behind the deployed files, or could not be checked. The migration function log line ' +
-        '"needs a person" says what to do. Runbook: docs/runbooks.md#migrations',
+        'database is dirty, behind the deployed files, or could not be checked; a post-migration step (service ' +
+        'logins, partition measurement) failed during a rollback; or the login step removed rights a service role ' +
+        'must not have. The migration function log line "needs a person" says what to do. Runbook: ' +
+        'docs/runbooks.md#migrations',
       metric: metric(MIGRATION_METRICS.needsAttention, 'Sum', Duration.minutes(5)),
       threshold: 1,
       evaluationPeriods: 1,
