@@ -427,7 +427,7 @@ export class Migrator {
       .map((r) => r.name)
       .filter((name) =>
         dropping.some(({ body }) =>
-          new RegExp(`(^|[^\\w$])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w$])`).test(body),
+          new RegExp(`(^|[^\\w$])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w$])`, 'i').test(body),
         ),
       );
     if (named.length === 0) return;
