@@ -23,8 +23,13 @@ import { startWatchdog } from './watchdog';
  * - before each file `(target, dirty=true)` replaces the row in its own committed transaction
  *   (DELETE + INSERT where golang-migrate uses TRUNCATE + INSERT: same row, 10× cheaper), the whole file is
  *   sent as ONE simple-protocol query (so PostgreSQL runs it as one implicit transaction unless it
- *   has its own BEGIN/COMMIT), then `(target, false)` is committed: inside the file's own
- *   transaction when the file can be wrapped (runFile), else in a transaction of its own;
+ *   has its own BEGIN/COMMIT), then `(target, false)` is committed: with the file's last part when
+ *   the file is one transaction or a file of BEGIN … COMMIT blocks (runFile), else in a transaction
+ *   of its own;
+ * - before anything runs, every file of the plan is checked: UTF-8, the one-CONCURRENTLY-per-file
+ *   rule (transaction.ts), and a down that drops roles with live sessions (checkRoleSessions);
+ * - every statement waits at most `tableLockTimeoutMs` for a table lock; a file that timed out and
+ *   committed nothing is tried again until the deadline (runWithLockRetries);
  * - a dirty database is refused with `Dirty database version N. Fix and force version.`, plus advice
  *   from the evidence the runner records beside golang-migrate's table (advice.ts);
  * - `force V` rewrites only the row;
