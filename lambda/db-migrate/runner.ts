@@ -689,9 +689,10 @@ export class Migrator {
     const { rows } = await this.client.query<{ versions: string; attempts: string; current: string }>(
       `SELECT (SELECT COUNT(1) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2) AS versions,
               (SELECT COUNT(1) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $3) AS attempts,
-              (SELECT COUNT(1) FROM information_schema.columns WHERE table_schema = $1 AND table_name = $3
-                  AND column_name = 'not_run') AS current`,
-      [this.schema, this.tableName, ATTEMPTS_TABLE],
+              (SELECT COUNT(1) FROM pg_attribute WHERE attrelid = to_regclass($4) AND attname = 'not_run'
+                  AND NOT attisdropped) AS current`,
+      // The column check reads pg_attribute: information_schema.columns costs tens of ms per run.
+      [this.schema, this.tableName, ATTEMPTS_TABLE, this.attempts],
     );
     if (rows[0]?.versions !== '1') {
       await this.client.query(

@@ -375,6 +375,16 @@ describe('advice from what the server did, never from what the file was expected
     expect(advice).not.toMatch(/run "migrate force/);
   });
 
+  test('an attempts table from an older runner gains the evidence columns, and the advice uses them', async () => {
+    await admin.query(`CREATE TABLE cb_migration_attempts (id bigserial PRIMARY KEY, version bigint NOT NULL,
+      direction text NOT NULL, from_version bigint NOT NULL, target bigint NOT NULL, file text,
+      not_wrapped_reason text, started_at timestamptz NOT NULL DEFAULT clock_timestamp(), committed_at timestamptz)`);
+    const dir = migrationsDir({ ...base, '2_case.up.sql': 'SELEC 1;' });
+    await expect(run(dir, { command: 'up' })).rejects.toBeInstanceOf(MigrationFailedError);
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(adviceOf(error)).toMatch(/^Nothing of the up 2_case\.up\.sql ran/);
+  });
+
   test('a block file that succeeds is clean in the same query (the row turns clean with its last part)', async () => {
     const dir = migrationsDir({ ...base, '2_ok.up.sql': 'BEGIN;\nCREATE TABLE ok (id int);\nCOMMIT;\n' });
     await run(dir, { command: 'up' });
