@@ -382,7 +382,9 @@ export class Migrator {
       } catch (err) {
         if (!(err instanceof MigrationFailedError) || !err.retryable) throw err;
         const wait = Math.min(backoff * 2 ** (tries - 1), 15_000);
-        const outOfTime = deadline !== undefined && Date.now() + wait >= deadline;
+        // Another try only when its whole lock wait fits before the deadline: a try cut short by
+        // the watchdog would end as a cancelled file instead of this clean stop.
+        const outOfTime = deadline !== undefined && Date.now() + wait + this.tableLockTimeoutMs >= deadline;
         if (!outOfTime && tries < maxTries) {
           this.log(
             `${step.file!.name}: ${(err.cause as Error).message} (lock_timeout ${this.tableLockTimeoutMs} ms, try ${tries}); ` +
