@@ -319,7 +319,9 @@ export class CleverBetterStack extends Stack {
       configSecret: this.secrets.config,
       encryptionKey: this.encryption.key,
       alarmTopics: this.alerting.topics,
-      resolveTopic: this.alerting.resolvedTopic ?? this.alerting.ticketTopic,
+      resolveTopics: [this.alerting.resolvedTopic, this.alerting.ticketTopic].filter(
+        (t): t is NonNullable<typeof t> => !!t,
+      ),
       onCallTopic: this.alerting.topic,
       // Every function an ops command invokes: `ops rollback` asks the planner first, then the
       // service's own rollback function (test/least-privilege/ simulates each invocation).

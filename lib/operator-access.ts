@@ -76,10 +76,10 @@ export interface OperatorAccessProps {
   readonly alarmTopics: readonly sns.ITopic[];
   /**
    * Where `ops resume` reports the emergency stop's pages resolved (they have no OK action of their
-   * own): the pager's topic of OK notifications, or the ticket topic where nobody is paged. Encrypted
+   * own): the pager's topic of OK notifications where there is one, and the ticket topic. Encrypted
    * with `encryptionKey`.
    */
-  readonly resolveTopic: sns.ITopic;
+  readonly resolveTopics: readonly sns.ITopic[];
   /**
    * The on-call topic (`OnCallTopicArn`): the operator publishes to it in the runbook's by-hand
    * emergency stop (docs/runbooks.md "Emergency stop", step 4). Encrypted with `encryptionKey`.
@@ -195,7 +195,7 @@ export class OperatorAccess extends Construct {
       new iam.PolicyStatement({
         sid: 'ResolveTheStopPages',
         actions: ['sns:Publish'],
-        resources: [props.resolveTopic.topicArn],
+        resources: props.resolveTopics.map((t) => t.topicArn),
       }),
       // `ops resume` clears the stop's "halted" marker (lib/metrics.ts STOP_MARKER). PutMetricData has
       // no resource-level permissions; the namespace condition is its scope.

