@@ -65,4 +65,15 @@ export const production = defineEnvironment(base, {
     tasksBelowDesiredMinutes: 3,
     unhealthyTargetMinutes: 2,
   },
+  // Live trading logs and calls more; a production increase of $100 a month is worth a warning.
+  cost: {
+    warnAboveUsdPerMonth: 100,
+    usage: {
+      botLogGbPerDay: 2,
+      mlLogGbPerDay: 1,
+      flowLogGbPerDay: 1,
+      natProcessedGbPerMonth: 300,
+      albLcuPerHour: 2,
+    },
+  },
 });
