@@ -4,4 +4,5 @@ export * from './delta';
 export * from './environment';
 export * from './estimate';
 export * from './prices';
+export * from './pr';
 export * from './render';

@@ -13,10 +13,12 @@ import {
   synthesize,
   withAssetHashes,
 } from './assembly';
+import { withCostFinding } from '../cost/pr';
 import { MigrationFile, migrationFilesOf } from './migrations';
 import { ALLOW_DESTRUCTIVE_LABEL, renderMarkdown, renderText } from './render';
 import { StackDiff, summarizeStack } from './summary';
 import { CfnTemplate } from './template';
+import type { EnvironmentConfig } from '../../environments/types';
 
 /** Exit codes of `npm run diff`. */
 export const EXIT = { ok: 0, blocked: 1, error: 2 } as const;
@@ -140,6 +142,11 @@ export interface DiffDeps {
   appStackNames(projectRoot: string): string[];
   /** The deployed template of a stack. */
   deployedTemplate(stackName: string, region: string | undefined): Promise<CfnTemplate>;
+  /**
+   * The working tree's environments: their usage profiles price the cost line of each stack.
+   * @default none: no cost line
+   */
+  environments?(): readonly EnvironmentConfig[];
   out(text: string): void;
   err(text: string): void;
 }
@@ -151,6 +158,7 @@ export const defaultDeps: DiffDeps = {
   exportCommit,
   appStackNames,
   deployedTemplate: (stackName, region) => deployedTemplate(stackName, new CloudFormationClient({ region })),
+  environments: () => appEnvironments(path.resolve(__dirname, '..', '..')),
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
@@ -167,6 +175,13 @@ export function appStackNames(projectRoot: string): string[] {
   const names = require(path.join(projectRoot, 'lib', 'stack-names')) as typeof import('../stack-names');
   /* eslint-enable @typescript-eslint/no-require-imports */
   return names.appStackNames(environments);
+}
+
+/** The environments the app at `projectRoot` defines (validated, as synth loads them). */
+export function appEnvironments(projectRoot: string): readonly EnvironmentConfig[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(path.join(projectRoot, 'environments')) as typeof import('../../environments'))
+    .environments;
 }
 
 /** The two sides, resolved and checked before any synthesis. */
@@ -280,7 +295,17 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
         head: headMigrations,
         base: args.deployed ? undefined : migrationsIn(baseDir, base.get(name)),
       };
-      results.push(summarizeStack(name, oldTemplate, head.get(name)?.template, { labels, migrations }));
+      const stackDiff = summarizeStack(name, oldTemplate, head.get(name)?.template, { labels, migrations });
+      // What the change adds to the environment's monthly estimate (docs/cost.md): info or warn, never block.
+      results.push({
+        ...stackDiff,
+        summary: withCostFinding(
+          stackDiff.summary,
+          oldTemplate,
+          head.get(name)?.template,
+          deps.environments?.() ?? [],
+        ),
+      });
     }
     const rendering = {
       baseLabel: planned.baseLabel ?? (args.deployed ? 'deployed stacks' : args.baseDir),
