@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EnvironmentConfig } from '../../environments/types';
-import { readAssembly, synthesize } from '../diff/assembly';
 import type { CfnTemplate } from '../diff/template';
 import { EnvironmentEstimate, estimateEnvironment } from './environment';
 import { renderReport } from './render';
@@ -81,9 +80,14 @@ export interface CostDeps {
   err(text: string): void;
 }
 
+// lib/diff/assembly loads the CloudFormation SDK client (a third of a second) for --deployed,
+// which the estimate never needs: load it only when a function of it runs.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const assembly = (): typeof import('../diff/assembly') => require('../diff/assembly');
+
 /** Templates of a cloud assembly by stack name. */
 export function templatesIn(dir: string): Map<string, CfnTemplate> {
-  return new Map([...readAssembly(dir)].map(([name, stack]) => [name, stack.template]));
+  return new Map([...assembly().readAssembly(dir)].map(([name, stack]) => [name, stack.template]));
 }
 
 /** Runs `npm run cost`; returns the exit status. */
@@ -128,7 +132,7 @@ export function defaultCostDeps(environments: readonly EnvironmentConfig[]): Cos
   return {
     projectRoot: path.resolve(__dirname, '..', '..'),
     environments,
-    synthesize,
+    synthesize: (cwd, outDir, label) => assembly().synthesize(cwd, outDir, label),
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   };
