@@ -76,10 +76,12 @@ const usageBasis = (field: string, value: number, extra = ''): string =>
 function fargateService({ logicalId, resource, template, inputs }: PricerContext): LineDraft[] {
   const p = propsOf(resource);
   const resources = resourcesOf(template);
-  const fargate =
-    p.LaunchType === 'FARGATE' ||
-    (Array.isArray(p.CapacityProviderStrategy) &&
-      p.CapacityProviderStrategy.some((s: Props) => String(s.CapacityProvider).startsWith('FARGATE')));
+  const providers: string[] = Array.isArray(p.CapacityProviderStrategy)
+    ? p.CapacityProviderStrategy.map((s: Props) => String(s.CapacityProvider))
+    : [];
+  const fargate = p.LaunchType === 'FARGATE' || providers.some((name) => name.startsWith('FARGATE'));
+  // Fargate Spot has its own (lower, varying) price: never price it as on-demand.
+  const spot = providers.includes('FARGATE_SPOT');
   const task = resources[targetOf(p.TaskDefinition) ?? ''];
   if (!fargate || !task) {
     return [
@@ -115,16 +117,17 @@ function fargateService({ logicalId, resource, template, inputs }: PricerContext
   const vcpu = Number(t.Cpu) / 1024;
   const gb = Number(t.Memory) / 1024;
   const arm = t.RuntimePlatform?.CpuArchitecture === 'ARM64';
+  const family = spot ? 'fargate-spot' : arm ? 'fargate.arm' : 'fargate';
   const basis = `${tasks} task${tasks === 1 ? '' : 's'} (${source}) × ${HOURS_PER_MONTH} h`;
   const lines: LineDraft[] = [
     {
-      priceId: arm ? 'fargate.arm-vcpu-hour' : 'fargate.vcpu-hour',
+      priceId: family === 'fargate' ? 'fargate.vcpu-hour' : `${family}-vcpu-hour`,
       quantity: tasks * HOURS_PER_MONTH * vcpu,
       kind: 'fixed',
       basis: `${basis} × ${vcpu} vCPU`,
     },
     {
-      priceId: arm ? 'fargate.arm-gb-hour' : 'fargate.gb-hour',
+      priceId: family === 'fargate' ? 'fargate.gb-hour' : `${family}-gb-hour`,
       quantity: tasks * HOURS_PER_MONTH * gb,
       kind: 'fixed',
       basis: `${basis} × ${gb} GB`,
@@ -198,7 +201,12 @@ function rdsInstance({ resource, inputs }: PricerContext): LineDraft[] {
 function alarm({ resource }: PricerContext): LineDraft[] {
   const p = propsOf(resource);
   const stats: Props[] = Array.isArray(p.Metrics) ? p.Metrics.filter((m: Props) => m.MetricStat) : [];
-  const metrics = Array.isArray(p.Metrics) ? Math.max(1, stats.length) : 1;
+  // An anomaly-detection alarm bills its metric and the band's upper and lower bound: 3 metrics
+  // (CloudWatch pricing, "Alarms").
+  const bands: number = Array.isArray(p.Metrics)
+    ? p.Metrics.filter((m: Props) => /ANOMALY_DETECTION_BAND\s*\(/.test(String(m.Expression ?? ''))).length
+    : 0;
+  const metrics = (Array.isArray(p.Metrics) ? Math.max(1, stats.length) : 1) + 2 * bands;
   const periods = [p.Period, ...stats.map((m) => m.MetricStat.Period)].filter((x) => typeof x === 'number');
   const highResolution = periods.some((period) => period < 60);
   return [
@@ -235,8 +243,12 @@ function logGroup({ logicalId, resource, template, inputs }: PricerContext): Lin
   const retentionDays = typeof p.RetentionInDays === 'number' ? p.RetentionInDays : 365;
   return [
     {
-      // Flow logs are "vended logs", priced apart from the standard ingestion.
-      priceId: flowLogDestination ? 'logs.vended-ingest-gb' : 'logs.ingest-gb',
+      // Flow logs are "vended logs", and the Infrequent Access class has its own price.
+      priceId: flowLogDestination
+        ? 'logs.vended-ingest-gb'
+        : p.LogGroupClass === 'INFREQUENT_ACCESS'
+          ? 'logs.infrequent-access-ingest-gb'
+          : 'logs.ingest-gb',
       quantity: gbPerDay * DAYS_PER_MONTH,
       kind: 'usage',
       basis: usageBasis(field, gbPerDay, ` GB/day × ${DAYS_PER_MONTH} days`),

@@ -91,6 +91,18 @@ const EU_WEST_1: Readonly<Record<string, PriceRow>> = {
     'https://aws.amazon.com/fargate/pricing/',
     'no eu-west-1 Price List extract of EU-Fargate-ARM-GB-Hours',
   ),
+  'fargate-spot-vcpu-hour': unknown(
+    'Fargate Spot vCPU-hour',
+    'vCPU-hour',
+    'https://aws.amazon.com/fargate/pricing/',
+    'Spot prices vary; no eu-west-1 figure was read',
+  ),
+  'fargate-spot-gb-hour': unknown(
+    'Fargate Spot GB-hour',
+    'GB-hour',
+    'https://aws.amazon.com/fargate/pricing/',
+    'Spot prices vary; no eu-west-1 figure was read',
+  ),
   'fargate.ephemeral-gb-hour': unknown(
     'Fargate ephemeral storage beyond 20 GB, GB-hour',
     'GB-hour',
@@ -196,6 +208,12 @@ const EU_WEST_1: Readonly<Record<string, PriceRow>> = {
     0.57,
     'https://aws.amazon.com/cloudwatch/pricing/',
     `EU-DataProcessing-Bytes, ${CW_OFFER}`,
+  ),
+  'logs.infrequent-access-ingest-gb': unknown(
+    'CloudWatch Logs ingestion, Infrequent Access log class',
+    'GB',
+    'https://aws.amazon.com/cloudwatch/pricing/',
+    'no eu-west-1 Price List extract of the Infrequent Access ingestion usage type',
   ),
   'logs.vended-ingest-gb': unknown(
     'CloudWatch Logs ingestion of vended logs (VPC flow logs), first 10 TB',

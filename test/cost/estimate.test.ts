@@ -154,6 +154,59 @@ describe('how each dimension is counted', () => {
     });
   });
 
+  test('an anomaly-detection alarm bills three metrics: the metric and both bounds of the band', () => {
+    const lines = one({
+      Band: {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          ThresholdMetricId: 'band',
+          Metrics: [
+            { Id: 'm', MetricStat: { Period: 300, Metric: { MetricName: 'Latency' } } },
+            { Id: 'band', Expression: 'ANOMALY_DETECTION_BAND(m, 2)' },
+          ],
+        },
+      },
+    });
+    expect(lines[0]).toMatchObject({ quantity: 3, monthlyUsd: 0.30000000000000004 });
+  });
+
+  test('Fargate Spot and ARM tasks are never priced as on-demand x86', () => {
+    const task = (RuntimePlatform?: object) => ({
+      Type: 'AWS::ECS::TaskDefinition',
+      Properties: { Cpu: '1024', Memory: '2048', RuntimePlatform },
+    });
+    const spot = one({
+      Task: task(),
+      Svc: {
+        Type: 'AWS::ECS::Service',
+        Properties: {
+          DesiredCount: 1,
+          TaskDefinition: { Ref: 'Task' },
+          CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+        },
+      },
+    });
+    expect(spot.map((l) => [l.priceId, l.monthlyUsd])).toEqual([
+      ['fargate-spot-vcpu-hour', undefined],
+      ['fargate-spot-gb-hour', undefined],
+    ]);
+    const arm = one({
+      Task: task({ CpuArchitecture: 'ARM64' }),
+      Svc: {
+        Type: 'AWS::ECS::Service',
+        Properties: { LaunchType: 'FARGATE', DesiredCount: 1, TaskDefinition: { Ref: 'Task' } },
+      },
+    });
+    expect(arm.map((l) => l.priceId)).toEqual(['fargate.arm-vcpu-hour', 'fargate.arm-gb-hour']);
+  });
+
+  test('an Infrequent Access log group is not priced at the Standard ingestion rate', () => {
+    const lines = one({
+      Ia: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupClass: 'INFREQUENT_ACCESS' } },
+    });
+    expect(lines[0].priceId).toBe('logs.infrequent-access-ingest-gb');
+  });
+
   test('an internet-facing load balancer also pays a public IPv4 address per subnet; an internal one does not', () => {
     const lb = (Scheme: string) =>
       one({
