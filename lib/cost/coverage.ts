@@ -565,7 +565,9 @@ export const COVERAGE: Readonly<Record<string, Coverage>> = {
   'AWS::Logs::ResourcePolicy': free('CloudWatch Logs', 'no charge'),
   'AWS::Events::Rule': free(
     'EventBridge',
-    'rules cost nothing; schedules and events from AWS services are free (only custom, partner and cross-account events are billed)',
+    // https://aws.amazon.com/eventbridge/pricing/ ("AWS management events are ingested by the event
+    // bus for free"); AWS Price List AWSEvents: "$0 for the first 14 million scheduled invocations".
+    'rules cost nothing; events AWS services send to the default bus and the first 14 million scheduled invocations a month are free (only custom, partner and cross-account events are billed)',
   ),
   'AWS::RDS::DBParameterGroup': free('RDS', 'no charge'),
   'AWS::RDS::DBSubnetGroup': free('RDS', 'no charge'),
