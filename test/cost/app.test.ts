@@ -170,6 +170,58 @@ describe('npm run cost', () => {
     expect(natLines).toHaveLength(prod.network.natGateways);
   });
 
+  test('without --dir it synthesizes into a temporary assembly, passes a synth warning on, and removes it', async () => {
+    let outDir = '';
+    let out = '';
+    let err = '';
+    const deps: CostDeps = {
+      projectRoot: path.resolve(__dirname, '..', '..'),
+      environments,
+      synthesize: async (_cwd, dest) => {
+        outDir = dest;
+        fs.cpSync(dir, dest, { recursive: true });
+        return 'cdk synth of the working tree reported 1 error(s)\n(details)';
+      },
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+    };
+    expect(await runCost(['--summary'], deps)).toBe(0);
+    expect(out).toContain('production (eu-west-1');
+    expect(err).toBe('warning: cdk synth of the working tree reported 1 error(s)\n');
+    expect(fs.existsSync(outDir)).toBe(false);
+  });
+
+  test.each(environments.map((e) => [e.name, e] as const))(
+    'the %s estimate follows the config: one NAT line per gateway, the tasks and sizes of bot and ml-service',
+    (_name, config) => {
+      const lines = estimateTemplate(
+        config.stackName,
+        templates.get(config.stackName)!,
+        inputsFor(config),
+      ).lines;
+      expect(lines.filter((l) => l.priceId === 'nat.hour')).toHaveLength(config.network.natGateways);
+      for (const [serviceName, svc] of [
+        ['bot', config.bot],
+        ['ml-service', config.ml],
+      ] as const) {
+        const vcpu = lines.find((l) => l.name === serviceName && l.priceId === 'fargate.vcpu-hour');
+        const gb = lines.find((l) => l.name === serviceName && l.priceId === 'fargate.gb-hour');
+        expect([serviceName, vcpu?.quantity]).toEqual([
+          serviceName,
+          (svc.desiredCount * 730 * svc.cpu) / 1024,
+        ]);
+        expect([serviceName, gb?.quantity]).toEqual([
+          serviceName,
+          (svc.desiredCount * 730 * svc.memoryMiB) / 1024,
+        ]);
+      }
+      const db = lines.find((l) => l.priceId === `rds.instance.postgres.${config.database.instanceClass}`);
+      expect(db?.quantity).toBe(730 * (config.database.multiAz ? 2 : 1));
+      const storage = lines.find((l) => l.priceId === 'rds.gp3.gb-month');
+      expect(storage?.quantity).toBe(config.database.allocatedStorageGiB * (config.database.multiAz ? 2 : 1));
+    },
+  );
+
   test('fails on an unknown option, a missing value or an unknown environment, naming the fix', async () => {
     expect(await run(['--dirr', dir])).toMatchObject({
       code: 2,
