@@ -7,6 +7,8 @@ import { EnvironmentConfig } from './types';
 export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'alarmEmail'> = {
   region: 'eu-west-1',
   terminationProtection: false,
+  // No protection until the first create succeeded (`npm run ops -- protect` sets it per environment).
+  stackCreated: false,
   liveTradingEnabled: false,
   betfairHeartbeatTimeoutSeconds: 60,
   allowMutableImageTags: false,
@@ -21,6 +23,8 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
     runbookRef: 'main',
   },
   ecrImagesToKeep: 30,
+  // Release tags (v1.2.3): kept forever in every registry; ops release accepts only these.
+  releaseTagPatterns: ['v*'],
   loadBalancerDeletionProtection: false,
   // Each environment names its own principals (its account differs); validation refuses an empty list.
   access: { operatorPrincipals: [], viewerPrincipals: [] },

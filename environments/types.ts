@@ -65,7 +65,7 @@ export interface DatabaseConfig {
   readonly multiAz: boolean;
   /** Automated backup retention in days (7–35; Security Hub RDS.11 asks for at least 7). */
   readonly backupRetentionDays: number;
-  /** Refuse `DeleteDBInstance` until switched off. */
+  /** Refuse `DeleteDBInstance` until switched off; takes effect once `stackCreated` is true. */
   readonly deletionProtection: boolean;
   /**
    * What happens to the instance when it leaves the stack: `snapshot` takes a final snapshot,
@@ -293,6 +293,14 @@ export interface PagerSecretConfig {
   readonly urlSecretName: string;
   /** JSON field of that secret holding the URL. @default 'url' */
   readonly urlSecretField: string;
+  /**
+   * Version id of the secret value the subscription uses: the reference reads
+   * `{{resolve:secretsmanager:<name>:SecretString:<field>::<version-id>}}`. CloudFormation re-reads a
+   * dynamic reference only when its text changes, never when the secret alone changes, so a new URL
+   * takes effect through a new version id. `npm run ops -- pager set-url` writes the secret and this
+   * id together (docs/runbooks.md). @default none: the version current at the stack's create
+   */
+  readonly urlSecretVersionId?: string;
 }
 
 /** Severity routing of the environment's alarms (lib/alerting.ts, lib/monitoring/severity.ts). */
@@ -401,8 +409,19 @@ export interface EnvironmentConfig {
   readonly account: string;
   /** AWS region; the guide's is `eu-west-1`. */
   readonly region: string;
-  /** Protect the stack itself from `cdk destroy` / DeleteStack. */
+  /**
+   * Protect the stack itself from `cdk destroy` / DeleteStack. Takes effect only once
+   * `stackCreated` is true (docs/first-deploy.md "When protection turns on").
+   */
   readonly terminationProtection: boolean;
+  /**
+   * Whether `stackName` exists in its account: its first create succeeded. Until then nothing is
+   * created with termination or deletion protection (`terminationProtection`,
+   * `database.deletionProtection`, `loadBalancerDeletionProtection` wait for it), so a create that
+   * fails rolls back to nothing and can be retried. `npm run ops -- protect` writes `true` after the
+   * first create; `ops preflight` fails while this disagrees with the account. @default false
+   */
+  readonly stackCreated: boolean;
   /**
    * Initial `live_trading_enabled` in `clever-better/<name>/config`. Only the emergency stop and
    * `ops resume` change it afterwards; a deploy that leaves this value alone never rewrites the secret.
@@ -454,9 +473,20 @@ export interface EnvironmentConfig {
   readonly sandbox: boolean;
   /** Severity routing: page and ticket topics, the pager, runbook links (docs/runbooks.md "Routing"). */
   readonly alerting: AlertingConfig;
-  /** Number of images per ECR repository kept for rollbacks. */
+  /**
+   * Number of images per ECR repository kept besides the released ones (`releaseTagPatterns`):
+   * branch builds and other tags; older ones expire.
+   */
   readonly ecrImagesToKeep: number;
-  /** ALB deletion protection (Security Hub ELB.6). */
+  /**
+   * Tag patterns of released images (ECR lifecycle `tagPatternList` wildcards: `*` any run of
+   * characters, at most 4 per pattern). The registry keeps every image with such a tag, so a pin
+   * (a tag, or a digest through the tag it was released as) never expires; `npm run ops -- release`
+   * accepts only matching tags, and synthesis fails when a pinned tag matches none.
+   * @default ['v*']
+   */
+  readonly releaseTagPatterns: readonly string[];
+  /** ALB deletion protection (Security Hub ELB.6); takes effect once `stackCreated` is true. */
   readonly loadBalancerDeletionProtection: boolean;
   /** VPC settings. */
   readonly network: NetworkConfig;

@@ -1,3 +1,4 @@
+import { protections } from './deletion-protection';
 import { AspectPriority, Aspects, CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -60,7 +61,7 @@ export class CleverBetterStack extends Stack {
     super(scope, id, {
       ...props,
       env: { account: config.account, region: config.region },
-      terminationProtection: config.terminationProtection,
+      terminationProtection: protections(config).termination,
       description: `Clever Better ${config.name}: Betfair trading bot, ML service, PostgreSQL and their operations`,
     });
     this.config = config;
@@ -123,7 +124,7 @@ export class CleverBetterStack extends Stack {
       maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
       multiAz: config.database.multiAz,
       backupRetentionDays: config.database.backupRetentionDays,
-      deletionProtection: config.database.deletionProtection,
+      deletionProtection: protections(config).database,
       removalPolicy: config.database.removalPolicy,
       monitoringIntervalSeconds: config.database.monitoringIntervalSeconds,
       instanceIdentifier: `clever-better-${config.name}`,
@@ -174,7 +175,7 @@ export class CleverBetterStack extends Stack {
       databaseName: names.databaseName,
       logRetention,
       logRemovalPolicy,
-      loadBalancerDeletionProtection: config.loadBalancerDeletionProtection,
+      loadBalancerDeletionProtection: protections(config).loadBalancer,
     });
     this.database.allowFrom(this.services.bot, 'PostgreSQL from the bot');
     this.database.allowFrom(this.services.ml, 'PostgreSQL from ml-service');

@@ -23,6 +23,10 @@ export const OPS_COMMAND_ROLES: Readonly<Record<string, 'viewer' | 'operator' | 
   // Reads staging's and production's registries (two accounts) and writes environments/: a release
   // engineer's command with ECR read rights in both accounts, not one environment's role.
   release: 'administrator',
+  // Creates the pager secret before the first deploy (no operator role yet) and writes environments/.
+  pager: 'administrator',
+  // Reads the stack's state and writes environments/ (stackCreated): a change that goes through review.
+  protect: 'administrator',
   'emergency-stop': 'operator',
   resume: 'operator',
   rollback: 'operator',

@@ -1,5 +1,5 @@
 import type { UsageProfile } from '../../environments/types';
-import { physicalName } from '../diff/physical-names';
+import { constructPath, physicalName } from '../diff/physical-names';
 import { CfnResource, CfnTemplate, resourcesOf } from '../diff/template';
 import { COVERAGE, Coverage } from './coverage';
 import { priceOf } from './prices';
@@ -79,18 +79,7 @@ export interface StackEstimate {
 
 /** The readable name of a resource: its physical name, else its construct path without the stack. */
 export function nameOf(logicalId: string, resource: CfnResource): string {
-  const physical = physicalName(resource);
-  if (physical) return physical;
-  const metadata = resource.Metadata as Record<string, unknown> | undefined;
-  const cdkPath = metadata?.['aws:cdk:path'];
-  if (typeof cdkPath === 'string') {
-    return cdkPath
-      .split('/')
-      .slice(1)
-      .filter((part) => part !== 'Resource' && part !== 'Default')
-      .join('/');
-  }
-  return logicalId;
+  return physicalName(resource) ?? constructPath(resource) ?? logicalId;
 }
 
 /** The coverage entry of a resource type, or undefined when nobody decided how it is billed. */

@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../../environments/types';
-import type { Finding } from '../diff/rules';
+import type { Finding } from '../diff/types';
 import type { RiskSummary } from '../diff/summary';
 import type { CfnTemplate } from '../diff/template';
 import { CostDelta, costDelta, costDeltaSentence, isCostChange, signedUsd } from './delta';

@@ -28,6 +28,7 @@ import { LambdaServer, startLambdaServer } from './lambda-server';
 import { startEmulatorFront } from './ecs-agent';
 import { startMoto, Moto, PROJECT_ROOT } from './moto';
 import { startPostgres, TestPostgres } from './postgres';
+import { LOCAL_AWS_VARIABLES } from './runtime';
 
 const REGION = local.region;
 
@@ -88,10 +89,10 @@ export function localContract(at: {
 }): Record<string, string> {
   return {
     CLEVER_BETTER_ENV: local.name,
-    AWS_REGION: REGION,
-    AWS_ENDPOINT_URL: at.awsEndpoint,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    [LOCAL_AWS_VARIABLES.region]: REGION,
+    [LOCAL_AWS_VARIABLES.endpoint]: at.awsEndpoint,
+    [LOCAL_AWS_VARIABLES.accessKeyId]: 'local',
+    [LOCAL_AWS_VARIABLES.secretAccessKey]: 'local',
     DB_HOST: at.database.host,
     DB_PORT: String(at.database.port),
     DB_NAME: LOCAL.databaseName,
