@@ -26,7 +26,8 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
   // Release tags (v1.2.3): kept forever in every registry; ops release accepts only these.
   releaseTagPatterns: ['v*'],
   loadBalancerDeletionProtection: false,
-  // Each environment names its own principals (its account differs); validation refuses an empty list.
+  // Empty: the environment's own account (filled in from `account`, never a stale id). Refused where
+  // real money trades (production names its people's roles instead).
   access: { operatorPrincipals: [], viewerPrincipals: [] },
   network: {
     cidr: '10.0.0.0/16',

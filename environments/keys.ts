@@ -39,7 +39,12 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
   stackName: true,
   account: true,
   region: true,
-  access: { operatorPrincipals: true, viewerPrincipals: true },
+  access: {
+    operatorPrincipals: true,
+    viewerPrincipals: true,
+    crossAccountPrincipalAccounts: true,
+    acknowledgeAccountRootTrust: true,
+  },
   terminationProtection: true,
   stackCreated: true,
   liveTradingEnabled: true,

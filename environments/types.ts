@@ -325,16 +325,39 @@ export interface AlertingConfig {
 }
 
 /**
- * Who may assume the environment's roles for people (README "Roles for people"). Each entry is a
- * 12-digit account id (trusting that account, whose own IAM policies then say who may assume the
- * role) or the ARN of an IAM role or user, e.g. an IAM Identity Center permission set's role
- * `arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<id>`.
+ * Who may assume the environment's roles for people (docs/deployment.md "Roles for people"). Each
+ * entry is one of:
+ * - a role or user **in this environment's `account`**, written without the account:
+ *   `role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<id>` (an IAM Identity
+ *   Center permission set's role) or `user/<name>`; the account is filled in from `account`, so
+ *   changing `account` cannot leave a stale one;
+ * - a full role or user ARN (`arn:aws:iam::<account>:role/…`): its account must be `account`, or
+ *   be listed in `crossAccountPrincipalAccounts` on purpose;
+ * - a 12-digit account id: that account's root, so the account's own IAM policies decide who
+ *   (refused in production unless `acknowledgeAccountRootTrust` or `sandbox`).
+ *
+ * An empty list means this account's root.
  */
 export interface AccessConfig {
-  /** Principals that may assume `clever-better-operator`: every `ops` command, emergency stop included. At least one. */
+  /**
+   * Principals that may assume `clever-better-operator`: every `ops` command, emergency stop and
+   * `migrate down` included. A principal that is not an IAM Identity Center role must present MFA
+   * (`aws:MultiFactorAuthPresent`). @default [] (this account's root)
+   */
   readonly operatorPrincipals: readonly string[];
-  /** Principals that may assume `clever-better-viewer`: `ops status` (read-only). At least one. */
+  /** Principals that may assume `clever-better-viewer`: `ops status` (read-only). @default [] (this account's root) */
   readonly viewerPrincipals: readonly string[];
+  /**
+   * Accounts other than `account` whose principals the lists above may name, on purpose (e.g. the
+   * organisation's identity account). Any other account is refused. @default []
+   */
+  readonly crossAccountPrincipalAccounts?: readonly string[];
+  /**
+   * Set to `true` to trust a whole account (its root: every principal its IAM lets assume the role)
+   * in production (unless it is a `sandbox`). Without it validation refuses such a principal there: name the people's roles
+   * instead. @default false
+   */
+  readonly acknowledgeAccountRootTrust?: boolean;
 }
 
 /**

@@ -4,6 +4,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../environments/types';
+import { resolvePrincipals } from '../environments/validate-access';
 import { Alerting } from './alerting';
 import { acceptCdkInternals } from './compliance';
 import { Database } from './database';
@@ -307,8 +308,8 @@ export class CleverBetterStack extends Stack {
 
     // The roles people assume to run `ops` (README "Roles for people").
     this.operatorAccess = new OperatorAccess(this, 'OperatorAccess', {
-      operatorPrincipals: config.access.operatorPrincipals,
-      viewerPrincipals: config.access.viewerPrincipals,
+      operatorPrincipals: resolvePrincipals(config, config.access.operatorPrincipals).map((p) => p.arn),
+      viewerPrincipals: resolvePrincipals(config, config.access.viewerPrincipals).map((p) => p.arn),
       stackName: config.stackName,
       clusterName: names.cluster,
       botServiceName: names.botService,
@@ -316,10 +317,14 @@ export class CleverBetterStack extends Stack {
       configSecret: this.secrets.config,
       encryptionKey: this.encryption.key,
       alarmTopics: this.alerting.topics,
+      onCallTopic: this.alerting.topic,
+      // Every function an ops command invokes: `ops rollback` asks the planner first, then the
+      // service's own rollback function (test/least-privilege/ simulates each invocation).
       functions: [
         this.migrations.function.function,
         this.emergencyStop.function.function,
-        this.rollback.function.function,
+        this.rollback.planner.function,
+        ...Object.values(this.rollback.actors).map((a) => a.function),
       ],
     });
 

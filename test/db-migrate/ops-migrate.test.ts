@@ -130,6 +130,21 @@ test('down N runs the down migrations once confirmed', async () => {
   expect(lines[lines.length - 1]).toBe('20240201090000/d ml_predictions (9ms)');
 });
 
+test('--end-service-sessions reaches the function with down (a down past the service roles ends their sessions)', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolvesOnce(reply(DOWN_PLAN))
+    .resolvesOnce(reply(response({ command: 'down', version: '20240125090000', output: ['done'] })));
+  const { ctx } = context(true);
+  expect(
+    await main(['migrate', 'down', '1', '--env', 'staging', '--yes', '--end-service-sessions'], () => ctx),
+  ).toBe(0);
+  expect(sent()).toEqual([
+    { command: 'down', steps: 1, endServiceSessions: true, dryRun: true },
+    { command: 'down', steps: 1, endServiceSessions: true },
+  ]);
+});
+
 test('goto to a higher version runs without asking', async () => {
   lambda
     .on(InvokeCommand)
@@ -210,6 +225,7 @@ describe('fails on a bad command line with exit 2, invoking nothing', () => {
     [['migrate', 'force', '-2'], /V "-2" is not a whole number >= -1/],
     [['migrate', 'version', '3'], /version takes no argument/],
     [['migrate', 'ensure-partitions', '3'], /ensure-partitions takes no argument/],
+    [['migrate', 'up', '--end-service-sessions'], /--end-service-sessions applies only to down and goto/],
   ])('%j', async (argv, message) => {
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
