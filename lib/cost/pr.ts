@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from '../../environments/types';
-import type { Finding } from '../diff/types';
-import type { RiskSummary } from '../diff/summary';
+import { environments } from '../../environments';
+import type { Finding, FindingProvider } from '../diff/types';
 import type { CfnTemplate } from '../diff/template';
 import { CostDelta, costDelta, costDeltaSentence, isCostChange, signedUsd } from './delta';
 import { inputsFor } from './environment';
@@ -49,17 +49,17 @@ export function costFinding(
   };
 }
 
-/** `summary` with the cost finding of its change added after the findings at least as serious. */
-export function withCostFinding(
-  summary: RiskSummary,
-  base: CfnTemplate | undefined,
-  head: CfnTemplate | undefined,
-  configs: readonly EnvironmentConfig[],
-): RiskSummary {
-  const finding = costFinding(summary.stackName, base, head, configs);
-  if (!finding) return summary;
-  const findings = [...summary.findings];
-  const at = finding.severity === 'warn' ? findings.findIndex((f) => f.severity === 'info') : -1;
-  findings.splice(at === -1 ? findings.length : at, 0, finding);
-  return { ...summary, findings };
-}
+/**
+ * The cost line as a finding provider of lib/diff (FINDING_PROVIDERS): each environment stack's
+ * summary says what the change adds to its monthly estimate, priced with the working tree's usage
+ * profile. It claims no resource, so no other rule skips anything because of it.
+ */
+export const COST_PROVIDER: FindingProvider = {
+  id: 'cost',
+  ruleIds: [COST_RULE],
+  overrides: {},
+  detect: (ctx) => {
+    const finding = costFinding(ctx.stackName, ctx.before, ctx.after, environments);
+    return finding ? [finding] : [];
+  },
+};

@@ -13,7 +13,6 @@ import {
   synthesize,
   withAssetHashes,
 } from './assembly';
-import { withCostFinding } from '../cost/pr';
 import { MigrationFile, migrationFilesOf } from './migrations';
 import { protectionsTable } from './protections';
 import { ALLOW_DESTRUCTIVE_LABEL, renderMarkdown, renderText } from './render';
@@ -21,7 +20,6 @@ import { changedLambdaFiles, projectFunctions, safetyCodeChanges } from './safet
 import { loadSqlParser } from './sql';
 import { StackDiff, summarizeStack } from './summary';
 import { CfnTemplate } from './template';
-import type { EnvironmentConfig } from '../../environments/types';
 
 /** Exit codes of `npm run diff`. */
 export const EXIT = { ok: 0, blocked: 1, error: 2 } as const;
@@ -154,11 +152,6 @@ export interface DiffDeps {
    * @default unknown: safety-code findings then say the files could not be listed
    */
   changedLambdaFiles?(projectRoot: string, sha: string): Set<string>;
-  /**
-   * The working tree's environments: their usage profiles price the cost line of each stack.
-   * @default none: no cost line
-   */
-  environments?(): readonly EnvironmentConfig[];
   out(text: string): void;
   err(text: string): void;
 }
@@ -171,7 +164,6 @@ export const defaultDeps: DiffDeps = {
   appStackNames,
   deployedTemplate: (stackName, region) => deployedTemplate(stackName, new CloudFormationClient({ region })),
   changedLambdaFiles,
-  environments: () => appEnvironments(path.resolve(__dirname, '..', '..')),
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
@@ -188,13 +180,6 @@ export function appStackNames(projectRoot: string): string[] {
   const names = require(path.join(projectRoot, 'lib', 'stack-names')) as typeof import('../stack-names');
   /* eslint-enable @typescript-eslint/no-require-imports */
   return names.appStackNames(environments);
-}
-
-/** The environments the app at `projectRoot` defines (validated, as synth loads them). */
-export function appEnvironments(projectRoot: string): readonly EnvironmentConfig[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require(path.join(projectRoot, 'environments')) as typeof import('../../environments'))
-    .environments;
 }
 
 /** The two sides, resolved and checked before any synthesis. */
@@ -322,15 +307,7 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
       const safetyCode = newTemplate
         ? safetyCodeChanges(oldTemplate, newTemplate, projectFunctions(headDir!, newTemplate), changedFiles)
         : [];
-      const stackDiff = summarizeStack(name, oldTemplate, newTemplate, { labels, migrations, safetyCode });
-      // What the change adds to the environment's monthly estimate (docs/cost.md): info or warn, never block.
-      const summary = withCostFinding(
-        stackDiff.summary,
-        oldTemplate,
-        newTemplate,
-        deps.environments?.() ?? [],
-      );
-      results.push({ ...stackDiff, summary });
+      results.push(summarizeStack(name, oldTemplate, newTemplate, { labels, migrations, safetyCode }));
     }
     const rendering = {
       baseLabel: planned.baseLabel ?? (args.deployed ? 'deployed stacks' : args.baseDir),

@@ -54,10 +54,7 @@ const withNats = (count: number) =>
     }
   });
 
-async function diff(
-  head: CfnTemplate,
-  withEnvironments = true,
-): Promise<{ code: number; out: string; md: string }> {
+async function diff(head: CfnTemplate): Promise<{ code: number; out: string; md: string }> {
   const out: string[] = [];
   const mdFile = path.join(assembly({}), 'comment.md');
   const deps: DiffDeps = {
@@ -67,7 +64,6 @@ async function diff(
     exportCommit: () => undefined,
     appStackNames: () => ['ProductionStack'],
     deployedTemplate: () => Promise.reject(new Error('not used')),
-    ...(withEnvironments ? { environments: () => environments } : {}),
     out: (t) => out.push(t),
     err: () => undefined,
   };
@@ -105,7 +101,6 @@ describe('pull-request comment: cost line', () => {
       exportCommit: () => undefined,
       appStackNames: () => ['ProductionStack'],
       deployedTemplate: () => Promise.reject(new Error('unused')),
-      environments: () => environments,
       out: (t) => out.push(t),
       err: () => undefined,
     };
