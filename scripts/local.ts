@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENV_FILE, envFileText, LOCAL_DIR, RUNTIME_FILE, writeRuntime } from '../lib/local/runtime';
 import { startStandIn } from '../lib/local/stand-in';
+import { parseScriptArgs } from '../lib/cli/script-args';
 
 /** Fixed ports, so .env stays valid across restarts. */
 export const LOCAL_PORTS = { postgres: 54329, moto: 54330, lambda: 54331, betfair: 54332 } as const;
@@ -25,11 +26,19 @@ export function unreachableForServerUser(dir: string): string | undefined {
   }
 }
 
+/** `npm run local`'s command line (lib/cli/script-args.ts). */
+export const LOCAL_USAGE = {
+  command: 'npm run local',
+  description:
+    'Runs the local stand-in until Ctrl-C: PostgreSQL 17, moto seeded as the stack leaves an account,\n' +
+    'a Betfair stand-in, the operations functions and an on-call inbox; writes the runtime contract to\n' +
+    '.env. `npm run ops -- <command> --env local` acts on it. Needs `npm run tools`.\n' +
+    'Exit 0 after Ctrl-C, 1 when it cannot start (e.g. already running), 2 on a usage error.',
+} as const;
+
 async function main(argv: readonly string[]): Promise<number> {
-  if (argv.length > 0) {
-    process.stderr.write(`npm run local takes no arguments (got ${argv.join(' ')}): run it as is\n`);
-    return 2;
-  }
+  const { exit } = parseScriptArgs(argv, LOCAL_USAGE);
+  if (exit !== undefined) return exit;
   const dataDir = path.join(LOCAL_DIR, 'postgres');
   const blocked = unreachableForServerUser(dataDir);
   if (blocked) {
