@@ -13,6 +13,7 @@ import {
   synthesize,
   withAssetHashes,
 } from './assembly';
+import { labelProblem } from './labels';
 import { MigrationFile, migrationFilesOf } from './migrations';
 import { ALLOW_DESTRUCTIVE_LABEL, renderMarkdown, renderText } from './render';
 import { StackDiff, summarizeStack } from './summary';
@@ -114,6 +115,8 @@ export function parseDiffArgs(argv: readonly string[]): DiffArgs {
     headLabel: one('head-label'),
     help: flags.has('help'),
   };
+  const badLabel = labelProblem(args.labels);
+  if (badLabel) throw new DiffUsageError(badLabel);
   const sources = [args.base !== undefined, args.baseDir !== undefined, args.deployed].filter(Boolean).length;
   if (!args.help && sources !== 1) {
     throw new DiffUsageError(

@@ -8,7 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { monitoringNames } from '../monitoring/names';
 import { registerCommand } from './commands';
-import { OpsContext } from './context';
+import { credentialsProblem, OpsContext, unusableCredentials } from './context';
 
 /** One part of the status screen: its value, or the error that kept it from being read. */
 export type Section<T> =
@@ -239,18 +239,34 @@ async function readStack(ctx: OpsContext, cfn: CloudFormationClient): Promise<St
   };
 }
 
-/** Reads every section at once; a failed call spoils only its own section. */
+/**
+ * Reads every section at once; a failed call spoils only its own section. Without usable
+ * credentials every section would fail alike, so that error is thrown once instead (the CLI words
+ * it with the role status needs), and so is a refusal that every section got.
+ */
 export async function collectStatus(ctx: OpsContext): Promise<StatusReport> {
   const region = ctx.env.region;
   const alarmPrefix = `${monitoringNames(ctx.env.name).alarmPrefix}-`;
+  const errors: unknown[] = [];
+  const read = <T>(reader: () => Promise<T>) =>
+    section(() =>
+      reader().catch((err: unknown) => {
+        errors.push(err);
+        throw err;
+      }),
+    );
   const [services, liveTrading, alarms, migration, stack, subscriptions] = await Promise.all([
-    section(() => readServices(ctx, new ECSClient({ region }))),
-    section(() => readLiveTrading(ctx, new SecretsManagerClient({ region }))),
-    section(() => readAlarms(alarmPrefix, new CloudWatchClient({ region }))),
-    section(() => readMigration(ctx, new LambdaClient({ region }))),
-    section(() => readStack(ctx, new CloudFormationClient({ region }))),
-    section(async () => readTopicSubscriptions(await ctx.outputs(), new SNSClient({ region }))),
+    read(() => readServices(ctx, new ECSClient({ region }))),
+    read(() => readLiveTrading(ctx, new SecretsManagerClient({ region }))),
+    read(() => readAlarms(alarmPrefix, new CloudWatchClient({ region }))),
+    read(() => readMigration(ctx, new LambdaClient({ region }))),
+    read(() => readStack(ctx, new CloudFormationClient({ region }))),
+    read(async () => readTopicSubscriptions(await ctx.outputs(), new SNSClient({ region }))),
   ]);
+  const unusable = errors.find(unusableCredentials);
+  if (unusable) throw unusable;
+  const names = new Set(errors.map((e) => (e as { name?: string }).name));
+  if (errors.length === 6 && names.size === 1 && credentialsProblem(errors[0], ctx.env)) throw errors[0];
   return {
     environment: ctx.env.name,
     stackName: ctx.env.stackName,

@@ -106,7 +106,7 @@ function healthy(): void {
 }
 
 beforeEach(() => {
-  for (const m of [ecsMock, secretsMock, cwMock, lambdaMock, cfnMock]) m.reset();
+  for (const m of [ecsMock, secretsMock, cwMock, lambdaMock, cfnMock, snsMock]) m.reset();
   healthy();
 });
 
@@ -532,6 +532,43 @@ describe('npm run ops -- status', () => {
       '  PageTopicArn   https https://pager pending confirmation  << pages go nowhere',
     );
     expect(ctx.lines).toContain('  TicketTopicArn email ops@x');
+  });
+
+  test.each([
+    ['no credentials', 'CredentialsProviderError', 'Could not load credentials from any providers'],
+    ['expired credentials', 'ExpiredTokenException', 'The security token included in the request is expired'],
+  ])('with %s: one error, printed once, naming the role status needs', async (_what, name, message) => {
+    const refusal = Object.assign(new Error(message), { name });
+    const mocks: { onAnyCommand(): { rejects(e: Error): unknown } }[] = [
+      ecsMock,
+      secretsMock,
+      cwMock,
+      lambdaMock,
+      cfnMock,
+      snsMock,
+    ];
+    for (const m of mocks) m.onAnyCommand().rejects(refusal);
+    const ctx = { ...fakeContext(production, OUTPUTS), outputs: () => Promise.reject(refusal) };
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+      expect(stderr).toHaveBeenCalledTimes(1);
+      const text = String(stderr.mock.calls[0][0]);
+      expect(text.match(new RegExp(name, 'g'))).toHaveLength(1);
+      expect(text).toContain('ops status needs the clever-better-viewer role');
+      expect(ctx.lines).toEqual([]);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  test('a refusal of one call only (the viewer may not invoke the migration function) stays in its section', async () => {
+    lambdaMock
+      .on(InvokeCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    const ctx = fakeContext(production, OUTPUTS);
+    expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+    expect(ctx.lines).toContain('Migration       error: AccessDeniedException: not authorized');
   });
 
   test('exits 1 when a section could not be read, after printing the others', async () => {

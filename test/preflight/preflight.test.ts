@@ -268,6 +268,27 @@ describe('npm run ops -- preflight', () => {
     expect(lines.at(-1)).toBe('preflight failed: account, service linked roles');
   });
 
+  test('without credentials: one error, printed once, naming the administrator it needs (no operator role exists yet)', async () => {
+    const none = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    for (const m of Object.values(mocks) as { onAnyCommand(): { rejects(e: Error): unknown } }[])
+      m.onAnyCommand().rejects(none);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { code, lines } = await run(['preflight', '--env', 'production', '--assembly', outdir]);
+      expect(code).toBe(1);
+      expect(lines.filter((l) => l.includes('CredentialsProviderError'))).toEqual([]);
+      expect(stderr).toHaveBeenCalledTimes(1);
+      const text = String(stderr.mock.calls[0][0]);
+      expect(text.match(/CredentialsProviderError/g)).toHaveLength(1);
+      expect(text).toContain(`ops preflight needs an administrator of account ${production.account}`);
+      expect(text).not.toContain('needs the clever-better-operator role');
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   test('rejects an undeclared option before any AWS call', async () => {
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
