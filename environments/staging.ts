@@ -5,13 +5,13 @@ import { defineEnvironment } from './define';
 export const staging = defineEnvironment(base, {
   name: 'staging',
   stackName: 'StagingStack',
-  // Placeholder: set the staging account id here (README "Setting the real account ids").
+  // Placeholder: set the staging account id here (docs/environments.md "Setting the real account ids").
   account: '111111111111',
   // Images built here are tested here, then replicated to production's registry by ECR.
   promoteImagesTo: 'production',
   // Staging pages nobody (alerting.pages stays false): every alarm is a ticket to this inbox.
   alarmEmail: 'oncall-staging@clever-better.com',
-  // Who may run ops here (README "Roles for people"): this account, whose IAM then says who; or SSO role ARNs.
+  // Who may run ops here (docs/pipeline.md "Roles for people"): this account, whose IAM then says who; or SSO role ARNs.
   access: { operatorPrincipals: ['111111111111'], viewerPrincipals: ['111111111111'] },
   bot: { imageTag: 'v1.2.3' },
   ml: { imageTag: 'v1.2.3' },

@@ -129,7 +129,7 @@ export interface EmergencyStopConfig {
   readonly maxBetsPerMinute: number;
 }
 
-/** Settings of the rollback function and of the deployment alarms (see issue 5 and README "Rollback"). */
+/** Settings of the rollback function and of the deployment alarms (see issue 5 and docs/operations.md "Rollback"). */
 export interface RollbackConfig {
   /** Whether the post-deployment alarm triggers an automatic rollback of the bot. Off by default in production. */
   readonly alarmActionEnabled: boolean;
@@ -317,7 +317,7 @@ export interface AlertingConfig {
 }
 
 /**
- * Who may assume the environment's roles for people (README "Roles for people"). Each entry is a
+ * Who may assume the environment's roles for people (docs/pipeline.md "Roles for people"). Each entry is a
  * 12-digit account id (trusting that account, whose own IAM policies then say who may assume the
  * role) or the ARN of an IAM role or user, e.g. an IAM Identity Center permission set's role
  * `arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<id>`.

@@ -23,7 +23,7 @@ export const DEPLOY_WORKFLOW = '.github/workflows/deploy-stack.yml';
  */
 export const DIFF_WORKFLOW = '.github/workflows/pr-deployed-diff.yml';
 /**
- * The claims the repository's OIDC subject is customised to (README "One-time setup per account"):
+ * The claims the repository's OIDC subject is customised to (docs/pipeline.md "One-time setup per account"):
  * `context` keeps the environment (`environment:production`) or the ref, `job_workflow_ref` adds the
  * workflow file and the branch it ran from, which the default subject of an environment job lacks.
  */

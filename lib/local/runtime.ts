@@ -120,7 +120,7 @@ export function useLocalEndpoints(runtime: LocalRuntime, env: NodeJS.ProcessEnv 
 /** `KEY=value` lines; values are plain (no spaces or quotes in what the stand-in writes). */
 export function envFileText(contract: Readonly<Record<string, string>>): string {
   return [
-    '# Clever Better local runtime contract, written by `npm run local` (README "Local development").',
+    '# Clever Better local runtime contract, written by `npm run local` (docs/local-development.md "Local development").',
     '# The same names the stacks give the bot and ml-service; values point at the local stand-in.',
     ...Object.entries(contract).map(([k, v]) => `${k}=${v}`),
     '',
