@@ -21,9 +21,7 @@ import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-ser
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { environments, production, staging } from '../../environments';
 import { main } from '../../lib/ops';
 import { runbookNames } from '../../lib/names';
@@ -36,7 +34,8 @@ import {
 } from '../../lib/ops/preflight-checks';
 import { preflightDeps } from '../../lib/ops/preflight';
 import { templateFacts, TemplateFacts } from '../../lib/ops/template-facts';
-import { buildApp } from '../helpers/app';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { sharedAssemblyDir } from '../helpers/shared-assembly';
 import { fakeContext } from '../ops/ops-context';
 import { testClients } from './clients';
 
@@ -53,12 +52,13 @@ const mocks = {
 const c = testClients();
 const TOPIC = 'arn:aws:sns:eu-west-1:222222222222:oncall';
 
-// One synth of the real app for this file: the facts come from the synthesized templates.
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-preflight-'));
+// The facts come from the synthesized templates: the run's one synthesis of the real app.
+let outdir: string;
 let factsOf: Record<string, TemplateFacts>;
 let reservedInTemplate: Record<string, number>;
 beforeAll(() => {
-  const assembly = buildApp(environments, outdir).app.synth();
+  outdir = sharedAssemblyDir();
+  const assembly = new CloudAssembly(outdir);
   factsOf = Object.fromEntries(environments.map((e) => [e.name, templateFacts(e, outdir)]));
   reservedInTemplate = Object.fromEntries(
     environments.map((e) => {
@@ -77,7 +77,6 @@ beforeAll(() => {
     }),
   );
 });
-afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
 const input = (name: 'staging' | 'production' = 'production'): PreflightInput => ({
   env: name === 'staging' ? staging : production,
