@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EmergencyStopConfig } from '../environments/types';
-import { WORST_CASE_RUN_MS } from '../lambda/emergency-stop/budget';
+import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/emergency-stop/budget';
 import { Alerting } from './alerting';
 import { acceptFunctionExceptions } from './compliance';
 import { BOT_METRICS } from './metrics';
@@ -85,7 +85,7 @@ export class EmergencyStop extends Construct {
       description:
         'Clever Better emergency stop: live trading off, bot to zero, Betfair cancel-all, on-call notified',
       // Every step has its own deadline (lambda/emergency-stop/budget.ts); this only adds slack.
-      timeout: Duration.seconds(Math.ceil(WORST_CASE_RUN_MS / 1000) + 10),
+      timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS),
       // More CPU for the TLS handshakes of a cold start; it runs rarely, so the cost is nil.
       memorySize: 512,
       reservedConcurrentExecutions: 1,
@@ -106,7 +106,9 @@ export class EmergencyStop extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ScaleTheBotOnly',
-        actions: ['ecs:UpdateService'],
+        // DescribeServices: after an UpdateService that timed out, the desired count is read before
+        // the request is repeated, so a change ECS applied late is reported as such.
+        actions: ['ecs:UpdateService', 'ecs:DescribeServices'],
         resources: [props.botService.serviceArn],
       }),
     );

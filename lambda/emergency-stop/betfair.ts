@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { post, PostRequest } from './http';
 
 /**
@@ -82,8 +83,9 @@ export function parseBetfairSecret(secretId: string, secretString: string | unde
 /**
  * Betfair answers that may go away on their own: its documented "busy" and rate-limit codes, a
  * matcher still running another cancel-all, its internal faults, and, from {@link BetfairClient},
- * `NOT_JSON` (a 200 answer that is a maintenance page) and `HTTP_5xx` / `HTTP_429`.
- * `TEMPORARY_BAN_TOO_MANY_REQUESTS` is not among them: it is a login ban that lasts minutes.
+ * `NOT_JSON` (a 200 answer that is a maintenance page), `UNEXPECTED_ANSWER` (JSON of another shape
+ * than the operation returns: a proxy's or gateway's answer, never a result) and `HTTP_5xx` /
+ * `HTTP_429`. `TEMPORARY_BAN_TOO_MANY_REQUESTS` is not among them: it is a login ban that lasts minutes.
  */
 const TRANSIENT_CODES = new Set([
   'SERVICE_BUSY',
@@ -93,6 +95,7 @@ const TRANSIENT_CODES = new Set([
   'UNEXPECTED_ERROR',
   'SERVICE_UNAVAILABLE',
   'NOT_JSON',
+  'UNEXPECTED_ANSWER',
   'HTTP_429',
   // ExecutionReportStatus TIMEOUT: the cancel may not have finished; a cancel-all is safe to repeat.
   'TIMEOUT',
@@ -118,53 +121,98 @@ export class BetfairError extends Error {
 /** Both names Betfair's documentation uses for an expired or unknown session. */
 export const SESSION_ERRORS: readonly string[] = ['INVALID_SESSION_INFORMATION', 'INVALID_SESSION_TOKEN'];
 
-/** Old REST fault strings map to these APINGException codes. */
-const ANGX_CODES: Record<string, string> = {
+/**
+ * The fault string of Betfair's REST faults (`faultstring`, e.g. `ANGX-0009`) names the
+ * APINGException code; an answer without `detail` carries only that. Every code of Betfair's
+ * documentation ("Betting Enums", APINGException, and "Common Error Codes"). The Accounts API
+ * spells them `AANGX-00nn`; both are read.
+ */
+export const ANGX_CODES: Readonly<Record<string, string>> = {
+  'ANGX-0001': 'TOO_MUCH_DATA',
+  'ANGX-0002': 'INVALID_INPUT_DATA',
   'ANGX-0003': 'INVALID_SESSION_INFORMATION',
+  'ANGX-0004': 'NO_APP_KEY',
+  'ANGX-0005': 'NO_SESSION',
+  'ANGX-0006': 'UNEXPECTED_ERROR',
   'ANGX-0007': 'INVALID_APP_KEY',
+  'ANGX-0008': 'TOO_MANY_REQUESTS',
+  'ANGX-0009': 'SERVICE_BUSY',
+  'ANGX-0010': 'TIMEOUT_ERROR',
+  'ANGX-0011': 'REQUEST_SIZE_EXCEEDS_LIMIT',
+  'ANGX-0012': 'ACCESS_DENIED',
 };
 
-export type ExecutionReportStatus = 'SUCCESS' | 'FAILURE' | 'PROCESSED_WITH_ERRORS' | 'TIMEOUT';
-
-export interface CancelInstructionReport {
-  readonly status: 'SUCCESS' | 'FAILURE' | 'TIMEOUT';
-  readonly errorCode?: string;
-  readonly instruction?: { readonly betId?: string; readonly sizeReduction?: number };
-  readonly sizeCancelled?: number;
-  readonly cancelledDate?: string;
+/** The APINGException code a fault string names, or the fault string itself. */
+export function faultCode(faultstring: string): string {
+  return ANGX_CODES[faultstring.replace(/^AANGX-/, 'ANGX-')] ?? faultstring;
 }
 
-/** Betfair's CancelExecutionReport. */
-export interface CancelExecutionReport {
-  readonly customerRef?: string;
-  readonly status: ExecutionReportStatus;
-  readonly errorCode?: string;
-  readonly marketId?: string;
-  readonly instructionReports?: readonly CancelInstructionReport[];
-}
+/**
+ * What each operation returns, from Betfair's documentation: an answer of any other shape is
+ * `UNEXPECTED_ANSWER` (transient), never read as a result. Unknown extra fields are allowed (Betfair
+ * adds fields); missing or mistyped documented ones are not, nor unknown enum values (a bet status
+ * this client does not know could be an open bet).
+ */
+const ORDER_STATUS = z.enum(['PENDING', 'EXECUTION_COMPLETE', 'EXECUTABLE', 'EXPIRED']);
+export const ANSWER_SCHEMAS = {
+  /** certlogin: `{sessionToken, loginStatus}`; interactive login: `{token, product, status, error}`. */
+  login: z.union([
+    z.object({ loginStatus: z.string(), sessionToken: z.optional(z.string()) }),
+    z.object({ status: z.string(), token: z.optional(z.string()), error: z.optional(z.string()) }),
+  ]),
+  /** `{token, product, status, error}`. */
+  logout: z.object({ status: z.string(), error: z.optional(z.string()) }),
+  /** CancelExecutionReport. */
+  cancelOrders: z.object({
+    customerRef: z.optional(z.string()),
+    status: z.enum(['SUCCESS', 'FAILURE', 'PROCESSED_WITH_ERRORS', 'TIMEOUT']),
+    errorCode: z.optional(z.string()),
+    marketId: z.optional(z.string()),
+    instructionReports: z.optional(
+      z.array(
+        z.object({
+          status: z.enum(['SUCCESS', 'FAILURE', 'TIMEOUT']),
+          errorCode: z.optional(z.string()),
+          instruction: z.optional(
+            z.object({ betId: z.optional(z.string()), sizeReduction: z.optional(z.nullable(z.number())) }),
+          ),
+          sizeCancelled: z.optional(z.number()),
+          cancelledDate: z.optional(z.string()),
+        }),
+      ),
+    ),
+  }),
+  /** CurrentOrderSummaryReport. */
+  listCurrentOrders: z.object({
+    currentOrders: z.array(
+      z.object({
+        betId: z.string(),
+        marketId: z.string(),
+        status: ORDER_STATUS,
+        side: z.optional(z.string()),
+        orderType: z.optional(z.string()),
+        priceSize: z.optional(z.object({ price: z.number(), size: z.number() })),
+        sizeMatched: z.optional(z.number()),
+        sizeRemaining: z.optional(z.number()),
+      }),
+    ),
+    moreAvailable: z.boolean(),
+  }),
+} as const;
 
-/** The fields of Betfair's CurrentOrderSummary the stop reports on. */
-export interface CurrentOrderSummary {
-  readonly betId: string;
-  readonly marketId: string;
-  readonly status: 'EXECUTABLE' | 'EXECUTION_COMPLETE' | string;
-  readonly side?: string;
-  readonly orderType?: string;
-  readonly priceSize?: { readonly price: number; readonly size: number };
-  readonly sizeMatched?: number;
-  readonly sizeRemaining?: number;
-}
-
-/** Betfair's CurrentOrderSummaryReport. */
-export interface CurrentOrderSummaryReport {
-  readonly currentOrders: readonly CurrentOrderSummary[];
-  readonly moreAvailable: boolean;
-}
+/** Betfair's CancelExecutionReport, as checked. */
+export type CancelExecutionReport = z.infer<typeof ANSWER_SCHEMAS.cancelOrders>;
+/** Betfair's CurrentOrderSummaryReport, as checked (the fields the stop reports on). */
+export type CurrentOrderSummaryReport = z.infer<typeof ANSWER_SCHEMAS.listCurrentOrders>;
+export type CurrentOrderSummary = CurrentOrderSummaryReport['currentOrders'][number];
 
 export interface BetfairClientOptions {
   readonly endpoints: BetfairEndpoints;
   readonly credentials: BetfairCredentials;
-  /** Deadline of each HTTP request, in milliseconds. */
+  /**
+   * Longest any HTTP request may take, in milliseconds: a backstop. Each attempt's own deadline
+   * comes from its signal (the retry's timeout ladder, retry.ts), which is usually shorter.
+   */
   readonly requestTimeoutMs: number;
   /** Aborts every request of this client (the step's deadline). */
   readonly signal?: AbortSignal;
@@ -215,27 +263,54 @@ export class BetfairClient {
     );
     const json = parseJson(res.body);
     if (json === undefined) throw new BetfairError(operation, answerCode(res.status), snippet(res.body));
+    const answer = ANSWER_SCHEMAS.login.safeParse(json);
+    if (!answer.success) {
+      if (res.status !== 200) throw new BetfairError(operation, `HTTP_${res.status}`, snippet(res.body));
+      throw unexpected(operation, json, answer.error, res.body);
+    }
     // certlogin answers {sessionToken, loginStatus}; the interactive endpoint {token, status, error}.
-    const status = String(json?.loginStatus ?? json?.status ?? `HTTP_${res.status}`);
-    const token = json?.sessionToken ?? json?.token;
-    if (status !== 'SUCCESS' || typeof token !== 'string' || token === '')
-      throw new BetfairError(operation, status === 'FAIL' && json?.error ? String(json.error) : status);
-    this.sessionToken = token;
+    const a = answer.data as {
+      loginStatus?: string;
+      status?: string;
+      sessionToken?: string;
+      token?: string;
+      error?: string;
+    };
+    const status = a.loginStatus ?? a.status!;
+    const token = a.sessionToken ?? a.token;
+    if (status === 'SUCCESS') {
+      if (!token)
+        throw new BetfairError(
+          operation,
+          'UNEXPECTED_ANSWER',
+          `status SUCCESS without a session token; ${snippet(res.body)}`,
+        );
+      this.sessionToken = token;
+      return;
+    }
+    throw new BetfairError(operation, status === 'FAIL' && a.error ? a.error : status);
   }
 
-  /** Ends the session; Betfair would otherwise keep it for hours. */
-  async logout(signal?: AbortSignal): Promise<void> {
+  /**
+   * Ends the session; Betfair would otherwise keep it for hours. Not retried: `timeoutMs` bounds it.
+   * @param timeoutMs deadline of the request, in milliseconds. @default the client's backstop
+   */
+  async logout(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
     if (!this.sessionToken) return;
-    const res = await post(
-      this.request(this.options.endpoints.logout, {
+    const res = await post({
+      ...this.request(this.options.endpoints.logout, {
         headers: this.authHeaders({ Accept: 'application/json' }),
         body: '',
         signal,
       }),
-    );
+      ...(timeoutMs ? { timeoutMs } : {}),
+    });
     const json = parseJson(res.body);
-    if (json?.status !== 'SUCCESS')
-      throw new BetfairError('logout', String(json?.error || json?.status || `HTTP_${res.status}`));
+    if (json === undefined) throw new BetfairError('logout', answerCode(res.status), snippet(res.body));
+    const answer = ANSWER_SCHEMAS.logout.safeParse(json);
+    if (!answer.success) throw unexpected('logout', json, answer.error, res.body);
+    if (answer.data.status !== 'SUCCESS')
+      throw new BetfairError('logout', answer.data.error || answer.data.status);
     this.sessionToken = undefined;
   }
 
@@ -246,7 +321,7 @@ export class BetfairClient {
    * transient answer; other report errors come back in the report.
    */
   async cancelAllOrders(signal?: AbortSignal): Promise<CancelExecutionReport> {
-    const report = await this.betting<CancelExecutionReport>('cancelOrders', {}, signal);
+    const report = await this.betting('cancelOrders', {}, signal);
     const refused = report.status === 'TIMEOUT' ? 'TIMEOUT' : report.errorCode;
     if (refused && TRANSIENT_CODES.has(refused)) throw new BetfairError('cancelOrders', refused);
     return report;
@@ -261,21 +336,21 @@ export class BetfairClient {
     recordCount: number,
     options: { executableOnly?: boolean; signal?: AbortSignal } = {},
   ): Promise<CurrentOrderSummaryReport> {
-    return this.betting<CurrentOrderSummaryReport>(
+    return this.betting(
       'listCurrentOrders',
       { orderProjection: options.executableOnly ? 'EXECUTABLE' : 'ALL', fromRecord, recordCount },
       options.signal,
     );
   }
 
-  private async betting<T>(
-    operation: string,
+  private async betting<O extends BettingOperation>(
+    operation: O,
     params: Record<string, unknown>,
     signal: AbortSignal | undefined,
-  ): Promise<T> {
+  ): Promise<z.infer<(typeof ANSWER_SCHEMAS)[O]>> {
     const sentWith = this.sessionToken;
     try {
-      return await this.bettingOnce<T>(operation, params, signal);
+      return await this.bettingOnce(operation, params, signal);
     } catch (err) {
       if (!(err instanceof BetfairError && SESSION_ERRORS.includes(err.code))) throw err;
       // Requests sent together (the size listing beside the cancel-all) share one fresh login; a
@@ -294,15 +369,15 @@ export class BetfairClient {
         );
         await this.relogin;
       }
-      return this.bettingOnce<T>(operation, params, signal);
+      return this.bettingOnce(operation, params, signal);
     }
   }
 
-  private async bettingOnce<T>(
-    operation: string,
+  private async bettingOnce<O extends BettingOperation>(
+    operation: O,
     params: Record<string, unknown>,
     signal: AbortSignal | undefined,
-  ): Promise<T> {
+  ): Promise<z.infer<(typeof ANSWER_SCHEMAS)[O]>> {
     if (!this.sessionToken) throw new BetfairError(operation, 'NOT_LOGGED_IN');
     const res = await post(
       this.request(`${this.options.endpoints.betting}${operation}/`, {
@@ -313,14 +388,20 @@ export class BetfairClient {
     );
     const json = parseJson(res.body);
     if (json === undefined) throw new BetfairError(operation, answerCode(res.status), snippet(res.body));
-    if (res.status === 200 && json && !json.detail && !json.faultcode) return json as T;
-    const apiException = json?.detail?.APINGException ?? json?.detail?.AccountAPINGException;
+    const fault = isObject(json) && (json.detail !== undefined || json.faultcode !== undefined);
+    if (res.status === 200 && !fault) {
+      const answer = ANSWER_SCHEMAS[operation].safeParse(json);
+      if (!answer.success) throw unexpected(operation, json, answer.error, res.body);
+      return answer.data as z.infer<(typeof ANSWER_SCHEMAS)[O]>;
+    }
+    const detail = isObject(json) && isObject(json.detail) ? json.detail : undefined;
+    const apiException = [detail?.APINGException, detail?.AccountAPINGException].find(isObject);
     const code =
-      apiException?.errorCode ??
-      ANGX_CODES[String(json?.faultstring)] ??
-      json?.faultstring ??
+      (typeof apiException?.errorCode === 'string' && apiException.errorCode) ||
+      (isObject(json) && typeof json.faultstring === 'string' && faultCode(json.faultstring)) ||
       `HTTP_${res.status}`;
-    throw new BetfairError(operation, String(code), apiException?.errorDetails || undefined);
+    const details = typeof apiException?.errorDetails === 'string' ? apiException.errorDetails : '';
+    throw new BetfairError(operation, code, details || (apiException ? undefined : snippet(res.body)));
   }
 
   private authHeaders(extra: Record<string, string>): Record<string, string> {
@@ -356,11 +437,47 @@ function snippet(body: string): string | undefined {
   return text ? `answer began ${JSON.stringify(text)}` : undefined;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function parseJson(body: string): any {
+function parseJson(body: string): unknown {
   try {
-    return JSON.parse(body);
+    return JSON.parse(body) as unknown;
   } catch {
     return undefined;
   }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+type BettingOperation = 'cancelOrders' | 'listCurrentOrders';
+
+/**
+ * An answer that is JSON but not the shape `operation` returns: what came back (its keys, a
+ * JSON-RPC envelope named as such), the first mismatches, and the start of the body.
+ */
+function unexpected(operation: string, json: unknown, error: z.core.$ZodError, body: string): BetfairError {
+  const what = !isObject(json)
+    ? `a JSON ${Array.isArray(json) ? 'array' : typeof json}`
+    : 'jsonrpc' in json
+      ? 'a JSON-RPC envelope, not the REST answer'
+      : `an object with keys [${Object.keys(json).slice(0, 8).join(', ')}]`;
+  const mismatches = error.issues.slice(0, 3).map((issue) => {
+    const at = issue.path.length ? issue.path.map(String).join('.') : '(the answer)';
+    const actual = issue.path.reduce<unknown>(
+      (v, k) => (isObject(v) || Array.isArray(v) ? (v as never)[k] : undefined),
+      json,
+    );
+    const expected =
+      issue.code === 'invalid_type'
+        ? issue.expected
+        : issue.code === 'invalid_value'
+          ? `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
+          : issue.code;
+    return `${at} is ${actual === undefined ? 'missing' : JSON.stringify(actual)?.slice(0, 40)}, expected ${expected}`;
+  });
+  return new BetfairError(
+    operation,
+    'UNEXPECTED_ANSWER',
+    `${what}: ${mismatches.join('; ')}; ${snippet(body)}`,
+  );
 }

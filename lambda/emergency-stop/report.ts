@@ -23,6 +23,16 @@ export interface StepOutcome {
   readonly lastError?: string;
   /** A permanent error ended the step: it was not retried (bad credentials, AccessDenied, a missing resource). */
   readonly permanent?: boolean;
+  /**
+   * Requests that timed out at the client, whose effect a check then found in place
+   * (`UpdateService: DescribeServices shows desiredCount 0`): done, late, not failed.
+   */
+  readonly appliedLate?: readonly string[];
+  /**
+   * Requests sent (how many times) that never answered and whose effect no check confirmed before
+   * the step ended: they may or may not have been applied.
+   */
+  readonly unanswered?: Readonly<Record<string, number>>;
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
@@ -39,7 +49,10 @@ export interface BetsDetails {
   cancelErrorCode?: string;
   /** The last cancel-all failure, when the step went on to the check without a successful cancel. */
   cancelError?: string;
-  /** Instruction reports that failed, e.g. `123: BET_TAKEN_OR_LAPSED`. */
+  /**
+   * Instruction reports that failed, each distinct one once, e.g. `123: BET_TAKEN_OR_LAPSED`, with
+   * ` (n times)` when sweeps got it more than once.
+   */
   instructionErrors?: string[];
   /** Unmatched bets, and their stake, in the listing sent together with the first cancel-all. */
   openBefore?: number;
@@ -98,12 +111,24 @@ export function reportFromErrorMessage(message: string): StopReport | undefined 
   }
 }
 
-/** One line per step: `[ok]` or `[FAILED]`, the title, the summary, and its requests when one failed. */
+/**
+ * One line per step: `[ok]` or `[FAILED]`, the title, the summary, what was applied late or never
+ * answered, and its requests when one failed.
+ */
 export function formatSteps(steps: readonly StepOutcome[]): string[] {
   return steps.map(
     (s) =>
-      `${s.ok ? '[ok]    ' : '[FAILED]'} ${STEP_TITLES[s.step]}: ${s.summary} (${attemptsText(s)}${(s.durationMs / 1000).toFixed(1)} s)`,
+      `${s.ok ? '[ok]    ' : '[FAILED]'} ${STEP_TITLES[s.step]}: ${s.summary}${lateText(s)} (${attemptsText(s)}${(s.durationMs / 1000).toFixed(1)} s)`,
   );
+}
+
+function lateText(s: StepOutcome): string {
+  const late = s.appliedLate?.length ? `; applied late (${s.appliedLate.join('; ')})` : '';
+  const unanswered = Object.entries(s.unanswered ?? {});
+  const open = unanswered.length
+    ? `; no answer to ${unanswered.map(([op, n]) => `${op} (sent ${n} time(s))`).join(', ')}: its effect is unknown`
+    : '';
+  return late + open;
 }
 
 function attemptsText(s: StepOutcome): string {

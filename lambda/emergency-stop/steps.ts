@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UpdateServiceCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -10,7 +10,7 @@ import { BetfairClient, CancelExecutionReport, CurrentOrderSummary, parseBetfair
 import { Budget, BUDGET } from './budget';
 import { Trigger } from './event';
 import { BetsDetails, formatNotification, StepOutcome } from './report';
-import { AttemptLog, retry, RetryContext } from './retry';
+import { AppliedCheck, attemptMs, AttemptLog, Pace, retry, RetryContext } from './retry';
 import { secretLabel, StopSettings } from './settings';
 import { errorMessage, sleep, withTimeout } from './time';
 
@@ -37,24 +37,36 @@ export interface StepResult {
   readonly details?: Record<string, unknown>;
 }
 
-/** What a step is given: its deadline (as a signal and as a `performance.now()` time) and its attempt log. */
+/** Each dependency's pace in one run, shared by the steps that call it (retry.ts {@link Pace}). */
+export interface Paces {
+  readonly secretsManager: Pace;
+  readonly ecs: Pace;
+  readonly sns: Pace;
+  readonly betfair: Pace;
+}
+
+export function newPaces(): Paces {
+  return { secretsManager: { rung: 0 }, ecs: { rung: 0 }, sns: { rung: 0 }, betfair: { rung: 0 } };
+}
+
+/** What a step is given: its deadline (as a signal and as a `performance.now()` time), its attempt log, the run's paces. */
 export interface StepContext extends RetryContext {
-  /** `performance.now()` at which the step's signal aborts. */
-  readonly deadlineAt: number;
+  readonly paces: Paces;
 }
 
 export function budgetOf(deps: StopDeps): Budget {
   return { ...BUDGET, ...deps.budget };
 }
 
-/** A retry context for `signal` and `log`, with the deps' clock and jitter. */
+/** A retry context for `signal` and `log`, with the deps' clock and jitter and the run's paces. */
 export function stepContext(
   deps: StopDeps,
   signal: AbortSignal,
   log: AttemptLog,
   deadlineAt: number,
+  paces: Paces = newPaces(),
 ): StepContext {
-  return { signal, log, deadlineAt, sleep: deps.sleep ?? sleep, random: deps.random };
+  return { signal, log, deadlineAt, paces, sleep: deps.sleep ?? sleep, random: deps.random };
 }
 
 /**
@@ -70,9 +82,10 @@ export async function disableTrading(
   const { configSecretId } = deps.settings;
   const { aws } = budgetOf(deps);
   const label = secretLabel(configSecretId);
-  const current = await retry('GetSecretValue', aws, ctx, (abortSignal) =>
-    deps.secrets.send(new GetSecretValueCommand({ SecretId: configSecretId }), { abortSignal }),
-  );
+  const read = (abortSignal: AbortSignal) =>
+    deps.secrets.send(new GetSecretValueCommand({ SecretId: configSecretId }), { abortSignal });
+  const pace = ctx.paces.secretsManager;
+  const current = await retry('GetSecretValue', aws, ctx, read, { pace });
   let config: Record<string, unknown> = {};
   let note = '';
   try {
@@ -99,13 +112,37 @@ export async function disableTrading(
     stopped_by: trigger.requestedBy,
   });
   // One token for every attempt: a write that landed but whose answer was lost is not repeated
-  // as a second version (Secrets Manager's idempotency token).
+  // as a second version (Secrets Manager's idempotency token, which becomes the version id).
   const token = randomUUID();
-  const put = await retry('PutSecretValue', aws, ctx, (abortSignal) =>
-    deps.secrets.send(
-      new PutSecretValueCommand({ SecretId: configSecretId, SecretString: next, ClientRequestToken: token }),
-      { abortSignal },
-    ),
+  const put = await retry(
+    'PutSecretValue',
+    aws,
+    ctx,
+    (abortSignal) =>
+      deps.secrets.send(
+        new PutSecretValueCommand({
+          SecretId: configSecretId,
+          SecretString: next,
+          ClientRequestToken: token,
+        }),
+        { abortSignal },
+      ),
+    {
+      pace,
+      // After a write that timed out, the secret's current value says whether it landed.
+      check: {
+        operation: 'GetSecretValue',
+        read: async (abortSignal) => {
+          const now = await read(abortSignal);
+          return now.VersionId === token || now.SecretString === next
+            ? {
+                value: { VersionId: now.VersionId, $metadata: now.$metadata },
+                evidence: `the current version ${now.VersionId} is this write`,
+              }
+            : undefined;
+        },
+      },
+    },
   );
   return {
     ok: true,
@@ -117,11 +154,35 @@ export async function disableTrading(
 /** Step 2: the bot service to zero tasks. The template has no DesiredCount, so no deploy undoes it. */
 export async function scaleBotToZero(deps: StopDeps, ctx: StepContext): Promise<StepResult> {
   const { clusterName, botServiceName } = deps.settings;
-  const res = await retry('UpdateService', budgetOf(deps).aws, ctx, (abortSignal) =>
-    deps.ecs.send(
-      new UpdateServiceCommand({ cluster: clusterName, service: botServiceName, desiredCount: 0 }),
-      { abortSignal },
-    ),
+  const res = await retry(
+    'UpdateService',
+    budgetOf(deps).aws,
+    ctx,
+    (abortSignal) =>
+      deps.ecs.send(
+        new UpdateServiceCommand({ cluster: clusterName, service: botServiceName, desiredCount: 0 }),
+        { abortSignal },
+      ),
+    {
+      pace: ctx.paces.ecs,
+      // After an update that timed out, the desired count says whether ECS applied it.
+      check: {
+        operation: 'DescribeServices',
+        read: async (abortSignal) => {
+          const found = await deps.ecs.send(
+            new DescribeServicesCommand({ cluster: clusterName, services: [botServiceName] }),
+            { abortSignal },
+          );
+          const service = found.services?.[0];
+          return service?.desiredCount === 0
+            ? {
+                value: { service, $metadata: found.$metadata },
+                evidence: 'DescribeServices shows desiredCount 0',
+              }
+            : undefined;
+        },
+      },
+    },
   );
   const running = res.service?.runningCount;
   return {
@@ -158,8 +219,15 @@ export async function cancelAllBets(
 ): Promise<StepResult> {
   const budget = budgetOf(deps);
   const { betfairSecretId, betfairEndpoints } = deps.settings;
-  const secret = await retry('GetSecretValue', budget.aws, ctx, (abortSignal) =>
-    deps.secrets.send(new GetSecretValueCommand({ SecretId: betfairSecretId }), { abortSignal }),
+  // Read once, first, under the same timeout ladder as every call: a slow Secrets Manager delays
+  // the cancel, it does not prevent it.
+  const secret = await retry(
+    'GetSecretValue',
+    budget.aws,
+    ctx,
+    (abortSignal) =>
+      deps.secrets.send(new GetSecretValueCommand({ SecretId: betfairSecretId }), { abortSignal }),
+    { pace: ctx.paces.secretsManager },
   );
   let credentials;
   try {
@@ -171,26 +239,39 @@ export async function cancelAllBets(
   const client = new BetfairClient({
     endpoints: betfairEndpoints,
     credentials,
-    requestTimeoutMs: budget.betfair.requestMs,
+    // Each attempt's deadline comes from the ladder; this only bounds a request nobody aborts.
+    requestTimeoutMs: budget.cancelBetsMs,
     signal: ctx.signal,
     ca: deps.betfairCa,
   });
   details.loginMethod = client.loginMethod;
-  const betfair = <T>(operation: string, c: RetryContext, call: (signal: AbortSignal) => Promise<T>) =>
-    retry(operation, budget.betfair, c, async (signal) => {
-      try {
-        return await call(signal);
-      } finally {
-        details.relogins = client.relogins;
-      }
-    });
+  const pace = ctx.paces.betfair;
+  const betfair = <T>(
+    operation: string,
+    c: RetryContext,
+    call: (signal: AbortSignal) => Promise<T>,
+    check?: AppliedCheck<T>,
+  ) =>
+    retry(
+      operation,
+      budget.betfair,
+      c,
+      async (signal) => {
+        try {
+          return await call(signal);
+        } finally {
+          details.relogins = client.relogins;
+        }
+      },
+      { pace, check },
+    );
   await betfair('login', ctx, (signal) => client.login(signal));
   try {
     // The size cancelled comes from a listing sent together with the first cancel-all, never before
-    // it: one attempt within one request's deadline, so the report costs the cancel no time at all.
+    // it: one attempt on the current rung of the ladder, so the report costs the cancel no time at all.
     const listedBefore = withTimeout(
       'listCurrentOrders',
-      budget.betfair.requestMs,
+      attemptMs(budget.betfair, pace.rung, ctx.deadlineAt - performance.now()),
       (signal) => {
         ctx.log.attempts++;
         return listUnmatched(client, signal);
@@ -210,32 +291,53 @@ export async function cancelAllBets(
     );
     let before: Listing | undefined;
     const reported = new Map<string, number>();
+    const instructionErrors = new Map<string, number>();
     for (let sweep = 1; ; sweep++) {
       details.sweeps = sweep;
       let cancelError: string | undefined;
+      let checked: Listing | undefined;
       // The cancel-all is retried until only the check's reserve is left of the step.
       const window = Math.round(
-        Math.max(budget.betfair.requestMs, ctx.deadlineAt - performance.now() - budget.checkReserveMs),
+        Math.max(budget.betfair.firstAttemptMs, ctx.deadlineAt - performance.now() - budget.checkReserveMs),
       );
       try {
-        const report = await withTimeout(
+        const outcome = await withTimeout(
           `cancelOrders retries (all but the last ${budget.checkReserveMs} ms of the step)`,
           window,
           (signal) =>
-            betfair('cancelOrders', { ...ctx, signal }, (s) => {
-              details.cancelAttempts++;
-              return client.cancelAllOrders(s);
-            }),
+            betfair(
+              'cancelOrders',
+              { ...ctx, signal, deadlineAt: performance.now() + window },
+              async (s): Promise<CancelOutcome> => {
+                details.cancelAttempts++;
+                return { report: await client.cancelAllOrders(s) };
+              },
+              {
+                // A cancel-all that timed out may have gone through: the open orders say so.
+                operation: 'listCurrentOrders',
+                read: async (s) => {
+                  const listing = await listUnmatched(client, s);
+                  return listing.orders.length === 0 && !listing.truncated
+                    ? { value: { listing }, evidence: 'listCurrentOrders shows no unmatched bet' }
+                    : undefined;
+                },
+              },
+            ),
           ctx.signal,
         );
-        recordCancel(report, details, reported);
+        if (outcome.report) recordCancel(outcome.report, details, reported, instructionErrors);
+        else {
+          details.cancelStatus = 'applied late';
+          checked = outcome.listing;
+        }
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         cancelError = errorMessage(err);
         details.cancelError = cancelError;
       }
       // Whatever the cancel said, a complete listing is the authority on what is still open.
-      const after = await betfair('listCurrentOrders', ctx, (signal) => listUnmatched(client, signal));
+      const after =
+        checked ?? (await betfair('listCurrentOrders', ctx, (signal) => listUnmatched(client, signal)));
       if (sweep === 1) before = await listedBefore;
       details.openBets = after.orders.length;
       details.openSize = stake(after.orders);
@@ -246,10 +348,8 @@ export async function cancelAllBets(
         details.cancelAttempts > 1 ? ` after ${details.cancelAttempts} attempts` : ''
       }${sweep > 1 ? ` in ${sweep} sweeps` : ''}`;
       if (after.orders.length === 0 && !after.truncated) {
-        const warnings = [
-          cancelError,
-          details.instructionErrors && `${details.instructionErrors.length} instruction error(s)`,
-        ]
+        const distinct = details.instructionErrors?.length ?? 0;
+        const warnings = [cancelError, distinct && `${distinct} distinct instruction error(s)`]
           .filter(Boolean)
           .join(', ');
         return {
@@ -264,20 +364,24 @@ export async function cancelAllBets(
       const summary = `${cancelError ?? cancelled}; ${left}`;
       // A permanent refusal will not change; otherwise sweep again while a check still fits.
       const remaining = ctx.deadlineAt - performance.now();
-      if (ctx.log.permanent || remaining < budget.checkReserveMs + budget.betfair.requestMs)
+      if (ctx.log.permanent || remaining < budget.checkReserveMs + budget.betfair.firstAttemptMs)
         return { ok: false, summary, details: { ...details } };
       ctx.log.lastError = `sweep ${sweep}: ${left}`;
       await ctx.sleep(budget.betfair.baseDelayMs, ctx.signal);
     }
   } finally {
     defer(
-      client.logout().then(
+      client.logout(undefined, budget.betfair.firstAttemptMs).then(
         () => 'ok',
         (err: unknown) => `failed: ${errorMessage(err)}`,
       ),
     );
   }
 }
+
+/** What one cancel-all attempt gave: Betfair's report, or (after a timeout) a check showing nothing open. */
+type CancelOutcome =
+  { report: CancelExecutionReport; listing?: never } | { listing: Listing; report?: never };
 
 interface Listing {
   readonly orders: CurrentOrderSummary[];
@@ -291,7 +395,9 @@ async function listUnmatched(client: BetfairClient, signal: AbortSignal): Promis
   let from = 0;
   for (let page = 0; page < MAX_ORDER_PAGES; page++) {
     const res = await client.listCurrentOrders(from, ORDERS_PER_PAGE, { executableOnly: true, signal });
-    const current = res.currentOrders ?? [];
+    // The answer's shape is checked (betfair.ts ANSWER_SCHEMAS): currentOrders is always there. An
+    // order without sizeRemaining counts as open: unknown stake is not "nothing left".
+    const current = res.currentOrders;
     orders.push(...current.filter((o) => o.status === 'EXECUTABLE' && (o.sizeRemaining ?? 1) > 0));
     if (!res.moreAvailable) return { orders, truncated: false };
     // An empty page that claims more would loop forever: it counts as cut short.
@@ -305,15 +411,21 @@ function recordCancel(
   report: CancelExecutionReport,
   details: BetsDetails,
   reported: Map<string, number>,
+  errors: Map<string, number>,
 ): void {
   details.cancelStatus = report.status;
   details.cancelErrorCode = report.errorCode;
   for (const r of report.instructionReports ?? []) {
     const betId = r.instruction?.betId ?? `?${reported.size}`;
     if (r.status === 'SUCCESS') reported.set(betId, r.sizeCancelled ?? 0);
-    else
-      (details.instructionErrors ??= []).push(`${r.instruction?.betId ?? '?'}: ${r.errorCode ?? r.status}`);
+    else {
+      // The same error comes back on every sweep: each distinct one is reported once, with a count.
+      const key = `${r.instruction?.betId ?? '?'}: ${r.errorCode ?? r.status}`;
+      errors.set(key, (errors.get(key) ?? 0) + 1);
+    }
   }
+  if (errors.size > 0)
+    details.instructionErrors = [...errors].map(([key, n]) => (n > 1 ? `${key} (${n} times)` : key));
 }
 
 /**
@@ -359,11 +471,16 @@ export async function notify(
   ctx: StepContext,
 ): Promise<StepResult> {
   const { subject, message } = formatNotification(deps.settings.environment, trigger, steps);
-  const res = await retry('Publish', budgetOf(deps).aws, ctx, (abortSignal) =>
-    deps.sns.send(
-      new PublishCommand({ TopicArn: deps.settings.topicArn, Subject: subject, Message: message }),
-      { abortSignal },
-    ),
+  const res = await retry(
+    'Publish',
+    budgetOf(deps).aws,
+    ctx,
+    (abortSignal) =>
+      deps.sns.send(
+        new PublishCommand({ TopicArn: deps.settings.topicArn, Subject: subject, Message: message }),
+        { abortSignal },
+      ),
+    { pace: ctx.paces.sns },
   );
   return { ok: true, summary: `published to the on-call topic (message ${res.MessageId ?? 'unknown'})` };
 }

@@ -5,7 +5,9 @@ import {
   budgetOf,
   cancelAllBets,
   disableTrading,
+  newPaces,
   notify,
+  Paces,
   scaleBotToZero,
   StepContext,
   stepContext,
@@ -26,12 +28,16 @@ export async function runEmergencyStop(trigger: Trigger, deps: StopDeps): Promis
   const startedAt = now().toISOString();
   const logouts: Promise<string>[] = [];
   const bets: BetsDetails = { cancelAttempts: 0, relogins: 0 };
+  // How slow each dependency has shown itself, shared by the steps (the config and the Betfair
+  // secret are both read from Secrets Manager at once).
+  const paces = newPaces();
 
   const settled = await Promise.allSettled([
-    runStep(deps, 'trading-flag', budget.tradingFlagMs, (ctx) => disableTrading(deps, trigger, ctx)),
-    runStep(deps, 'scale-bot', budget.scaleBotMs, (ctx) => scaleBotToZero(deps, ctx)),
+    runStep(deps, paces, 'trading-flag', budget.tradingFlagMs, (ctx) => disableTrading(deps, trigger, ctx)),
+    runStep(deps, paces, 'scale-bot', budget.scaleBotMs, (ctx) => scaleBotToZero(deps, ctx)),
     runStep(
       deps,
+      paces,
       'cancel-bets',
       budget.cancelBetsMs,
       (ctx) => cancelAllBets(deps, ctx, bets, (logout) => logouts.push(logout)),
@@ -51,7 +57,9 @@ export async function runEmergencyStop(trigger: Trigger, deps: StopDeps): Promis
         },
   );
 
-  const notified = await runStep(deps, 'notify', budget.notifyMs, (ctx) => notify(deps, trigger, steps, ctx));
+  const notified = await runStep(deps, paces, 'notify', budget.notifyMs, (ctx) =>
+    notify(deps, trigger, steps, ctx),
+  );
   // The logout started with the notification; its answer is waited for only within the grace.
   const logout = await within(
     Promise.all(logouts).then((r) => r.join('; ')),
@@ -76,10 +84,12 @@ export async function runEmergencyStop(trigger: Trigger, deps: StopDeps): Promis
 
 /**
  * Runs one step under its deadline and turns whatever happens into an outcome, with the requests it
- * sent, the last error it saw and whether a permanent error ended it.
+ * sent, the last error it saw, whether a permanent error ended it, the requests applied late and
+ * those never answered.
  */
 async function runStep(
   deps: StopDeps,
+  paces: Paces,
   step: StepName,
   ms: number,
   work: (ctx: StepContext) => Promise<StepResult>,
@@ -87,14 +97,17 @@ async function runStep(
 ): Promise<StepOutcome> {
   const started = performance.now();
   const log: AttemptLog = { attempts: 0 };
+  const unanswered = () => Object.entries(log.unanswered ?? {});
   const attempts = () => ({
     attempts: log.attempts,
     ...(log.lastError ? { lastError: log.lastError } : {}),
     ...(log.permanent ? { permanent: true } : {}),
+    ...(log.appliedLate?.length ? { appliedLate: [...log.appliedLate] } : {}),
+    ...(unanswered().length ? { unanswered: Object.fromEntries(unanswered()) } : {}),
   });
   try {
     const result = await withTimeout(step, ms, (signal) =>
-      work(stepContext(deps, signal, log, started + ms)),
+      work(stepContext(deps, signal, log, started + ms, paces)),
     );
     return { step, ...result, durationMs: Math.round(performance.now() - started), ...attempts() };
   } catch (err) {

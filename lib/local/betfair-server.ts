@@ -34,7 +34,11 @@ export type Fault =
   /** APINGException SERVICE_BUSY (HTTP 400 on the betting API, a login status on the identity API). */
   | 'service-busy'
   /** APINGException TOO_MANY_REQUESTS, likewise. */
-  | 'too-many-requests';
+  | 'too-many-requests'
+  /** The request is carried out, but its answer never comes (a proxy lost it): applied, unseen. */
+  | 'lost-answer'
+  /** This answer, verbatim, instead of the real one: a recorded or malformed body. */
+  | { readonly status: number; readonly body: string };
 
 /** How the next cancelOrders call answers. */
 export type CancelBehaviour =
@@ -96,6 +100,10 @@ export class FakeBetfair {
   readonly hang = new Set<string>();
   /** Per operation (`login`, `cancelOrders`, `listCurrentOrders`, …), the faults its next requests meet, in order. */
   readonly faults = new Map<string, Fault[]>();
+  /** Milliseconds before answering a login; may be changed between runs. @default options.loginDelayMs */
+  loginDelayMs: number;
+  /** Milliseconds before answering any other call; may be changed between runs. @default options.callDelayMs */
+  callDelayMs: number;
   /** Unmatched orders listCurrentOrders answers per page at most. @default 1000 */
   pageSize = 1000;
   /** The server's certificate (TLS mode); clients trust it through `ca`. */
@@ -108,6 +116,8 @@ export class FakeBetfair {
   private port = 0;
 
   constructor(private readonly options: FakeBetfairOptions = {}) {
+    this.loginDelayMs = options.loginDelayMs ?? 0;
+    this.callDelayMs = options.callDelayMs ?? 0;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     if (options.tls) {
       this.serverCertificate = selfSignedCertificate('localhost', {
@@ -231,12 +241,14 @@ export class FakeBetfair {
     if (req.method !== 'POST') this.violations.push(`${req.method} ${path}: Betfair asks for POST`);
     if (this.hang.has(operation)) return; // never answers; stop() closes the socket
     const fault = this.faults.get(operation)?.shift();
-    if (fault && this.inject(fault, operation, path, res)) return;
+    if (fault && fault !== 'lost-answer' && this.inject(fault, operation, path, res)) return;
     const isLogin = operation === 'certlogin' || operation === 'login';
-    const delay = isLogin ? this.options.loginDelayMs : this.options.callDelayMs;
+    const delay = isLogin ? this.loginDelayMs : this.callDelayMs;
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (operation === 'cancelOrders')
       await new Promise((r) => setTimeout(r, this.options.cancelLatencyMs ?? 20));
+    // Carried out, but the answer goes nowhere; stop() closes the socket.
+    if (fault === 'lost-answer') res = LOST_ANSWER;
     if (path.startsWith('/api/')) return this.identity(operation, req, body, peer?.fingerprint256, res);
     if (path.startsWith(BETTING)) return this.betting(operation, req, body, res);
     send(res, 404, { error: 'no such endpoint' });
@@ -245,6 +257,10 @@ export class FakeBetfair {
   /** Answers with `fault`; false when the fault lets the request through (`none`). */
   private inject(fault: Fault, operation: string, path: string, res: http.ServerResponse): boolean {
     const identity = path.startsWith('/api/');
+    if (typeof fault === 'object') {
+      res.writeHead(fault.status, { 'Content-Type': 'application/json' }).end(fault.body);
+      return true;
+    }
     switch (fault) {
       case 'none':
         return false;
@@ -261,6 +277,8 @@ export class FakeBetfair {
         return true;
       case 'hang':
         return true;
+      case 'lost-answer':
+        return false;
       case 'service-busy':
       case 'too-many-requests': {
         const code = fault === 'service-busy' ? 'SERVICE_BUSY' : 'TOO_MANY_REQUESTS';
@@ -414,6 +432,16 @@ export class FakeBetfair {
     return token;
   }
 }
+
+/** Where an answer the fault 'lost-answer' swallows goes. */
+const LOST_ANSWER = {
+  writeHead() {
+    return this;
+  },
+  end() {
+    return this;
+  },
+} as unknown as http.ServerResponse;
 
 function cancelled(o: CurrentOrderSummary) {
   return {

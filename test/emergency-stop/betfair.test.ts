@@ -1,11 +1,14 @@
 import {
+  ANGX_CODES,
   BETFAIR_ENDPOINTS,
   BetfairClient,
   BetfairCredentials,
   BetfairError,
   endpointsFromEnv,
   parseBetfairSecret,
+  SESSION_ERRORS,
 } from '../../lambda/emergency-stop/betfair';
+import { classify } from '../../lambda/emergency-stop/retry';
 import { TimeoutError } from '../../lambda/emergency-stop/time';
 import { FakeBetfair } from '../../lib/local/betfair-server';
 import { selfSignedCertificate } from '../../lib/local/x509';
@@ -286,4 +289,191 @@ test('endpoints default to Betfair and can be pointed elsewhere through the envi
   expect(endpointsFromEnv({ BETFAIR_BETTING_URL: 'http://127.0.0.1:9/rest' }).betting).toBe(
     'http://127.0.0.1:9/rest/',
   );
+});
+
+describe('every Betfair answer is checked against the shape its operation returns', () => {
+  let fake: FakeBetfair;
+  let c: BetfairClient;
+  beforeEach(async () => {
+    fake = new FakeBetfair();
+    await fake.start();
+    c = new BetfairClient({ endpoints: fake.endpoints, credentials, requestTimeoutMs: 2000 });
+  });
+  afterEach(() => fake.stop());
+
+  const answer = (body: unknown, status = 200) => ({ status, body: JSON.stringify(body) });
+
+  /** Answers shaped as Betfair documents them (and as independent clients record them). */
+  const documented = {
+    listCurrentOrders: {
+      currentOrders: [
+        {
+          betId: '228302937743',
+          marketId: '1.174011386',
+          selectionId: 19795432,
+          handicap: 0,
+          priceSize: { price: 12, size: 2 },
+          bspLiability: 0,
+          side: 'BACK',
+          status: 'EXECUTABLE',
+          persistenceType: 'LAPSE',
+          orderType: 'LIMIT',
+          placedDate: '2020-09-30T08:36:37.000Z',
+          averagePriceMatched: 0,
+          sizeMatched: 0,
+          sizeRemaining: 2,
+          sizeLapsed: 0,
+          sizeCancelled: 0,
+          sizeVoided: 0,
+          regulatorCode: 'MALTA LOTTERIES AND GAMBLING AUTHORITY',
+        },
+      ],
+      moreAvailable: false,
+    },
+    cancelOrders: {
+      status: 'SUCCESS',
+      marketId: '1.174011386',
+      instructionReports: [
+        {
+          status: 'SUCCESS',
+          instruction: { betId: '228302937743', sizeReduction: 2 },
+          sizeCancelled: 2,
+          cancelledDate: '2020-09-30T08:37:01.000Z',
+        },
+      ],
+    },
+  };
+
+  test.each(Object.entries(documented))('a documented %s answer is read', async (operation, body) => {
+    await c.login();
+    fake.fail(operation, answer(body));
+    const got = operation === 'cancelOrders' ? await c.cancelAllOrders() : await c.listCurrentOrders(0, 1000);
+    expect(got).toMatchObject(
+      operation === 'cancelOrders' ? { status: 'SUCCESS' } : { moreAvailable: false },
+    );
+  });
+
+  /** 200 answers that are JSON but not the operation's result. Each must fail the call, transiently. */
+  const wrong: [string, unknown, RegExp][] = [
+    [
+      'a JSON-RPC envelope around the result',
+      { jsonrpc: '2.0', result: documented.listCurrentOrders, id: 1 },
+      /a JSON-RPC envelope, not the REST answer: currentOrders is missing, expected array/,
+    ],
+    [
+      'a generic {"error": …} body',
+      { error: 'upstream unavailable' },
+      /an object with keys \[error\]: currentOrders is missing, expected array/,
+    ],
+    ['an empty object', {}, /currentOrders is missing, expected array; moreAvailable is missing/],
+    ['a bare array', [], /a JSON array/],
+    [
+      'an order with an unknown status',
+      { currentOrders: [{ betId: '1', marketId: '1.2', status: 'SUSPENDED' }], moreAvailable: false },
+      /currentOrders\.0\.status is "SUSPENDED", expected one of "PENDING", "EXECUTION_COMPLETE", "EXECUTABLE", "EXPIRED"/,
+    ],
+    [
+      'moreAvailable as a string',
+      { currentOrders: [], moreAvailable: 'false' },
+      /moreAvailable is "false", expected boolean/,
+    ],
+  ];
+
+  test.each(wrong)(
+    'listCurrentOrders answering %s is UNEXPECTED_ANSWER, transient, naming what came back',
+    async (_, body, says) => {
+      await c.login();
+      fake.fail('listCurrentOrders', answer(body));
+      const err = await c.listCurrentOrders(0, 1000).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BetfairError);
+      expect(err).toMatchObject({ code: 'UNEXPECTED_ANSWER' });
+      expect((err as Error).message).toMatch(says);
+      expect((err as Error).message).toMatch(/answer began "/);
+      expect(classify(err)).toBe('transient');
+    },
+  );
+
+  test.each([
+    ['a JSON-RPC envelope', { jsonrpc: '2.0', result: documented.cancelOrders, id: 1 }],
+    ['a generic {"error": …} body', { error: 'upstream unavailable' }],
+    ['a report with an unknown status', { status: 'DONE' }],
+  ])('cancelOrders answering %s is UNEXPECTED_ANSWER, never a report', async (_, body) => {
+    await c.login();
+    fake.fail('cancelOrders', answer(body));
+    await expect(c.cancelAllOrders()).rejects.toMatchObject({ code: 'UNEXPECTED_ANSWER' });
+  });
+
+  test.each([
+    ['login', { token: 'x' }],
+    ['login', { status: 'SUCCESS', token: '' }],
+    ['login', { jsonrpc: '2.0', result: { token: 'abc', status: 'SUCCESS' } }],
+  ])('%s answering %j is UNEXPECTED_ANSWER, never a session', async (operation, body) => {
+    fake.fail(operation, answer(body));
+    await expect(c.login()).rejects.toMatchObject({ code: 'UNEXPECTED_ANSWER' });
+  });
+
+  test('a logout answer of another shape is UNEXPECTED_ANSWER', async () => {
+    await c.login();
+    fake.fail('logout', answer({ ok: true }));
+    await expect(c.logout()).rejects.toMatchObject({ code: 'UNEXPECTED_ANSWER' });
+  });
+
+  // Betfair's documentation, "Betting Enums" (APINGException) and "Common Error Codes": a REST
+  // fault may carry only its fault string, without `detail`.
+  const sessionCodes = Object.entries(ANGX_CODES).filter(([, code]) => SESSION_ERRORS.includes(code));
+  test.each(Object.entries(ANGX_CODES).filter(([, code]) => !SESSION_ERRORS.includes(code)))(
+    'a fault with only faultstring %s is %s',
+    async (faultstring, code) => {
+      await c.login();
+      for (const spelling of [faultstring, `A${faultstring}`])
+        fake.fail('listCurrentOrders', answer({ faultcode: 'Server', faultstring: spelling }, 400));
+      for (let i = 0; i < 2; i++) {
+        const err = await c.listCurrentOrders(0, 1000).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code });
+      }
+    },
+  );
+
+  test.each(sessionCodes)(
+    'a fault with only faultstring %s (%s) is answered by a fresh login',
+    async (faultstring) => {
+      await c.login();
+      fake.fail('listCurrentOrders', answer({ faultcode: 'Client', faultstring }, 400));
+      await expect(c.listCurrentOrders(0, 1000)).resolves.toMatchObject({ moreAvailable: false });
+      expect(fake.calls('login')).toHaveLength(2);
+      expect(c.relogins).toBe(1);
+    },
+  );
+
+  test('ANGX-0008 and ANGX-0009 without detail are retried; bad input and a bad app key are not', async () => {
+    await c.login();
+    const kinds: Record<string, string> = {};
+    for (const faultstring of [
+      'ANGX-0006',
+      'ANGX-0008',
+      'ANGX-0009',
+      'ANGX-0010',
+      'ANGX-0002',
+      'ANGX-0007',
+      'ANGX-0012',
+    ]) {
+      fake.fail('listCurrentOrders', answer({ faultcode: 'Server', faultstring }, 400));
+      kinds[faultstring] = classify(await c.listCurrentOrders(0, 1000).catch((e: unknown) => e));
+    }
+    expect(kinds).toEqual({
+      'ANGX-0006': 'transient',
+      'ANGX-0008': 'transient',
+      'ANGX-0009': 'transient',
+      'ANGX-0010': 'transient',
+      'ANGX-0002': 'permanent',
+      'ANGX-0007': 'permanent',
+      'ANGX-0012': 'permanent',
+    });
+  });
+
+  test('a fault string the documentation does not list is kept as it came', async () => {
+    await c.login();
+    fake.fail('listCurrentOrders', answer({ faultcode: 'Server', faultstring: 'DSC-0018' }, 400));
+    await expect(c.listCurrentOrders(0, 1000)).rejects.toMatchObject({ code: 'DSC-0018' });
+  });
 });

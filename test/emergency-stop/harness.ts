@@ -1,4 +1,4 @@
-import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -54,6 +54,8 @@ export function stopWorld() {
     snsMock,
     fake: undefined as unknown as FakeBetfair,
     config: '',
+    /** The bot service's desired count as ECS holds it. */
+    desiredCount: 1,
     /** Waits asked for between attempts; the default sleep returns at once. */
     sleeps: [] as number[],
     /** Runs on every wait, e.g. to bring a stopped fake back. */
@@ -78,11 +80,11 @@ export function stopWorld() {
           await world.onSleep?.(world.sleeps.length);
         },
         random: () => 0.5,
-        // Requests that hang end after 150–250 ms here (3 s and 5 s in production); a generous
+        // First attempts end after 150 / 250 ms here (2 s / 5 s in production), then double; a generous
         // logout grace keeps the logout's outcome in every report (production waits 0 ms).
         budget: {
-          aws: { requestMs: 150, baseDelayMs: 100, maxDelayMs: 2_000 },
-          betfair: { requestMs: 250, baseDelayMs: 250, maxDelayMs: 4_000 },
+          aws: { firstAttemptMs: 150, baseDelayMs: 100, maxDelayMs: 2_000 },
+          betfair: { firstAttemptMs: 250, baseDelayMs: 250, maxDelayMs: 4_000 },
           checkReserveMs: 600,
           logoutGraceMs: 5_000,
           ...budget,
@@ -102,6 +104,7 @@ export function stopWorld() {
     world.config = JSON.stringify({ live_trading_enabled: true, max_stake_gbp: 25, strategy: 'value-v3' });
     world.sleeps = [];
     world.onSleep = undefined;
+    world.desiredCount = 1;
     secretsMock
       .on(GetSecretValueCommand, { SecretId: CONFIG_ARN })
       .callsFake(() => ({ SecretString: world.config, VersionId: 'v1' }));
@@ -112,7 +115,13 @@ export function stopWorld() {
       world.config = input.SecretString;
       return { VersionId: 'v2' };
     });
-    ecsMock.on(UpdateServiceCommand).resolves({ service: { desiredCount: 0, runningCount: 1 } });
+    ecsMock.on(UpdateServiceCommand).callsFake((input: { desiredCount: number }) => {
+      world.desiredCount = input.desiredCount;
+      return { service: { desiredCount: world.desiredCount, runningCount: 1 } };
+    });
+    ecsMock
+      .on(DescribeServicesCommand)
+      .callsFake(() => ({ services: [{ desiredCount: world.desiredCount, runningCount: 1 }] }));
     snsMock.on(PublishCommand).resolves({ MessageId: 'msg-1' });
     world.fake = new FakeBetfair();
     await world.fake.start();

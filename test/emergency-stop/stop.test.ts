@@ -132,7 +132,7 @@ describe('an emergency stop with every dependency healthy', () => {
     world.fake.fail('listCurrentOrders', 'hang');
     const report = await runEmergencyStop(
       TRIGGER,
-      deps({ betfair: { requestMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } }),
+      deps({ betfair: { firstAttemptMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } }),
     );
     expect(report.ok).toBe(true);
     const [listing] = world.fake.calls('listCurrentOrders');
@@ -152,7 +152,7 @@ describe('an emergency stop with every dependency healthy', () => {
       return { service: {} };
     });
     try {
-      const d = deps({ betfair: { requestMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } });
+      const d = deps({ betfair: { firstAttemptMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } });
       const report = await runEmergencyStop(TRIGGER, {
         ...d,
         settings: { ...d.settings, betfairEndpoints: endpoints },
@@ -245,7 +245,7 @@ describe('faults that do not clear: every remaining step is still attempted and 
       sizeCancelledFrom: SIZE_SOURCES.report,
     });
     expect(step(report, 'cancel-bets').summary).toBe(
-      'cancelOrders PROCESSED_WITH_ERRORS; no unmatched bets open (1 instruction error(s)); size cancelled 2.50 in 1 bet(s)',
+      'cancelOrders PROCESSED_WITH_ERRORS; no unmatched bets open (1 distinct instruction error(s)); size cancelled 2.50 in 1 bet(s)',
     );
   });
 
@@ -295,6 +295,79 @@ describe('faults that do not clear: every remaining step is still attempted and 
     expect(report.ok).toBe(true);
     expect(world.fake.calls('login')).toHaveLength(2);
     expect(bets(report)).toMatchObject({ relogins: 1, openBets: 0 });
+  });
+});
+
+describe('answers the stop does not understand are never a success', () => {
+  /** What the replay of recorded bodies found: a 200 that is not the operation's answer. */
+  const bodies: [string, unknown][] = [
+    ['a JSON-RPC envelope', { jsonrpc: '2.0', result: { currentOrders: [], moreAvailable: false }, id: 1 }],
+    ['a generic {"error": …} body', { error: 'DSC-0008: temporarily unavailable' }],
+  ];
+  const always = (body: unknown) => Array(500).fill({ status: 200, body: JSON.stringify(body) });
+
+  test.each(bodies)(
+    'a listing answered with %s fails the step, says what came back, and never says "halted"',
+    async (_, body) => {
+      for (const f of always(body)) world.fake.fail('listCurrentOrders', f);
+      world.fake.cancelDefault = 'leave-open';
+      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+      expect(report.ok).toBe(false);
+      expect(report.failedSteps).toEqual(['cancel-bets']);
+      const cancel = step(report, 'cancel-bets');
+      expect(cancel.lastError).toMatch(
+        /^listCurrentOrders: Betfair listCurrentOrders: UNEXPECTED_ANSWER \((a JSON-RPC envelope|an object with keys \[error\])/,
+      );
+      expect(bets(report).openBets).toBeUndefined();
+      expect(notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
+      expect(notification()?.Message).toContain('Bets still open: UNKNOWN');
+      expect(world.fake.open).toHaveLength(2);
+    },
+  );
+
+  test.each(bodies)(
+    'a cancel-all answered with %s fails the step while the bets stay open',
+    async (_, body) => {
+      for (const f of always(body)) world.fake.fail('cancelOrders', f);
+      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+      expect(report.failedSteps).toEqual(['cancel-bets']);
+      expect(step(report, 'cancel-bets').summary).toMatch(/; 2 unmatched bet\(s\) still open, stake 12.50$/);
+      expect(step(report, 'cancel-bets').lastError).toMatch(
+        /^cancelOrders: Betfair cancelOrders: UNEXPECTED_ANSWER \(/,
+      );
+      expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
+      expect(notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
+    },
+  );
+
+  test('an answer of the wrong shape once is retried like any transient fault', async () => {
+    world.fake.fail('listCurrentOrders', 'none');
+    world.fake.fail('listCurrentOrders', { status: 200, body: '{"error":"try again"}' });
+    const report = await runEmergencyStop(TRIGGER, deps());
+    expect(report.ok).toBe(true);
+    expect(step(report, 'cancel-bets').lastError).toMatch(/^listCurrentOrders: .*UNEXPECTED_ANSWER/);
+    expect(world.fake.open).toEqual([]);
+  });
+
+  test('the same instruction error on every sweep is reported once, with its count', async () => {
+    const report48 = {
+      status: 'PROCESSED_WITH_ERRORS',
+      errorCode: 'PROCESSED_WITH_ERRORS',
+      instructionReports: [
+        { status: 'FAILURE', errorCode: 'BET_TAKEN_OR_LAPSED', instruction: { betId: '101' } },
+        { status: 'FAILURE', errorCode: 'ERROR_IN_ORDER', instruction: { betId: '102' } },
+      ],
+    };
+    for (let i = 0; i < 6; i++)
+      world.fake.fail('cancelOrders', { status: 200, body: JSON.stringify(report48) });
+    const report = await runEmergencyStop(TRIGGER, deps());
+    expect(report.ok).toBe(true);
+    expect(bets(report).sweeps).toBe(7);
+    expect(bets(report).instructionErrors).toEqual([
+      '101: BET_TAKEN_OR_LAPSED (6 times)',
+      '102: ERROR_IN_ORDER (6 times)',
+    ]);
+    expect(step(report, 'cancel-bets').summary).toMatch(/\(2 distinct instruction error\(s\)\)/);
   });
 });
 

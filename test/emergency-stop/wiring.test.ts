@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -81,7 +83,10 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
     const betfairSecret = logicalId(template, 'AWS::SecretsManager::Secret', 'SecretsBetfair');
     expect(rights.sort()).toEqual(
       [
-        ['ecs:UpdateService', ref(logicalId(template, 'AWS::ECS::Service', 'ServicesBot'))],
+        [
+          'ecs:DescribeServices ecs:UpdateService',
+          ref(logicalId(template, 'AWS::ECS::Service', 'ServicesBot')),
+        ],
         ['secretsmanager:GetSecretValue secretsmanager:PutSecretValue', ref(configSecret)],
         ['secretsmanager:GetSecretValue', ref(betfairSecret)],
         ['sns:Publish', ref(topic())],
@@ -108,6 +113,45 @@ describe.each(ENVIRONMENT_NAMES)('%s: the emergency stop wiring', (name) => {
         },
       });
     expect(template.findResources('AWS::IAM::Role')[role()].Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  // Derived from the function's source, not a list: every AWS SDK command it sends (`new XCommand(`
+  // of an @aws-sdk/client-* import) must be allowed by its role, so a call added to a step (as
+  // DescribeServices was, for the check after a timed-out UpdateService) cannot fail with AccessDenied.
+  test('the role allows every AWS call the function sends', () => {
+    const IAM_PREFIX: Record<string, string> = {
+      'client-ecs': 'ecs',
+      'client-secrets-manager': 'secretsmanager',
+      'client-sns': 'sns',
+    };
+    const dir = path.join(__dirname, '..', '..', 'lambda', 'emergency-stop');
+    const sent = new Set<string>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(path.join(dir, file), 'utf8');
+      const packageOf = new Map<string, string>();
+      for (const m of text.matchAll(/import\s+\{([^}]*)\}\s+from\s+'@aws-sdk\/([^']+)'/g))
+        for (const name of m[1]
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean))
+          packageOf.set(name, m[2]);
+      for (const m of text.matchAll(/new\s+(\w+)Command\s*\(/g)) {
+        const pkg = packageOf.get(`${m[1]}Command`);
+        expect({ file, command: m[1], prefix: pkg && IAM_PREFIX[pkg] }).toEqual(
+          expect.objectContaining({ prefix: expect.any(String) }),
+        );
+        sent.add(`${IAM_PREFIX[pkg!]}:${m[1]}`);
+      }
+    }
+    expect(sent.size).toBeGreaterThanOrEqual(5);
+    const allowed = new Set(
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(role()))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((st: { Effect: string }) => st.Effect === 'Allow')
+        .flatMap((st: { Action: string | string[] }) => [st.Action].flat()),
+    );
+    expect([...sent].filter((action) => !allowed.has(action))).toEqual([]);
   });
 
   test('the loss-limit alarm sums NetProfit over the configured window and fires at minus the loss limit', () => {
