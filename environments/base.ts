@@ -7,6 +7,8 @@ import { EnvironmentConfig } from './types';
 export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'alarmEmail'> = {
   region: 'eu-west-1',
   terminationProtection: false,
+  // No protection until the first create succeeded (`npm run ops -- protect` sets it per environment).
+  stackCreated: false,
   liveTradingEnabled: false,
   betfairHeartbeatTimeoutSeconds: 60,
   allowMutableImageTags: false,
@@ -21,8 +23,11 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
     runbookRef: 'main',
   },
   ecrImagesToKeep: 30,
+  // Release tags (v1.2.3): kept forever in every registry; ops release accepts only these.
+  releaseTagPatterns: ['v*'],
   loadBalancerDeletionProtection: false,
-  // Each environment names its own principals (its account differs); validation refuses an empty list.
+  // Empty: the environment's own account (filled in from `account`, never a stale id). Refused where
+  // real money trades (production names its people's roles instead).
   access: { operatorPrincipals: [], viewerPrincipals: [] },
   network: {
     cidr: '10.0.0.0/16',

@@ -13,7 +13,6 @@ export const local = defineEnvironment(base, {
   name: 'local' as never,
   stackName: 'LocalDevelopment',
   account: '123456789012',
-  access: { operatorPrincipals: ['123456789012'], viewerPrincipals: ['123456789012'] },
   bot: { imageTag: 'local' },
   ml: { imageTag: 'local' },
   allowMutableImageTags: true,

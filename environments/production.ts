@@ -14,8 +14,17 @@ export const production = defineEnvironment(base, {
     pages: true,
     pager: { urlSecretName: 'clever-better/production/pager', urlSecretField: 'url' },
   },
-  // Who may run ops here (docs/pipeline.md "Roles for people"): this account, whose IAM then says who; or SSO role ARNs.
-  access: { operatorPrincipals: ['222222222222'], viewerPrincipals: ['222222222222'] },
+  // Who may run ops here (docs/deployment.md "Roles for people"): named IAM Identity Center roles of
+  // this account, never the whole account (validation refuses it here). Placeholders like the account
+  // id: set your permission sets' role names (they must exist when the stack deploys).
+  access: {
+    operatorPrincipals: [
+      'role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_CleverBetterOperator_0123456789abcdef',
+    ],
+    viewerPrincipals: [
+      'role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_CleverBetterViewer_0123456789abcdef',
+    ],
+  },
   terminationProtection: true,
   liveTradingEnabled: true,
   // Production runs exactly the bytes staging tested: every image by digest, replicated from

@@ -11,8 +11,8 @@ export const staging = defineEnvironment(base, {
   promoteImagesTo: 'production',
   // Staging pages nobody (alerting.pages stays false): every alarm is a ticket to this inbox.
   alarmEmail: 'oncall-staging@clever-better.com',
-  // Who may run ops here (docs/pipeline.md "Roles for people"): this account, whose IAM then says who; or SSO role ARNs.
-  access: { operatorPrincipals: ['111111111111'], viewerPrincipals: ['111111111111'] },
+  // Who may run ops here: the base's default, this account (its IAM says who; the operator needs
+  // MFA). Staging trades no money; production names its people's roles.
   bot: { imageTag: 'v1.2.3' },
   ml: { imageTag: 'v1.2.3' },
   // Live trading is off here, so no bets are expected: no "no bets" alarm. A silent bot still alarms.

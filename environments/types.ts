@@ -65,7 +65,7 @@ export interface DatabaseConfig {
   readonly multiAz: boolean;
   /** Automated backup retention in days (7–35; Security Hub RDS.11 asks for at least 7). */
   readonly backupRetentionDays: number;
-  /** Refuse `DeleteDBInstance` until switched off. */
+  /** Refuse `DeleteDBInstance` until switched off; takes effect once `stackCreated` is true. */
   readonly deletionProtection: boolean;
   /**
    * What happens to the instance when it leaves the stack: `snapshot` takes a final snapshot,
@@ -293,6 +293,14 @@ export interface PagerSecretConfig {
   readonly urlSecretName: string;
   /** JSON field of that secret holding the URL. @default 'url' */
   readonly urlSecretField: string;
+  /**
+   * Version id of the secret value the subscription uses: the reference reads
+   * `{{resolve:secretsmanager:<name>:SecretString:<field>::<version-id>}}`. CloudFormation re-reads a
+   * dynamic reference only when its text changes, never when the secret alone changes, so a new URL
+   * takes effect through a new version id. `npm run ops -- pager set-url` writes the secret and this
+   * id together (docs/runbooks.md). @default none: the version current at the stack's create
+   */
+  readonly urlSecretVersionId?: string;
 }
 
 /** Severity routing of the environment's alarms (lib/alerting.ts, lib/monitoring/severity.ts). */
@@ -317,16 +325,39 @@ export interface AlertingConfig {
 }
 
 /**
- * Who may assume the environment's roles for people (docs/pipeline.md "Roles for people"). Each entry is a
- * 12-digit account id (trusting that account, whose own IAM policies then say who may assume the
- * role) or the ARN of an IAM role or user, e.g. an IAM Identity Center permission set's role
- * `arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<id>`.
+ * Who may assume the environment's roles for people (docs/deployment.md "Roles for people"). Each
+ * entry is one of:
+ * - a role or user **in this environment's `account`**, written without the account:
+ *   `role/aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<id>` (an IAM Identity
+ *   Center permission set's role) or `user/<name>`; the account is filled in from `account`, so
+ *   changing `account` cannot leave a stale one;
+ * - a full role or user ARN (`arn:aws:iam::<account>:role/…`): its account must be `account`, or
+ *   be listed in `crossAccountPrincipalAccounts` on purpose;
+ * - a 12-digit account id: that account's root, so the account's own IAM policies decide who
+ *   (refused in production unless `acknowledgeAccountRootTrust` or `sandbox`).
+ *
+ * An empty list means this account's root.
  */
 export interface AccessConfig {
-  /** Principals that may assume `clever-better-operator`: every `ops` command, emergency stop included. At least one. */
+  /**
+   * Principals that may assume `clever-better-operator`: every `ops` command, emergency stop and
+   * `migrate down` included. A principal that is not an IAM Identity Center role must present MFA
+   * (`aws:MultiFactorAuthPresent`). @default [] (this account's root)
+   */
   readonly operatorPrincipals: readonly string[];
-  /** Principals that may assume `clever-better-viewer`: `ops status` (read-only). At least one. */
+  /** Principals that may assume `clever-better-viewer`: `ops status` (read-only). @default [] (this account's root) */
   readonly viewerPrincipals: readonly string[];
+  /**
+   * Accounts other than `account` whose principals the lists above may name, on purpose (e.g. the
+   * organisation's identity account). Any other account is refused. @default []
+   */
+  readonly crossAccountPrincipalAccounts?: readonly string[];
+  /**
+   * Set to `true` to trust a whole account (its root: every principal its IAM lets assume the role)
+   * in production (unless it is a `sandbox`). Without it validation refuses such a principal there: name the people's roles
+   * instead. @default false
+   */
+  readonly acknowledgeAccountRootTrust?: boolean;
 }
 
 /** The whole configuration of one environment. */
@@ -342,8 +373,19 @@ export interface EnvironmentConfig {
   readonly account: string;
   /** AWS region; the guide's is `eu-west-1`. */
   readonly region: string;
-  /** Protect the stack itself from `cdk destroy` / DeleteStack. */
+  /**
+   * Protect the stack itself from `cdk destroy` / DeleteStack. Takes effect only once
+   * `stackCreated` is true (docs/first-deploy.md "When protection turns on").
+   */
   readonly terminationProtection: boolean;
+  /**
+   * Whether `stackName` exists in its account: its first create succeeded. Until then nothing is
+   * created with termination or deletion protection (`terminationProtection`,
+   * `database.deletionProtection`, `loadBalancerDeletionProtection` wait for it), so a create that
+   * fails rolls back to nothing and can be retried. `npm run ops -- protect` writes `true` after the
+   * first create; `ops preflight` fails while this disagrees with the account. @default false
+   */
+  readonly stackCreated: boolean;
   /**
    * Initial `live_trading_enabled` in `clever-better/<name>/config`. Only the emergency stop and
    * `ops resume` change it afterwards; a deploy that leaves this value alone never rewrites the secret.
@@ -395,9 +437,20 @@ export interface EnvironmentConfig {
   readonly sandbox: boolean;
   /** Severity routing: page and ticket topics, the pager, runbook links (docs/runbooks.md "Routing"). */
   readonly alerting: AlertingConfig;
-  /** Number of images per ECR repository kept for rollbacks. */
+  /**
+   * Number of images per ECR repository kept besides the released ones (`releaseTagPatterns`):
+   * branch builds and other tags; older ones expire.
+   */
   readonly ecrImagesToKeep: number;
-  /** ALB deletion protection (Security Hub ELB.6). */
+  /**
+   * Tag patterns of released images (ECR lifecycle `tagPatternList` wildcards: `*` any run of
+   * characters, at most 4 per pattern). The registry keeps every image with such a tag, so a pin
+   * (a tag, or a digest through the tag it was released as) never expires; `npm run ops -- release`
+   * accepts only matching tags, and synthesis fails when a pinned tag matches none.
+   * @default ['v*']
+   */
+  readonly releaseTagPatterns: readonly string[];
+  /** ALB deletion protection (Security Hub ELB.6); takes effect once `stackCreated` is true. */
   readonly loadBalancerDeletionProtection: boolean;
   /** VPC settings. */
   readonly network: NetworkConfig;

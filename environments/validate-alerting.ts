@@ -65,6 +65,15 @@ export function alertingProblems(env: EnvironmentConfig): ConfigProblem[] {
         fix: `use e.g. "url" in ${file}`,
       });
     }
+    const version = a.pager.urlSecretVersionId;
+    if (version !== undefined && !/^[A-Za-z0-9-]{32,64}$/.test(version)) {
+      problems.push({
+        field: `${n}.alerting.pager.urlSecretVersionId`,
+        value: version,
+        problem: 'not a Secrets Manager version id (32–64 letters, digits and hyphens)',
+        fix: `run npm run ops -- pager set-url --env ${n} --url <https://…>, which writes it`,
+      });
+    }
   }
   if (!/^https:\/\/[^\s/]+(\/[^\s]*[^\s/])?$/.test(a.repositoryUrl)) {
     problems.push({

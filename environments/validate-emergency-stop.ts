@@ -1,5 +1,5 @@
 import { EnvironmentConfig } from './types';
-import type { ConfigProblem } from './validate';
+import type { ConfigProblem } from './problem';
 
 /** Problems in the `emergencyStop` section of one environment, empty when it is valid. */
 export function emergencyStopProblems(env: EnvironmentConfig): ConfigProblem[] {

@@ -29,7 +29,47 @@ export function imagePinProblems(env: EnvironmentConfig): ConfigProblem[] {
       });
     }
   }
+  problems.push(...releasePatternProblems(env));
   return problems;
+}
+
+/**
+ * Problems with `releaseTagPatterns`: ECR's `tagPatternList` syntax (letters, digits, `._-`, at most
+ * four `*`), and a pattern must leave some tags to expire (`*` alone would keep every image forever).
+ */
+function releasePatternProblems(env: EnvironmentConfig): ConfigProblem[] {
+  const field = `${env.name}.releaseTagPatterns`;
+  const patterns = env.releaseTagPatterns;
+  if (!Array.isArray(patterns) || patterns.length === 0)
+    return [
+      {
+        field,
+        value: patterns,
+        problem: 'no release tag pattern: every pinned image could expire',
+        fix: "set e.g. ['v*'] in environments/base.ts",
+      },
+    ];
+  return patterns.flatMap((p): ConfigProblem[] =>
+    typeof p !== 'string' || !/^[A-Za-z0-9._*-]{1,128}$/.test(p) || (p.match(/\*/g) ?? []).length > 4
+      ? [
+          {
+            field,
+            value: p,
+            problem: 'not an ECR tag pattern (letters, digits, ".", "_", "-" and at most four "*")',
+            fix: "use e.g. 'v*' (tags v1.2.3)",
+          },
+        ]
+      : /^\**$/.test(p)
+        ? [
+            {
+              field,
+              value: p,
+              problem: 'matches every tag: no image would ever expire and the repository grows to its quota',
+              fix: "name the release tags, e.g. 'v*'",
+            },
+          ]
+        : [],
+  );
 }
 
 /** Problems with `promoteImagesTo` across environments: it must name another environment in another account. */

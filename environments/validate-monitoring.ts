@@ -1,5 +1,5 @@
 import { EnvironmentConfig, MonitoringConfig } from './types';
-import type { ConfigProblem } from './validate';
+import type { ConfigProblem } from './problem';
 
 type NumericField = {
   [K in keyof MonitoringConfig]: MonitoringConfig[K] extends number ? K : never;

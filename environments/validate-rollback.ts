@@ -1,5 +1,5 @@
 import { EnvironmentConfig } from './types';
-import type { ConfigProblem } from './validate';
+import type { ConfigProblem } from './problem';
 
 /** Bounds of the numeric `rollback` fields: [min, max, what the range protects]. */
 const ROLLBACK_BOUNDS = {

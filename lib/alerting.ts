@@ -204,7 +204,11 @@ export class Alerting extends Construct {
 
   private subscribePager(topic: sns.Topic, pager: PagerSecretConfig): void {
     // A dynamic reference: CloudFormation reads the URL at deploy time; the template holds only its name.
-    const endpoint = SecretValue.secretsManager(pager.urlSecretName, { jsonField: pager.urlSecretField });
+    // It re-reads it only when the reference text changes: the version id is what a rotation changes.
+    const endpoint = SecretValue.secretsManager(pager.urlSecretName, {
+      jsonField: pager.urlSecretField,
+      versionId: pager.urlSecretVersionId,
+    });
     const subscription = new sns.Subscription(this, `${topic.node.id}Pager`, {
       topic,
       protocol: sns.SubscriptionProtocol.HTTPS,

@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { environments } from '../environments';
 import { EnvironmentConfig } from '../environments/types';
+import { protections } from './deletion-protection';
 import { CleverBetterStack } from './clever-better-stack';
 import { runbookNames } from './names';
 import { RegistryStack } from './registry-stack';
@@ -44,7 +45,15 @@ export function addEnvironmentStacks(app: App, configs: readonly EnvironmentConf
       botRepositoryName: names.botRepository,
       mlRepositoryName: names.mlRepository,
       imagesToKeep: config.ecrImagesToKeep,
-      terminationProtection: config.terminationProtection,
+      releaseTagPatterns: config.releaseTagPatterns,
+      // What this environment runs: its registry must never expire it.
+      pinnedImages: (['bot', 'ml'] as const).map((key) => ({
+        field: `${config.name}.${key}`,
+        repositoryName: key === 'bot' ? names.botRepository : names.mlRepository,
+        tag: config[key].imageTag,
+        digest: config[key].imageDigest,
+      })),
+      terminationProtection: protections(config).termination,
       replicateTo: target ? [{ account: target.account, region: target.region }] : [],
       acceptReplicationFrom: sources,
     });

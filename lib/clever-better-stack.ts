@@ -1,8 +1,10 @@
+import { protections } from './deletion-protection';
 import { AspectPriority, Aspects, CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../environments/types';
+import { resolvePrincipals } from '../environments/validate-access';
 import { Alerting } from './alerting';
 import { acceptCdkInternals } from './compliance';
 import { Database } from './database';
@@ -60,7 +62,7 @@ export class CleverBetterStack extends Stack {
     super(scope, id, {
       ...props,
       env: { account: config.account, region: config.region },
-      terminationProtection: config.terminationProtection,
+      terminationProtection: protections(config).termination,
       description: `Clever Better ${config.name}: Betfair trading bot, ML service, PostgreSQL and their operations`,
     });
     this.config = config;
@@ -123,7 +125,7 @@ export class CleverBetterStack extends Stack {
       maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
       multiAz: config.database.multiAz,
       backupRetentionDays: config.database.backupRetentionDays,
-      deletionProtection: config.database.deletionProtection,
+      deletionProtection: protections(config).database,
       removalPolicy: config.database.removalPolicy,
       monitoringIntervalSeconds: config.database.monitoringIntervalSeconds,
       instanceIdentifier: `clever-better-${config.name}`,
@@ -174,7 +176,7 @@ export class CleverBetterStack extends Stack {
       databaseName: names.databaseName,
       logRetention,
       logRemovalPolicy,
-      loadBalancerDeletionProtection: config.loadBalancerDeletionProtection,
+      loadBalancerDeletionProtection: protections(config).loadBalancer,
     });
     this.database.allowFrom(this.services.bot, 'PostgreSQL from the bot');
     this.database.allowFrom(this.services.ml, 'PostgreSQL from ml-service');
@@ -306,8 +308,8 @@ export class CleverBetterStack extends Stack {
 
     // The roles people assume to run `ops` (docs/pipeline.md "Roles for people").
     this.operatorAccess = new OperatorAccess(this, 'OperatorAccess', {
-      operatorPrincipals: config.access.operatorPrincipals,
-      viewerPrincipals: config.access.viewerPrincipals,
+      operatorPrincipals: resolvePrincipals(config, config.access.operatorPrincipals).map((p) => p.arn),
+      viewerPrincipals: resolvePrincipals(config, config.access.viewerPrincipals).map((p) => p.arn),
       stackName: config.stackName,
       clusterName: names.cluster,
       botServiceName: names.botService,
@@ -315,10 +317,14 @@ export class CleverBetterStack extends Stack {
       configSecret: this.secrets.config,
       encryptionKey: this.encryption.key,
       alarmTopics: this.alerting.topics,
+      onCallTopic: this.alerting.topic,
+      // Every function an ops command invokes: `ops rollback` asks the planner first, then the
+      // service's own rollback function (test/least-privilege/ simulates each invocation).
       functions: [
         this.migrations.function.function,
         this.emergencyStop.function.function,
-        this.rollback.function.function,
+        this.rollback.planner.function,
+        ...Object.values(this.rollback.actors).map((a) => a.function),
       ],
     });
 

@@ -130,7 +130,7 @@ export class Database extends Construct {
       Validations.of(cfnInstance).acknowledge({
         id: 'AwsSolutions-RDS10',
         reason:
-          'Deletion protection is off by configuration so this environment can be torn down; a final snapshot is still taken',
+          'Off until the stack exists (stackCreated: a protected resource makes a failed create end in ROLLBACK_FAILED), or by configuration so this environment can be torn down',
       });
     }
     const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');
@@ -164,7 +164,7 @@ export class Database extends Construct {
       Validations.of(cfnInstance).acknowledge({
         id: 'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled',
         reason:
-          'Deletion protection is off by configuration so this environment can be torn down; a final snapshot is still taken',
+          'Off until the stack exists (stackCreated: a protected resource makes a failed create end in ROLLBACK_FAILED), or by configuration so this environment can be torn down',
       });
     }
     if (!props.multiAz) {

@@ -23,11 +23,26 @@ export const DEPLOY_WORKFLOW = '.github/workflows/deploy-stack.yml';
  */
 export const DIFF_WORKFLOW = '.github/workflows/pr-deployed-diff.yml';
 /**
- * The claims the repository's OIDC subject is customised to (docs/pipeline.md "One-time setup per account"):
- * `context` keeps the environment (`environment:production`) or the ref, `job_workflow_ref` adds the
- * workflow file and the branch it ran from, which the default subject of an environment job lacks.
+ * The claims the repository's OIDC subject is customised to (docs/deployment.md "The subject claim
+ * pins the branch and the workflow"): `context` keeps the environment (`environment:production`) or
+ * the ref, `ref` adds the **caller's** ref, `job_workflow_ref` the called workflow file and the ref it
+ * was called at. `job_workflow_ref` alone is not enough: for a reusable workflow it names the
+ * workflow at the ref the caller chose, so a feature branch calling `deploy-stack.yml@main` in the
+ * same environment would match (GitHub docs, "Using OpenID Connect with reusable workflows").
  */
-export const SUBJECT_CLAIM_KEYS = ['repo', 'context', 'job_workflow_ref'] as const;
+export const SUBJECT_CLAIM_KEYS = ['repo', 'context', 'ref', 'job_workflow_ref'] as const;
+
+/** The claims of one job that the customised subject is made of. */
+export type SubjectClaims = Readonly<Record<(typeof SUBJECT_CLAIM_KEYS)[number], string>>;
+
+/**
+ * The `sub` GitHub issues for `claims` under the customised subject: each key as `key:value` in
+ * {@link SUBJECT_CLAIM_KEYS} order, except `context`, whose value already says what it is
+ * (`environment:production`, `ref:refs/heads/main`).
+ */
+export function subjectOf(claims: SubjectClaims): string {
+  return SUBJECT_CLAIM_KEYS.map((k) => (k === 'context' ? claims[k] : `${k}:${claims[k]}`)).join(':');
+}
 
 /** The one-time `gh api` call that makes GitHub issue the subject these roles trust. */
 export function subjectCustomisationCommand(repository: string): string {
@@ -57,7 +72,8 @@ export interface GitHubOidcStackProps extends Omit<StackProps, 'env'> {
   readonly githubEnvironment: string;
   /**
    * The only branch deploys and the deployed-diff job may run from (`refs/heads/<branch>` in the
-   * subject's `job_workflow_ref`); the repository's default branch. @default 'main'
+   * subject's `ref`, the caller's branch, and in its `job_workflow_ref`); the repository's default
+   * branch. @default 'main'
    */
   readonly deployBranch?: string;
   /** The app's stacks in this account, which the diff role may read (`StagingStack`). */
@@ -135,9 +151,13 @@ export class GitHubOidcStack extends Stack {
       new iam.WebIdentityPrincipal(this.providerArn, {
         StringEquals: {
           [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
-          [`${GITHUB_OIDC_HOST}:sub`]:
-            `repo:${props.repository}:${context}:job_workflow_ref:` +
-            `${plainRepository(props.repository)}/${workflow}@${branchRef}`,
+          [`${GITHUB_OIDC_HOST}:sub`]: subjectOf({
+            repo: props.repository,
+            context,
+            // The caller's branch: a feature branch calling the workflow at @main has its own ref here.
+            ref: branchRef,
+            job_workflow_ref: `${plainRepository(props.repository)}/${workflow}@${branchRef}`,
+          }),
         },
       });
     const bootstrapRole = (kind: string) =>

@@ -23,6 +23,10 @@ export const OPS_COMMAND_ROLES: Readonly<Record<string, 'viewer' | 'operator' | 
   // Reads staging's and production's registries (two accounts) and writes environments/: a release
   // engineer's command with ECR read rights in both accounts, not one environment's role.
   release: 'administrator',
+  // Creates the pager secret before the first deploy (no operator role yet) and writes environments/.
+  pager: 'administrator',
+  // Reads the stack's state and writes environments/ (stackCreated): a change that goes through review.
+  protect: 'administrator',
   'emergency-stop': 'operator',
   resume: 'operator',
   rollback: 'operator',
@@ -41,9 +45,14 @@ export const VIEWER_OMISSIONS: Readonly<Record<string, string>> = {
 
 /** Props of {@link OperatorAccess}. */
 export interface OperatorAccessProps {
-  /** Account ids or IAM role/user ARNs that may assume the operator role (environments/ `access`). */
+  /**
+   * ARNs of the principals that may assume the operator role: IAM roles, users, or an account root
+   * (`arn:aws:iam::<account>:root`), from environments/ `access` (resolvePrincipals). Each must
+   * present MFA (`aws:MultiFactorAuthPresent`) unless it is an IAM Identity Center role, whose
+   * sign-in enforces it.
+   */
   readonly operatorPrincipals: readonly string[];
-  /** Account ids or IAM role/user ARNs that may assume the viewer role. */
+  /** ARNs of the principals that may assume the viewer role (read-only: no MFA condition). */
   readonly viewerPrincipals: readonly string[];
   /** This environment's stack name; `ops` reads its outputs (DescribeStacks). */
   readonly stackName: string;
@@ -57,18 +66,31 @@ export interface OperatorAccessProps {
   readonly configSecret: secretsmanager.ISecret;
   /** The key the config secret is encrypted with. */
   readonly encryptionKey: kms.IKey;
-  /** The functions the operator invokes: migration (`migrate`), emergency stop, rollback. */
+  /**
+   * The functions the operator invokes: migration (`migrate`), emergency stop, the rollback planner
+   * and each service's rollback function (`rollback`).
+   */
   readonly functions: readonly lambda.IFunction[];
   /** The alarm topics, whose subscriptions `ops status` checks (`sns:ListSubscriptionsByTopic`). */
   readonly alarmTopics: readonly sns.ITopic[];
-  /** Longest session, hours. @default 4 for the operator (an incident), 1 for the viewer */
+  /**
+   * The on-call topic (`OnCallTopicArn`): the operator publishes to it in the runbook's by-hand
+   * emergency stop (docs/runbooks.md "Emergency stop", step 4). Encrypted with `encryptionKey`.
+   */
+  readonly onCallTopic: sns.ITopic;
+  /**
+   * Longest operator session, in hours: the operator can turn live trading on and run `migrate
+   * down`, so a session expires soon and the next assumption asks for MFA again. @default 1
+   */
   readonly operatorSessionHours?: number;
 }
 
 /**
  * The environment's roles for people: `clever-better-viewer` (`ops status`) and
- * `clever-better-operator` (every `ops` command), each with exactly the calls `ops` makes, scoped to
- * this environment's resources, and assumable only by the principals configured in `environments/`.
+ * `clever-better-operator` (every `ops` command and the runbook's by-hand emergency stop), each with
+ * exactly the calls those make, scoped to this environment's resources, and assumable only by the
+ * principals configured in `environments/` (the operator with MFA or an IAM Identity Center session).
+ * test/least-privilege/ simulates every request of both (docs/least-privilege.md).
  */
 export class OperatorAccess extends Construct {
   readonly operatorRole: iam.Role;
@@ -145,6 +167,19 @@ export class OperatorAccess extends Construct {
         conditions: viaSecretsManager,
       }),
       new iam.PolicyStatement({
+        sid: 'NotifyOnCall',
+        actions: ['sns:Publish'],
+        resources: [props.onCallTopic.topicArn],
+      }),
+      new iam.PolicyStatement({
+        // SNS encrypts the message with the topic's key on the publisher's behalf (SNS developer
+        // guide, "Encryption at rest": publishers need kms:GenerateDataKey and kms:Decrypt); only through SNS.
+        sid: 'EncryptForOnCallTopic',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.amazonaws.com` } },
+      }),
+      new iam.PolicyStatement({
         sid: 'ScaleTheBot',
         actions: ['ecs:UpdateService'],
         resources: [serviceArn(props.botServiceName)],
@@ -154,15 +189,15 @@ export class OperatorAccess extends Construct {
     this.viewerRole = new iam.Role(this, 'Viewer', {
       roleName: VIEWER_ROLE_NAME,
       description: 'People: ops status (read-only)',
-      assumedBy: principals(props.viewerPrincipals),
+      assumedBy: trust(props.viewerPrincipals, false),
       maxSessionDuration: Duration.hours(1),
       inlinePolicies: { Ops: new iam.PolicyDocument({ statements: read }) },
     });
     this.operatorRole = new iam.Role(this, 'Operator', {
       roleName: OPERATOR_ROLE_NAME,
       description: 'People: every ops command (status, emergency-stop, resume, rollback, migrate)',
-      assumedBy: principals(props.operatorPrincipals),
-      maxSessionDuration: Duration.hours(props.operatorSessionHours ?? 4),
+      assumedBy: trust(props.operatorPrincipals, true),
+      maxSessionDuration: Duration.hours(props.operatorSessionHours ?? 1),
       inlinePolicies: { Ops: new iam.PolicyDocument({ statements: [...read, ...operate] }) },
     });
 
@@ -187,8 +222,23 @@ export class OperatorAccess extends Construct {
   }
 }
 
-/** Account ids become account principals (that account's IAM decides who), ARNs stay themselves. */
-function principals(list: readonly string[]): iam.IPrincipal {
-  const all = list.map((p) => (/^\d{12}$/.test(p) ? new iam.AccountPrincipal(p) : new iam.ArnPrincipal(p)));
+/** The path IAM Identity Center gives its permission sets' roles. */
+const SSO_ROLE = /:role\/aws-reserved\/sso\.amazonaws\.com\//;
+
+/**
+ * The trust of a role for people: each principal ARN as itself (an account root as that account),
+ * and, where `secondFactor`, a condition `aws:MultiFactorAuthPresent` on every principal but an IAM
+ * Identity Center role: a role session carries that key only when its user signed in with MFA (IAM
+ * user guide, "Configuring MFA-protected API access"); Identity Center enforces MFA at its sign-in.
+ */
+function trust(arns: readonly string[], secondFactor: boolean): iam.IPrincipal {
+  const all = arns.map((arn) => {
+    const account = /^arn:aws[\w-]*:iam::(\d{12}):root$/.exec(arn)?.[1];
+    const principal = account ? new iam.AccountPrincipal(account) : new iam.ArnPrincipal(arn);
+    return secondFactor && !SSO_ROLE.test(arn)
+      ? principal.withConditions({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } })
+      : principal;
+  });
+  if (all.length === 0) throw new Error('A role for people needs at least one principal');
   return all.length === 1 ? all[0] : new iam.CompositePrincipal(...all);
 }

@@ -1,7 +1,7 @@
 import { Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Construct } from 'constructs';
-import { Registry } from './registry';
+import { PinnedImage, Registry } from './registry';
 
 /** Where images replicate to: another account's registry. */
 export interface ReplicationTarget {
@@ -21,8 +21,12 @@ export interface RegistryStackProps extends Omit<StackProps, 'env'> {
   readonly botRepositoryName: string;
   /** Repository of the ML image (`clever-better-ml`). */
   readonly mlRepositoryName: string;
-  /** Images kept per repository; older ones expire. */
+  /** Images kept per repository besides the released ones; older ones expire. */
   readonly imagesToKeep: number;
+  /** Tag patterns of released images, all kept (ECR `tagPatternList` wildcards). */
+  readonly releaseTagPatterns: readonly string[];
+  /** Images environments pin from this registry: synthesis fails if the lifecycle could expire one. @default none */
+  readonly pinnedImages?: readonly PinnedImage[];
   /** Protect the stack from `cdk destroy` / DeleteStack (the repositories are retained regardless). @default false */
   readonly terminationProtection?: boolean;
   /**
@@ -62,6 +66,8 @@ export class RegistryStack extends Stack {
       botRepositoryName: props.botRepositoryName,
       mlRepositoryName: props.mlRepositoryName,
       imagesToKeep: props.imagesToKeep,
+      releaseTagPatterns: props.releaseTagPatterns,
+      pinnedImages: props.pinnedImages,
     });
     const repositoryNames = [props.botRepositoryName, props.mlRepositoryName];
 

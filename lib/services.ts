@@ -213,7 +213,8 @@ export class Services extends Construct {
     if (!props.loadBalancerDeletionProtection) {
       Validations.of(this.loadBalancer.node.defaultChild!).acknowledge({
         id: 'NIST.800.53.R5-ELBDeletionProtectionEnabled',
-        reason: 'Off by configuration so this environment can be torn down; production has it on',
+        reason:
+          'Off until the stack exists (stackCreated: a protected resource makes a failed create end in ROLLBACK_FAILED), or by configuration so this environment can be torn down',
       });
     }
 

@@ -7,7 +7,12 @@
  */
 import '../bin/cli-setup';
 import { DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   GetSecretValueCommand,
@@ -279,7 +284,80 @@ async function drill(): Promise<void> {
     );
   });
 
-  step('8. migrate down 1 and up leave the schema identical, and the bot can still log in', async () => {
+  step(
+    "8. after a bad release, ops rollback (the operator's command) asks the planner, then the bot's rollback function returns it",
+    async () => {
+      const ecs = standIn!.aws.ecs;
+      const running = async () => {
+        const arn = (
+          await ecs.send(
+            new DescribeServicesCommand({ cluster: LOCAL.cluster, services: [LOCAL.botService] }),
+          )
+        ).services?.[0]?.taskDefinition;
+        return (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).taskDefinition!;
+      };
+      const good = await running();
+      const image = (td: typeof good) => td.containerDefinitions?.[0]?.image;
+      // The release: a new revision of the bot's family with another image, deployed.
+      const release = await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: good.family,
+          networkMode: good.networkMode,
+          requiresCompatibilities: good.requiresCompatibilities,
+          cpu: good.cpu,
+          memory: good.memory,
+          containerDefinitions: good.containerDefinitions!.map((c) => ({
+            ...c,
+            image: `${c.image}-bad-release`,
+          })),
+        }),
+      );
+      await ecs.send(
+        new UpdateServiceCommand({
+          cluster: LOCAL.cluster,
+          service: LOCAL.botService,
+          taskDefinition: release.taskDefinition!.taskDefinitionArn,
+        }),
+      );
+      expect(
+        image(await running()) === `${image(good)}-bad-release`,
+        'the bad release runs',
+        image(await running()),
+      );
+      const plan = await runOps('rollback', '--service', 'bot');
+      expect(
+        plan === 0 && out.some((l) => /Dry run: nothing was changed/.test(l)),
+        'ops rollback --service bot asks the planner and shows a plan, changing nothing (exit 0)',
+        { code: plan, output: out },
+      );
+      expect(
+        image(await running()) === `${image(good)}-bad-release`,
+        'the dry run changed nothing',
+        image(await running()),
+      );
+      const done = await runOps(
+        'rollback',
+        '--service',
+        'bot',
+        '--yes',
+        '--reason',
+        'drill',
+        '--by',
+        'drill',
+      );
+      expect(done === 0, 'ops rollback --service bot --yes invokes the bot rollback function and exits 0', {
+        code: done,
+        output: out,
+      });
+      expect(
+        image(await running()) === image(good),
+        `the bot runs ${image(good)} again`,
+        image(await running()),
+      );
+    },
+  );
+
+  step('9. migrate down 1 and up leave the schema identical, and the bot can still log in', async () => {
     before = await catalogue(standIn!);
     expect((await runOps('migrate', 'down', '1', '--yes')) === 0, 'ops migrate down 1 exits 0', out);
     const down = await catalogue(standIn!);

@@ -61,3 +61,17 @@ describe('promoteImagesTo', () => {
     expect(rejection([staging, sameAccount])).toContain('production is in the same account (111111111111)');
   });
 });
+
+describe('release tag patterns (the tags every registry keeps forever)', () => {
+  test.each([
+    [[], 'no release tag pattern: every pinned image could expire'],
+    [['v*', '*'], 'matches every tag: no image would ever expire'],
+    [['v 1'], 'not an ECR tag pattern'],
+    [['v*.*.*.*.*'], 'not an ECR tag pattern'],
+  ])('fails on %j', (patterns, message) => {
+    expect(rejection([variant(staging, { releaseTagPatterns: patterns }), production])).toContain(
+      `staging.releaseTagPatterns = `,
+    );
+    expect(rejection([variant(staging, { releaseTagPatterns: patterns }), production])).toContain(message);
+  });
+});

@@ -73,7 +73,7 @@ describe('GitHub OIDC stack', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'clever-better-github-deploy',
       ...trust(
-        'repo:acme/clever-better-infrastructure:environment:production:job_workflow_ref:' +
+        'repo:acme/clever-better-infrastructure:environment:production:ref:refs/heads/main:job_workflow_ref:' +
           'acme/clever-better-infrastructure/.github/workflows/deploy-stack.yml@refs/heads/main',
       ),
     });
@@ -83,7 +83,7 @@ describe('GitHub OIDC stack', () => {
     build({ deployBranch: 'release' }).template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'clever-better-github-deploy',
       ...trust(
-        'repo:acme/clever-better-infrastructure:environment:production:job_workflow_ref:' +
+        'repo:acme/clever-better-infrastructure:environment:production:ref:refs/heads/release:job_workflow_ref:' +
           'acme/clever-better-infrastructure/.github/workflows/deploy-stack.yml@refs/heads/release',
       ),
     });
@@ -110,7 +110,7 @@ describe('GitHub OIDC stack', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
       RoleName: 'clever-better-github-diff',
       ...trust(
-        'repo:acme/clever-better-infrastructure:ref:refs/heads/main:job_workflow_ref:' +
+        'repo:acme/clever-better-infrastructure:ref:refs/heads/main:ref:refs/heads/main:job_workflow_ref:' +
           'acme/clever-better-infrastructure/.github/workflows/pr-deployed-diff.yml@refs/heads/main',
       ),
     });
@@ -162,7 +162,7 @@ describe('GitHub OIDC stack', () => {
     build({ repository: 'acme@123456/infra@789012' }).template.hasResourceProperties(
       'AWS::IAM::Role',
       trust(
-        'repo:acme@123456/infra@789012:environment:production:job_workflow_ref:' +
+        'repo:acme@123456/infra@789012:environment:production:ref:refs/heads/main:job_workflow_ref:' +
           'acme/infra/.github/workflows/deploy-stack.yml@refs/heads/main',
       ),
     );
@@ -173,7 +173,7 @@ describe('GitHub OIDC stack', () => {
       Value:
         'gh api --method PUT repos/acme/clever-better-infrastructure/actions/oidc/customization/sub ' +
         "-F use_default=false -f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' " +
-        "-f 'include_claim_keys[]=job_workflow_ref'",
+        "-f 'include_claim_keys[]=ref' -f 'include_claim_keys[]=job_workflow_ref'",
     });
   });
 
@@ -226,7 +226,7 @@ describe('the OIDC app of every environment', () => {
         expect({ id, sub }).toEqual({
           id,
           sub: expect.stringMatching(
-            /^repo:acme\/infra:(environment:[a-z]+|ref:refs\/heads\/main):job_workflow_ref:acme\/infra\/\.github\/workflows\/[a-z-]+\.yml@refs\/heads\/main$/,
+            /^repo:acme\/infra:(environment:[a-z]+|ref:refs\/heads\/main):ref:refs\/heads\/main:job_workflow_ref:acme\/infra\/\.github\/workflows\/[a-z-]+\.yml@refs\/heads\/main$/,
           ),
         });
         checked++;

@@ -26,10 +26,13 @@ export interface RollbackConfig {
   readonly service?: ServiceKey;
 }
 
-/** The `environments/` field holding each service's pinned image tag. */
-export const IMAGE_TAG_FIELD: Readonly<Record<ServiceKey, string>> = {
-  bot: 'bot.imageTag',
-  'ml-service': 'ml.imageTag',
+/**
+ * Each service's object in `environments/`: its image is pinned by `<key>.imageTag`, or by
+ * `<key>.imageDigest` where the environment pins digests (production).
+ */
+export const IMAGE_CONFIG_KEY: Readonly<Record<ServiceKey, string>> = {
+  bot: 'bot',
+  'ml-service': 'ml',
 };
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

@@ -1,4 +1,4 @@
-import { IMAGE_TAG_FIELD } from './config';
+import { IMAGE_CONFIG_KEY } from './config';
 import { ImageRef, RevisionInfo, RollbackReport, ServiceKey } from './types';
 
 /** The container the pinned tag in `environments/` is about (the services' one container, `app`). */
@@ -13,6 +13,17 @@ export function tagOf(rev: RevisionInfo | undefined): string {
 }
 
 /**
+ * How `environments/` pins the image a revision runs: by digest when the task definition pulls
+ * `repository@sha256:…` (the environment sets `imageDigest`), else by tag.
+ */
+function pinOf(rev: RevisionInfo | undefined): { field: 'imageDigest' | 'imageTag'; value: string } {
+  const image = appImage(rev);
+  const at = image?.image.indexOf('@') ?? -1;
+  if (image && at !== -1) return { field: 'imageDigest', value: image.image.slice(at + 1) };
+  return { field: 'imageTag', value: tagOf(rev) };
+}
+
+/**
  * The drift rule: a rollback outside CloudFormation leaves the template (and `environments/`) on the
  * other tag, so the next deploy undoes it unless the pinned tag is set to what now runs.
  */
@@ -23,7 +34,7 @@ export function driftNote(
   to: RevisionInfo,
   kind: 'update-service' | 'stop-deployment',
 ): string {
-  const field = IMAGE_TAG_FIELD[service];
+  const key = IMAGE_CONFIG_KEY[service];
   const file = `environments/${environmentName}.ts`;
   const fromTag = tagOf(from);
   const toTag = tagOf(to);
@@ -33,7 +44,13 @@ export function driftNote(
       `definition (${from.label} -> ${to.label}). Revert that change in git before the next cdk deploy, ` +
       `or it puts ${from.label}'s settings back.`
     );
-  const fix = `set ${field} = '${toTag}' in ${file} (it says '${fromTag}') and open a pull request`;
+  const pin = pinOf(to);
+  const was = pinOf(from);
+  const fix =
+    pin.field === 'imageDigest'
+      ? `set ${key}.imageDigest = '${pin.value}' (and ${key}.imageTag to the tag that digest was released as) in ${file} ` +
+        `(it says '${was.value}') and open a pull request`
+      : `set ${key}.imageTag = '${pin.value}' in ${file} (it says '${was.value}') and open a pull request`;
   if (kind === 'stop-deployment')
     return (
       `Drift: if the stopped deployment came from cdk deploy, CloudFormation fails that update and rolls ` +

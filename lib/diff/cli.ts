@@ -15,7 +15,10 @@ import {
 } from './assembly';
 import { labelProblem } from './labels';
 import { MigrationFile, migrationFilesOf } from './migrations';
+import { protectionsTable } from './protections';
 import { ALLOW_DESTRUCTIVE_LABEL, renderMarkdown, renderText } from './render';
+import { changedLambdaFiles, projectFunctions, safetyCodeChanges } from './safety-code';
+import { loadSqlParser } from './sql';
 import { StackDiff, summarizeStack } from './summary';
 import { CfnTemplate } from './template';
 
@@ -34,12 +37,13 @@ stack. Needs no AWS credentials except with --deployed.
   --head-dir <dir>       use this cloud assembly as the new side (default: synthesize the working tree)
   --stack <name>         only this stack (repeatable; default: every stack of either side)
   --labels <a,b,...>     the pull request's labels; each blocking rule names the label that lets it
-                         pass (allow-destructive, override-trading-safety, allow-out-of-order-migration;
-                         docs/deployment.md "Diff rules"). Other labels are ignored.
+                         pass (allow-destructive, override-trading-safety, allow-out-of-order-migration,
+                         allow-public-ingress; docs/deployment.md "Diff rules"). Other labels are ignored.
   --allow-destructive    same as --labels allow-destructive
   --markdown <file>      also write the pull-request comment (markdown) to this file
   --base-label <text>    how to name the base in the output (default: the ref and its commit)
   --head-label <text>    how to name the new side (default: "working tree" or the --head-dir path)
+  --protections-table    print the protections table (docs/deployment.md) and exit; needs no base
 
 Arguments (the ref, the stacks, the directories) are checked before anything is synthesized.
 Exit status: 0 fine, 1 blocked (a blocking finding without its label), 2 usage or synth error.`;
@@ -58,6 +62,8 @@ export interface DiffArgs {
   readonly baseLabel?: string;
   readonly headLabel?: string;
   readonly help: boolean;
+  /** Print the protections table (markdown) and exit. */
+  readonly protectionsTable: boolean;
 }
 
 /** A usage error: the message names the option, the value and the fix. */
@@ -75,7 +81,7 @@ const VALUE_OPTIONS = [
 ];
 /** Options whose value may be empty: a pull request without labels renders `--labels=`. */
 const EMPTY_ALLOWED = ['labels'];
-const FLAG_OPTIONS = ['deployed', 'allow-destructive', 'help'];
+const FLAG_OPTIONS = ['deployed', 'allow-destructive', 'help', 'protections-table'];
 
 export function parseDiffArgs(argv: readonly string[]): DiffArgs {
   const values: Record<string, string[]> = {};
@@ -114,11 +120,12 @@ export function parseDiffArgs(argv: readonly string[]): DiffArgs {
     baseLabel: one('base-label'),
     headLabel: one('head-label'),
     help: flags.has('help'),
+    protectionsTable: flags.has('protections-table'),
   };
   const badLabel = labelProblem(args.labels);
   if (badLabel) throw new DiffUsageError(badLabel);
   const sources = [args.base !== undefined, args.baseDir !== undefined, args.deployed].filter(Boolean).length;
-  if (!args.help && sources !== 1) {
+  if (!args.help && !args.protectionsTable && sources !== 1) {
     throw new DiffUsageError(
       `Give exactly one base (got ${sources}). Fix: --base <git-ref> (e.g. --base origin/main), --base-dir <cdk.out> or --deployed.`,
     );
@@ -143,6 +150,11 @@ export interface DiffDeps {
   appStackNames(projectRoot: string): string[];
   /** The deployed template of a stack. */
   deployedTemplate(stackName: string, region: string | undefined): Promise<CfnTemplate>;
+  /**
+   * Files under lambda/ that differ between a commit and the working tree (git).
+   * @default unknown: safety-code findings then say the files could not be listed
+   */
+  changedLambdaFiles?(projectRoot: string, sha: string): Set<string>;
   out(text: string): void;
   err(text: string): void;
 }
@@ -154,6 +166,7 @@ export const defaultDeps: DiffDeps = {
   exportCommit,
   appStackNames,
   deployedTemplate: (stackName, region) => deployedTemplate(stackName, new CloudFormationClient({ region })),
+  changedLambdaFiles,
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
@@ -229,6 +242,10 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
       deps.out(`${USAGE}\n`);
       return EXIT.ok;
     }
+    if (args.protectionsTable) {
+      deps.out(`${protectionsTable()}\n`);
+      return EXIT.ok;
+    }
     planned = plan(args, deps);
   } catch (err) {
     deps.err(`error: ${(err as Error).message}\n\n${USAGE}\n`);
@@ -271,6 +288,12 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
       );
     }
     const labels = [...args.labels, ...(args.allowDestructive ? [ALLOW_DESTRUCTIVE_LABEL] : [])];
+    await loadSqlParser();
+    // Which lambda/ files changed: git knows only when the base is a commit of this clone.
+    const changedFiles =
+      planned.baseSha !== undefined
+        ? deps.changedLambdaFiles?.(deps.projectRoot, planned.baseSha)
+        : undefined;
     const results: StackDiff[] = [];
     for (const name of names) {
       const oldTemplate = args.deployed
@@ -283,7 +306,11 @@ export async function runDiff(argv: readonly string[], deps: DiffDeps = defaultD
         head: headMigrations,
         base: args.deployed ? undefined : migrationsIn(baseDir, base.get(name)),
       };
-      results.push(summarizeStack(name, oldTemplate, head.get(name)?.template, { labels, migrations }));
+      const newTemplate = head.get(name)?.template;
+      const safetyCode = newTemplate
+        ? safetyCodeChanges(oldTemplate, newTemplate, projectFunctions(headDir!, newTemplate), changedFiles)
+        : [];
+      results.push(summarizeStack(name, oldTemplate, newTemplate, { labels, migrations, safetyCode }));
     }
     const rendering = {
       baseLabel: planned.baseLabel ?? (args.deployed ? 'deployed stacks' : args.baseDir),

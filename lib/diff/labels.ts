@@ -1,5 +1,5 @@
 import { closestKey } from '../../environments/keys';
-import { LABELS } from './rules';
+import { LABELS } from './types';
 
 /** Every override label a rule names (lib/diff/rules.ts `LABELS`). */
 export const OVERRIDE_LABELS: readonly string[] = Object.values(LABELS);

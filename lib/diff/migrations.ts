@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { analyzeSql, serviceTablesOf, SqlFinding } from './sql';
 import { CfnTemplate, resourcesOf } from './template';
 
 /** One migration file bundled into a stack (golang-migrate naming: `<version>_<title>.up.sql`). */
@@ -11,6 +12,8 @@ export interface MigrationFile {
   readonly version: string;
   /** sha256 of the bytes: an edited file that was already applied is never re-run. */
   readonly sha256: string;
+  /** The file's SQL, when it is at hand: new files are parsed and judged statement by statement. */
+  readonly sql?: string;
 }
 
 const MIGRATION_FILE = /^(\d+)_.*\.(up|down)\.sql$/;
@@ -29,10 +32,9 @@ export function migrationFilesOf(assemblyDir: string, template: CfnTemplate): Mi
     for (const name of fs.readdirSync(dir).sort()) {
       const match = MIGRATION_FILE.exec(name);
       if (!match) continue;
-      const sha256 = createHash('sha256')
-        .update(fs.readFileSync(path.join(dir, name)))
-        .digest('hex');
-      files.set(name, { name, version: match[1], sha256 });
+      const bytes = fs.readFileSync(path.join(dir, name));
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      files.set(name, { name, version: match[1], sha256, sql: bytes.toString('utf8') });
     }
   }
   return [...files.values()];
@@ -72,6 +74,8 @@ export interface MigrationChanges {
   readonly outOfOrder: readonly MigrationFile[];
   /** Files the base has with other bytes: an applied migration is not re-run. */
   readonly edited: readonly MigrationFile[];
+  /** Risky statements of the added up files (lib/diff/sql.ts), in file order. */
+  readonly sql: readonly SqlFinding[];
 }
 
 export function migrationChanges(
@@ -92,5 +96,11 @@ export function migrationChanges(
     const old = baseByName.get(f.name);
     return old !== undefined && old.sha256 !== f.sha256;
   });
-  return { baseLatest, added, outOfOrder, edited };
+  // Which tables the services use: the grants of every file the head deploys (base files first).
+  // Required when needed: lib/secrets.ts loads aws-cdk-lib (see protections.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SERVICE_DATABASE_ROLES } = require('../secrets') as typeof import('../secrets');
+  const tables = serviceTablesOf([...(sets.base ?? []), ...sets.head], Object.values(SERVICE_DATABASE_ROLES));
+  const sql = added.flatMap((f) => (f.sql === undefined ? [] : analyzeSql(f.name, f.sql, tables)));
+  return { baseLatest, added, outOfOrder, edited, sql };
 }

@@ -1,4 +1,4 @@
-import { CfnResource, renderValue } from './template';
+import { CfnResource, CfnTemplate, referencedIds, renderValue } from './template';
 
 /**
  * The property that holds a resource type's physical name, where the project sets one. Reviewers
@@ -40,9 +40,48 @@ export function shortType(type: string): string {
 }
 
 /**
- * How a finding names a resource: its physical name in backticks, else its logical id (the raw diff
- * below always has the logical id).
+ * The construct path of a resource without its stack and the CDK's `Resource`/`Default` leaf
+ * (`EmergencyStop/Function/Function`), when the template records it (`aws:cdk:path` metadata).
  */
-export function subjectOf(logicalId: string, resource: CfnResource | undefined): string {
-  return `\`${physicalName(resource) ?? logicalId}\``;
+export function constructPath(resource: CfnResource | undefined): string | undefined {
+  const meta = (resource?.Metadata as Record<string, unknown> | undefined)?.['aws:cdk:path'];
+  if (typeof meta !== 'string') return undefined;
+  const parts = meta.split('/').slice(1);
+  if (['Resource', 'Default'].includes(parts.at(-1) ?? '')) parts.pop();
+  // `Function/Function` (a construct wrapping one of the same id) reads better once.
+  const deduped = parts.filter((p, i) => p !== parts[i - 1]);
+  return deduped.length ? deduped.join('/') : undefined;
+}
+
+/** Names of the stack outputs whose value is this resource (how `npm run ops` finds a generated name). */
+export function outputsNaming(template: CfnTemplate | undefined, logicalId: string): string[] {
+  const outputs = (template?.Outputs ?? {}) as Record<string, { Value?: unknown }>;
+  return Object.entries(outputs)
+    .filter(([, o]) => {
+      // Only the resource itself (`Ref`), not an attribute of it.
+      const v = o?.Value;
+      return typeof v === 'object' && v !== null && 'Ref' in v && referencedIds(v).has(logicalId);
+    })
+    .map(([name]) => name)
+    .sort();
+}
+
+/**
+ * How a finding names a resource: its physical name in backticks; for a generated name, its
+ * construct path and the stack output that gives the name (`EmergencyStop/Function` (output
+ * `EmergencyStopFunctionName`)); else its logical id (the raw diff below always has the logical id).
+ */
+export function subjectOf(
+  logicalId: string,
+  resource: CfnResource | undefined,
+  template?: CfnTemplate,
+): string {
+  const name = physicalName(resource);
+  if (name) return `\`${name}\``;
+  const where = constructPath(resource);
+  const outputs = outputsNaming(template, logicalId);
+  const output = outputs.length
+    ? ` (generated name: stack output ${outputs.map((o) => `\`${o}\``).join(', ')})`
+    : '';
+  return where ? `\`${where}\`${output}` : `\`${logicalId}\`${output}`;
 }

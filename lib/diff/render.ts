@@ -1,5 +1,6 @@
 import { FormatStream, formatDifferences, TemplateDiff } from '@aws-cdk/cloudformation-diff';
-import { blocks, Finding, LABELS, Severity, sortFindings } from './rules';
+import { blocks, sortFindings } from './rules';
+import { Finding, LABELS, Severity } from './types';
 import { RiskSummary, StackDiff } from './summary';
 
 /** Hidden marker by which the workflow finds its own comment to update instead of adding one. */
@@ -58,7 +59,7 @@ function labelSet(options: RenderOptions): Set<string> {
 /** One summary line for a finding: icon, message, rule id (and the label that let a block pass). */
 export function findingLine(f: Finding, labels: ReadonlySet<string> = new Set()): string {
   const allowed = f.severity === 'block' && !blocks(f, labels) ? `, allowed by ${code(f.override!)}` : '';
-  return `- ${ICON[f.severity]} ${f.message} (${code(f.rule)}${allowed})`;
+  return `- ${ICON[f.severity]} ${f.message} (${code(f.rule)}${allowed})${f.consequence ? ` ${f.consequence}` : ''}`;
 }
 
 /** The risk summary of one stack as markdown bullet lines (also readable in a terminal). */

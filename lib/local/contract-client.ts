@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as fs from 'node:fs';
 import { Client } from 'pg';
 import { BOT_METRICS } from '../metrics';
-import { parseEnvFile } from './runtime';
+import { LOCAL_AWS_VARIABLES, parseEnvFile } from './runtime';
 
 /** What a process that knows only the runtime contract could do. */
 export interface ContractCheck {
@@ -22,10 +22,11 @@ export interface ContractCheck {
  */
 export async function runContractClient(envFile: string): Promise<ContractCheck> {
   const env = parseEnvFile(fs.readFileSync(envFile, 'utf8'));
+  const v = LOCAL_AWS_VARIABLES;
   const aws = {
-    region: env.AWS_REGION,
-    endpoint: env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+    region: env[v.region],
+    endpoint: env[v.endpoint],
+    credentials: { accessKeyId: env[v.accessKeyId], secretAccessKey: env[v.secretAccessKey] },
   };
   let liveTradingEnabled = false;
   try {

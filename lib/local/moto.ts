@@ -38,12 +38,22 @@ export interface Moto {
  * Starts moto (the AWS API emulator) in server mode on 127.0.0.1 and waits until it answers. Its
  * state lives in memory: every start is an empty account.
  */
-export async function startMoto(options: { port?: number; root?: string } = {}): Promise<Moto> {
+export async function startMoto(
+  options: {
+    port?: number;
+    root?: string;
+    /** The account moto's empty account has (`MOTO_ACCOUNT_ID`). @default moto's, 123456789012 */
+    accountId?: string;
+  } = {},
+): Promise<Moto> {
   const bin = motoServerPath(options.root);
   if (!fs.existsSync(bin)) throw new Error(`moto is not installed (no ${bin}). ${TOOLS_FIX}`);
   const port = options.port ?? (await freePort());
   let log = '';
-  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}) },
+  });
   const keep = (c: Buffer) => (log = (log + String(c)).slice(-2000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

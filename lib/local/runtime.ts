@@ -50,6 +50,18 @@ export const RUNTIME_FILE = path.join(LOCAL_DIR, 'runtime.json');
 /** The runtime contract as an env file (`docker run --env-file .env`, `set -a; . ./.env`). */
 export const ENV_FILE = path.join(PROJECT_ROOT, '.env');
 
+/**
+ * Where the local contract keeps the emulator's settings: names only the local stand-in and its
+ * contract client read. Under the SDK's own names (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, …) a
+ * shell that sources `.env` would send every later `ops --env staging` to the emulator.
+ */
+export const LOCAL_AWS_VARIABLES = {
+  region: 'CLEVER_BETTER_LOCAL_AWS_REGION',
+  endpoint: 'CLEVER_BETTER_LOCAL_AWS_ENDPOINT_URL',
+  accessKeyId: 'CLEVER_BETTER_LOCAL_AWS_ACCESS_KEY_ID',
+  secretAccessKey: 'CLEVER_BETTER_LOCAL_AWS_SECRET_ACCESS_KEY',
+} as const;
+
 /** What a running `npm run local` tells `ops --env local`. */
 export interface LocalRuntime {
   readonly pid: number;

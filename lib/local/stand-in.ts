@@ -20,6 +20,7 @@ import { MigrationSet } from '../../lambda/db-migrate/files';
 import { createHandler } from '../../lambda/db-migrate/handler';
 import { Migrator } from '../../lambda/db-migrate/runner';
 import { withServiceLogins } from '../../lambda/db-migrate/service-logins';
+import { ROLLBACK_OUTPUTS } from '../../lambda/rollback/types';
 import { FakeBetfair } from './betfair-server';
 import { Inbox, startInbox } from './inbox';
 import { BOT_METRICS } from '../metrics';
@@ -30,6 +31,7 @@ import { LambdaServer, startLambdaServer } from './lambda-server';
 import { startEmulatorFront } from './ecs-agent';
 import { startMoto, Moto, PROJECT_ROOT } from './moto';
 import { startPostgres, TestPostgres } from './postgres';
+import { LOCAL_AWS_VARIABLES } from './runtime';
 
 const REGION = local.region;
 
@@ -39,6 +41,12 @@ export const LOCAL = {
   alarmPrefix: monitoringNames(local.name).alarmPrefix,
   emergencyStopFunction: 'clever-better-local-emergency-stop',
   migrationFunction: 'clever-better-local-db-migrate',
+  /** The rollback planner and each service's rollback function, as ops rollback finds them (ROLLBACK_OUTPUTS). */
+  rollbackFunctions: {
+    plan: 'clever-better-local-rollback-plan',
+    bot: 'clever-better-local-rollback-bot',
+    'ml-service': 'clever-better-local-rollback-ml-service',
+  } as const satisfies Record<keyof typeof ROLLBACK_OUTPUTS, string>,
   topicName: 'clever-better-local-on-call',
   /** What the Betfair stand-in accepts; never real credentials. */
   betfair: { appKey: 'local-app-key', username: 'local-bot', password: 'local-password' },
@@ -90,10 +98,10 @@ export function localContract(at: {
 }): Record<string, string> {
   return {
     CLEVER_BETTER_ENV: local.name,
-    AWS_REGION: REGION,
-    AWS_ENDPOINT_URL: at.awsEndpoint,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    [LOCAL_AWS_VARIABLES.region]: REGION,
+    [LOCAL_AWS_VARIABLES.endpoint]: at.awsEndpoint,
+    [LOCAL_AWS_VARIABLES.accessKeyId]: 'local',
+    [LOCAL_AWS_VARIABLES.secretAccessKey]: 'local',
     DB_HOST: at.database.host,
     DB_PORT: String(at.database.port),
     DB_NAME: LOCAL.databaseName,
@@ -279,6 +287,12 @@ async function seed(
     MigrationFunctionName: LOCAL.migrationFunction,
     EmergencyStopFunctionName: LOCAL.emergencyStopFunction,
     EmergencyStopTriggerAlarms: LOCAL_TRIGGER_ALARMS.join(','),
+    ...Object.fromEntries(
+      Object.entries(ROLLBACK_OUTPUTS).map(([key, output]) => [
+        output,
+        LOCAL.rollbackFunctions[key as keyof typeof ROLLBACK_OUTPUTS],
+      ]),
+    ),
   };
   const cfn = new CloudFormationClient({ region: REGION, endpoint });
   await cfn.send(
@@ -387,13 +401,49 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       },
     );
     const context = { getRemainingTimeInMillis: () => 10 * 60_000 };
+    // The rollback functions share one handler; each runs with the variables lib/rollback.ts gives it.
+    const { handler: rollback } = await import('../../lambda/rollback/index');
+    const rollbackFunction =
+      (variables: Record<string, string>) =>
+      async (event: unknown): Promise<unknown> => {
+        const saved = Object.fromEntries(Object.keys(variables).map((k) => [k, process.env[k]]));
+        Object.assign(process.env, variables);
+        try {
+          return await rollback(event, context);
+        } finally {
+          for (const [k, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+          }
+        }
+      };
+    const rollbackBase = {
+      ENVIRONMENT_NAME: local.name,
+      CLUSTER_NAME: LOCAL.cluster,
+      TOPIC_ARN: outputs.OnCallTopicArn,
+      ALARM_SERVICES: '{}',
+      WAIT_TIMEOUT_SECONDS: '60',
+      // The stand-in's services settle at once: no need to wait 15 s between looks.
+      POLL_INTERVAL_SECONDS: '1',
+    };
     const functions = {
       [LOCAL.emergencyStopFunction]: (event: unknown) => emergencyStop(event),
       [LOCAL.migrationFunction]: (event: unknown) => migrate(event, context),
+      [LOCAL.rollbackFunctions.plan]: rollbackFunction({ ...rollbackBase, ROLLBACK_MODE: 'plan' }),
+      [LOCAL.rollbackFunctions.bot]: rollbackFunction({
+        ...rollbackBase,
+        ROLLBACK_MODE: 'act',
+        SERVICE_NAME: 'bot',
+      }),
+      [LOCAL.rollbackFunctions['ml-service']]: rollbackFunction({
+        ...rollbackBase,
+        ROLLBACK_MODE: 'act',
+        SERVICE_NAME: 'ml-service',
+      }),
     };
     const lambda: LambdaServer = await startLambdaServer(functions, options.ports?.lambda);
     stops.push(() => lambda.stop());
-    log(`operations functions (emergency stop, migrations) on ${lambda.endpoint}`);
+    log(`operations functions (emergency stop, migrations, rollback) on ${lambda.endpoint}`);
 
     // `up` then gives the services' roles their logins, as after a deploy (service-logins.ts).
     const migrated = (await functions[LOCAL.migrationFunction]({ command: 'up' })) as { output?: string[] };

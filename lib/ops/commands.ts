@@ -38,8 +38,11 @@ export interface OpsCommand {
   run(args: OpsArgs, ctx: OpsContext): Promise<number>;
 }
 
-/** Options every command accepts. */
-export const GLOBAL_OPTIONS: Readonly<Record<string, OptionKind>> = { env: 'value' };
+/**
+ * Options every command accepts: `--env`, and `--endpoint-url <url>` to send every AWS call of the
+ * run to an emulator on purpose (an inherited loopback `AWS_ENDPOINT_URL` is refused).
+ */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionKind>> = { env: 'value', 'endpoint-url': 'value' };
 
 /**
  * Registry of ops commands, one module each under lib/ops/. Each command module registers itself

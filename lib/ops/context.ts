@@ -139,3 +139,58 @@ export function credentialsProblem(
     ...(fallback ? [fallback] : []),
   ].join('\n');
 }
+
+/** Hosts that are this machine: an endpoint there is an emulator (moto, `npm run local`), never AWS. */
+function isLoopback(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return false;
+  }
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    host === '::1' ||
+    host === '0.0.0.0' ||
+    /^::ffff:127\./.test(host)
+  );
+}
+
+/**
+ * Refuses to run a real environment's command while an inherited variable sends the SDK to this
+ * machine: `AWS_ENDPOINT_URL`, or a per-service `AWS_ENDPOINT_URL_<SERVICE>` (the SDK reads both).
+ * A shell that sourced an emulator's settings would otherwise tell an incident responder that the
+ * stack "does not exist". `--endpoint-url` is the explicit way to aim at an emulator (tests).
+ */
+export function refuseInheritedEmulator(
+  envName: string | undefined,
+  vars: NodeJS.ProcessEnv = process.env,
+): void {
+  if (envName === 'local') return;
+  for (const [name, value] of Object.entries(vars)) {
+    if (!/^AWS_ENDPOINT_URL(_[A-Z0-9_]+)?$/.test(name) || !value || !isLoopback(value)) continue;
+    throw new UsageError(
+      `${name}=${value} points at this machine (an emulator), not AWS: unset ${name} to reach ${envName ?? 'the environment'}'s account, or use --env local (or --endpoint-url on purpose)`,
+    );
+  }
+}
+
+/**
+ * `--endpoint-url <url>`: every AWS client of this run talks to `url` (an emulator in tests and
+ * drills), said on the command line rather than inherited from the shell. Returns the undo.
+ */
+export function useEndpoint(url: string, vars: NodeJS.ProcessEnv = process.env): () => void {
+  try {
+    new URL(url);
+  } catch {
+    throw new UsageError(`--endpoint-url "${url}" is not a URL: e.g. --endpoint-url http://127.0.0.1:5000`);
+  }
+  const before = vars.AWS_ENDPOINT_URL;
+  vars.AWS_ENDPOINT_URL = url;
+  return () => {
+    if (before === undefined) delete vars.AWS_ENDPOINT_URL;
+    else vars.AWS_ENDPOINT_URL = before;
+  };
+}

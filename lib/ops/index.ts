@@ -1,10 +1,20 @@
 import { commands, GLOBAL_OPTIONS, OpsArgs, OptionKind } from './commands';
 import { operableEnvironments } from '../../environments';
-import { awsContext, credentialsProblem, findEnvironment, OpsContext, UsageError } from './context';
+import {
+  awsContext,
+  credentialsProblem,
+  findEnvironment,
+  OpsContext,
+  refuseInheritedEmulator,
+  UsageError,
+  useEndpoint,
+} from './context';
 // Each import registers one command.
 import './emergency-stop';
 import './migrate';
+import './pager';
 import './preflight';
+import './protect';
 import './release';
 import './resume';
 import './rollback';
@@ -113,15 +123,24 @@ export async function main(
     return 0;
   }
   let ctx: OpsContext | undefined;
+  let restoreEndpoint: (() => void) | undefined;
   try {
     const { args } = parseArgs(argv);
     if (cmd.notLocal && args.options.env === 'local')
       throw new UsageError(`${command} does not apply to --env local: ${cmd.notLocal}`);
+    const envName = typeof args.options.env === 'string' ? args.options.env : undefined;
+    // Checked before `--endpoint-url` applies: only the inherited shell variables are refused.
+    refuseInheritedEmulator(envName);
+    if (typeof args.options['endpoint-url'] === 'string')
+      restoreEndpoint = useEndpoint(args.options['endpoint-url']);
     ctx = makeContext(args);
     return await cmd.run(args, ctx);
   } catch (err) {
     const explained = ctx && credentialsProblem(err, ctx.env, undefined, command);
     process.stderr.write(`error: ${explained ?? (err as Error).message}\n`);
     return err instanceof UsageError ? 2 : 1;
+  } finally {
+    // The option is this run's, not the process's: a later run in the same process starts clean.
+    restoreEndpoint?.();
   }
 }

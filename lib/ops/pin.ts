@@ -60,3 +60,60 @@ export function pinImage(source: string, key: 'bot' | 'ml', tag: string, digest:
     out = out.slice(0, e.start) + e.text + out.slice(e.end);
   return out;
 }
+
+/**
+ * Rewrites `environments/<env>.ts` so the property at `keyPath` (e.g. `['stackCreated']` or
+ * `['alerting', 'pager', 'urlSecretVersionId']`) holds `valueText` (TypeScript source, e.g. `true`
+ * or `'abc'`) in the file's `defineEnvironment(base, { … })` overrides, touching nothing else:
+ * replaced where written, else added to the innermost object literal on the path that the file
+ * has, with the missing levels created around it.
+ */
+export function setConfigValue(source: string, keyPath: readonly string[], valueText: string): string {
+  const file = ts.createSourceFile('env.ts', source, ts.ScriptTarget.Latest, true);
+  let overrides: ts.ObjectLiteralExpression | undefined;
+  const visit = (node: ts.Node): void => {
+    if (
+      !overrides &&
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'defineEnvironment'
+    ) {
+      const arg = node.arguments[1];
+      if (arg && ts.isObjectLiteralExpression(arg)) overrides = arg;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  if (!overrides) throw new Error('no defineEnvironment(base, { … }) call found: edit the file by hand');
+  let obj = overrides;
+  for (let i = 0; i < keyPath.length; i++) {
+    const name = keyPath[i];
+    const p = obj.properties.find(
+      (x): x is ts.PropertyAssignment =>
+        ts.isPropertyAssignment(x) &&
+        (ts.isIdentifier(x.name) || ts.isStringLiteral(x.name)) &&
+        x.name.text === name,
+    );
+    const last = i === keyPath.length - 1;
+    if (p && last)
+      return source.slice(0, p.initializer.getStart(file)) + valueText + source.slice(p.initializer.end);
+    if (p && ts.isObjectLiteralExpression(p.initializer)) {
+      obj = p.initializer;
+      continue;
+    }
+    if (p)
+      throw new Error(`${keyPath.slice(0, i + 1).join('.')} is not an object literal: edit the file by hand`);
+    // Missing from here on: add `name: { …rest… }` (or `name: value`) to this object.
+    const nested = keyPath.slice(i + 1).reduceRight((inner, key) => `{ ${key}: ${inner} }`, valueText);
+    const text = `${name}: ${nested}`;
+    const tail = obj.properties[obj.properties.length - 1];
+    if (!tail) {
+      const at = obj.getStart(file) + 1;
+      return `${source.slice(0, at)} ${text} ${source.slice(at)}`;
+    }
+    const multiline = source.slice(obj.getStart(file), tail.getStart(file)).includes('\n');
+    const indent = multiline ? (/\n([ \t]*)$/.exec(source.slice(0, tail.getStart(file)))?.[1] ?? '  ') : '';
+    return `${source.slice(0, tail.end)},${multiline ? `\n${indent}` : ' '}${text}${source.slice(tail.end)}`;
+  }
+  throw new Error('an empty key path: name the property to set');
+}

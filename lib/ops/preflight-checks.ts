@@ -1,9 +1,11 @@
 import {
   CloudFormationClient,
   DescribeStacksCommand,
+  ListExportsCommand,
   ListStackResourcesCommand,
   Stack,
 } from '@aws-sdk/client-cloudformation';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { readTopicSubscriptions, subscriptionProblem } from './subscriptions';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -12,14 +14,18 @@ import {
   GetFunctionConcurrencyCommand,
   LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentConfig } from '../../environments/types';
 import { registryStackName } from '../app';
 import { RunbookNames } from '../names';
-import { TemplateFacts } from './template-facts';
+import { TemplateFacts, TemplateReference } from './template-facts';
 import { unusableCredentials } from './context';
 
 /** Outcome of one check. `skip` means not applicable yet (e.g. before the first deploy); it does not fail. */
@@ -42,6 +48,7 @@ export interface PreflightClients {
   readonly ecr: ECRClient;
   readonly secrets: SecretsManagerClient;
   readonly sns: SNSClient;
+  readonly ssm: SSMClient;
 }
 
 /** Everything the checks read besides AWS. */
@@ -63,7 +70,7 @@ export const SERVICE_LINKED_ROLES = [
     service: 'ecs.application-autoscaling.amazonaws.com',
   },
 ] as const;
-/** Values the stack writes into the Betfair secret until a person sets the real ones. */
+/** The value this app's secrets hold until a person sets the real one (lib/secrets.ts). */
 export const PLACEHOLDER = 'REPLACE_ME';
 
 const errorName = (err: unknown) => (err as { name?: string }).name ?? '';
@@ -227,96 +234,316 @@ export async function checkFargateQuota(input: PreflightInput, c: PreflightClien
   };
 }
 
-/** 6. Every configured image (digest, else tag) exists in this account's registry. */
+/** The registry stack of this app that holds `account`'s repositories, for a fix. */
+function registryFix(input: PreflightInput): string {
+  return `npx cdk deploy ${registryStackName(input.env)}`;
+}
+
+/**
+ * 6. Every image the environment's task definitions pull (as synthesized: tag or digest) exists in
+ * the registry its URI names. ECS pulls when a task starts, so a missing image fails the create.
+ */
 export async function checkImages(input: PreflightInput, c: PreflightClients): Promise<CheckResult> {
   const name = 'images';
+  const images = input.facts.images ?? [];
   const found: string[] = [];
   const problems: string[] = [];
   const fixes: string[] = [];
-  const registry = registryStackName(input.env);
-  for (const [key, repositoryName] of [
-    ['bot', input.names.botRepository],
-    ['ml', input.names.mlRepository],
-  ] as const) {
-    const { imageTag, imageDigest } = input.env[key];
-    const ref = imageDigest ? `${repositoryName}@${imageDigest}` : `${repositoryName}:${imageTag}`;
+  for (const image of images) {
+    if (!image.repository || !image.account) {
+      problems.push(
+        `${image.uri} (${image.where.join(', ')}) is not an ECR image: only ECR images are deployed here`,
+      );
+      fixes.push("pin images of this account's registry in environments/");
+      continue;
+    }
+    const ref = image.digest
+      ? `${image.repository}@${image.digest}`
+      : `${image.repository}:${image.tag ?? 'latest'}`;
     try {
-      await c.ecr.send(
+      const res = await c.ecr.send(
         new DescribeImagesCommand({
-          repositoryName,
-          imageIds: [imageDigest ? { imageDigest } : { imageTag }],
+          registryId: image.account,
+          repositoryName: image.repository,
+          imageIds: [image.digest ? { imageDigest: image.digest } : { imageTag: image.tag ?? 'latest' }],
         }),
       );
-      found.push(ref);
+      // ECR lifecycle rules select by tag only: a digest pin is kept through the release tag it
+      // carries, which must be the imageTag written beside it (docs/first-deploy.md "Which images expire").
+      const key =
+        image.repository === input.names.botRepository
+          ? 'bot'
+          : image.repository === input.names.mlRepository
+            ? 'ml'
+            : undefined;
+      const pinnedTag = key ? input.env[key].imageTag : undefined;
+      const tags = res.imageDetails?.[0]?.imageTags ?? [];
+      if (image.digest && pinnedTag && !tags.includes(pinnedTag)) {
+        problems.push(
+          `${ref} carries the tags [${tags.join(', ')}], not ${key}.imageTag ${pinnedTag}: the lifecycle keeps it only through a release tag`,
+        );
+        fixes.push(
+          `npm run ops -- release --env ${input.env.name} --service ${key} --tag <the release tag of that digest>`,
+        );
+      } else found.push(ref);
     } catch (err) {
       if (errorName(err) === 'RepositoryNotFoundException') {
-        problems.push(`repository ${repositoryName} does not exist`);
-        fixes.push(`npx cdk deploy ${registry}`);
+        problems.push(`repository ${image.repository} does not exist`);
+        fixes.push(registryFix(input));
       } else if (errorName(err) === 'ImageNotFoundException') {
         problems.push(`${ref} is not in the registry`);
         fixes.push(
-          imageDigest
-            ? `wait for replication from the promoting environment's registry, or run npm run ops -- release --env ${input.env.name} --service ${key} --tag <tag> for an image that is there`
-            : `docker push ${input.env.account}.dkr.ecr.${input.env.region}.amazonaws.com/${repositoryName}:${imageTag}`,
+          image.digest
+            ? `wait for replication from the promoting environment's registry, or run npm run ops -- release --env ${input.env.name} --service <bot|ml> --tag <tag> for an image that is there`
+            : `docker build -t ${image.uri} <source directory> && docker push ${image.uri}`,
         );
       } else throw err;
     }
   }
+  if (images.length === 0)
+    return {
+      name,
+      status: 'fail',
+      detail: 'the template names no image: run preflight on a synthesized assembly',
+      fix: 'npx cdk synth',
+    };
   if (problems.length === 0) return { name, status: 'pass', detail: found.join(', ') };
   return { name, status: 'fail', detail: problems.join('; '), fix: [...new Set(fixes)].join('; ') };
 }
 
-/** 7. The Betfair and database secrets hold real values, not the placeholders. */
-export async function checkSecrets(input: PreflightInput, c: PreflightClients): Promise<CheckResult> {
-  const name = 'secrets';
-  const { betfairSecret, databaseSecret } = input.names;
-  const problems: string[] = [];
-  const absent: string[] = [];
-  // The deploy workflow checks with the read-only CDK lookup role, which may not read secret values.
-  const unreadable: string[] = [];
-  const read = async (id: string): Promise<Record<string, unknown> | undefined> => {
-    try {
-      const res = await c.secrets.send(new GetSecretValueCommand({ SecretId: id }));
-      const parsed: unknown = JSON.parse(res.SecretString ?? '');
-      if (typeof parsed === 'object' && parsed !== null) return parsed as Record<string, unknown>;
-      problems.push(`${id} is not a JSON object`);
-    } catch (err) {
-      if (errorName(err) === 'ResourceNotFoundException') absent.push(id);
-      else if (errorName(err) === 'AccessDeniedException') unreadable.push(id);
-      else if (err instanceof SyntaxError) problems.push(`${id} is not JSON`);
-      else throw err;
+/** The value CloudFormation or ECS would read for `ref`: the JSON key of the secret, or the parameter. */
+async function readReference(
+  ref: TemplateReference,
+  c: PreflightClients,
+): Promise<{ value?: unknown; absent?: string; unreadable?: boolean }> {
+  try {
+    if (ref.service === 'secretsmanager') {
+      const res = await c.secrets.send(
+        new GetSecretValueCommand({
+          SecretId: ref.id,
+          VersionId: ref.versionId,
+          VersionStage: ref.versionId ? undefined : ref.versionStage,
+        }),
+      );
+      if (ref.jsonKey === undefined) return { value: res.SecretString };
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(res.SecretString ?? '');
+      } catch {
+        return { absent: `${ref.id} is not JSON, so it has no key ${ref.jsonKey}` };
+      }
+      const value = (parsed as Record<string, unknown> | null)?.[ref.jsonKey];
+      return value === undefined ? { absent: `${ref.id} has no key ${ref.jsonKey}` } : { value };
     }
-    return undefined;
-  };
-  const real = (v: unknown) => typeof v === 'string' && v.trim() !== '' && v !== PLACEHOLDER;
-  const state = (v: unknown) =>
-    v === undefined ? 'missing' : v === PLACEHOLDER ? `the placeholder ${PLACEHOLDER}` : 'empty';
-  const betfair = await read(betfairSecret);
-  for (const key of ['app_key', 'username', 'password'])
-    if (betfair && !real(betfair[key])) problems.push(`${betfairSecret} ${key} is ${state(betfair[key])}`);
-  const database = await read(databaseSecret);
-  for (const key of ['username', 'password'])
-    if (database && !real(database[key]))
-      problems.push(`${databaseSecret} ${key} is ${state(database[key])}`);
-  const setBetfair =
-    `aws secretsmanager put-secret-value --secret-id ${betfairSecret} ` +
-    `--secret-string '{"app_key":"…","username":"…","password":"…"}'`;
-  if (problems.length > 0) return { name, status: 'fail', detail: problems.join('; '), fix: setBetfair };
-  if (absent.length > 0)
+    const res = await c.ssm.send(
+      new GetParameterCommand({
+        Name: ref.versionStage ? `${ref.id}:${ref.versionStage}` : ref.id,
+        WithDecryption: ref.service === 'ssm-secure',
+      }),
+    );
+    return { value: res.Parameter?.Value };
+  } catch (err) {
+    const e = errorName(err);
+    if (e === 'ResourceNotFoundException' || e === 'ParameterNotFound' || e === 'ParameterVersionNotFound')
+      return {
+        absent: ref.versionId ? `${ref.id} has no version ${ref.versionId}` : `${ref.id} does not exist`,
+      };
+    if (e === 'AccessDeniedException')
+      return ref.service === 'secretsmanager' ? describeOnly(ref, c) : { unreadable: true };
+    throw err;
+  }
+}
+
+/**
+ * For credentials that may not read secret values (the deploy workflow's read-only lookup role):
+ * DescribeSecret still tells whether the secret, and the version the template names, exist.
+ */
+async function describeOnly(
+  ref: TemplateReference,
+  c: PreflightClients,
+): Promise<{ absent?: string; unreadable?: boolean }> {
+  try {
+    const res = await c.secrets.send(new DescribeSecretCommand({ SecretId: ref.id }));
+    if (ref.versionId && !res?.VersionIdsToStages?.[ref.versionId])
+      return { absent: `${ref.id} has no version ${ref.versionId}` };
+    return { unreadable: true };
+  } catch (err) {
+    if (errorName(err) === 'ResourceNotFoundException') return { absent: `${ref.id} does not exist` };
+    return { unreadable: true };
+  }
+}
+
+/** How to create or set what `ref` reads: the ops command that owns it, else the AWS CLI. */
+function referenceFix(input: PreflightInput, ref: TemplateReference, exists: boolean): string {
+  const pager = input.env.alerting.pager;
+  if (pager && ref.service === 'secretsmanager' && ref.id === pager.urlSecretName)
+    return `npm run ops -- pager set-url --env ${input.env.name} --url <https://…>`;
+  if (ref.service !== 'secretsmanager')
+    return `aws ssm put-parameter --name ${ref.id} --type ${ref.service === 'ssm-secure' ? 'SecureString' : 'String'} --value <value>${exists ? ' --overwrite' : ''}`;
+  return '';
+}
+
+/**
+ * 7. Every value the templates read from Secrets Manager or Parameter Store: `{{resolve:…}}`
+ * dynamic references and SSM-typed parameters, which CloudFormation resolves when it creates the
+ * resource (a missing one fails the create), and the container secrets ECS injects when a task
+ * starts. Each must exist and hold a real value (not empty, not the placeholder {@link PLACEHOLDER}).
+ * Secrets the stack creates itself are checked once it exists (before, the deploy creates them).
+ */
+export async function checkSecrets(input: PreflightInput, c: PreflightClients): Promise<CheckResult> {
+  const name = 'secrets and parameters';
+  const refs = input.facts.references ?? [];
+  const deployed = refs.some((r) => r.createdByStack)
+    ? (await describeStack(c.cloudformation, input.env.stackName)) !== undefined
+    : false;
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  const later = new Map<string, string[]>();
+  const unreadable = new Set<string>();
+  const ok: string[] = [];
+  // Secrets set by hand, one command per secret with every key the templates read from it.
+  const keysToSet = new Map<string, string[]>();
+  const label = (r: TemplateReference) =>
+    `${r.id}${r.jsonKey ? ` ${r.jsonKey}` : ''}${r.versionId ? ` (version ${r.versionId})` : ''}`;
+  for (const ref of refs) {
+    if (ref.createdByStack && !deployed) {
+      later.set(ref.id, [...(later.get(ref.id) ?? []), ref.jsonKey ?? '']);
+      continue;
+    }
+    const read = await readReference(ref, c);
+    if (read.unreadable) {
+      unreadable.add(ref.id);
+      continue;
+    }
+    const value = read.value;
+    const real =
+      typeof value === 'string'
+        ? value.trim() !== '' && value !== PLACEHOLDER
+        : value !== undefined && value !== null;
+    if (!read.absent && real) {
+      ok.push(label(ref));
+      continue;
+    }
+    problems.push(
+      `${label(ref)} ${read.absent ? `is missing (${read.absent})` : value === PLACEHOLDER ? `is the placeholder ${PLACEHOLDER}` : 'is empty'}, read by ${ref.where.join(', ')}`,
+    );
+    const fix = referenceFix(input, ref, !read.absent?.endsWith('does not exist'));
+    if (fix) fixes.push(fix);
+    else {
+      const entry = keysToSet.get(ref.id) ?? [];
+      if (ref.jsonKey) entry.push(ref.jsonKey);
+      keysToSet.set(ref.id, entry);
+      // Whether to create the secret or set a new value of one that exists.
+      if (read.absent?.endsWith('does not exist')) keysToSet.set(`create:${ref.id}`, []);
+    }
+  }
+  for (const [id, keys] of keysToSet) {
+    if (id.startsWith('create:')) continue;
+    const value = keys.length ? `'{${keys.map((k) => `"${k}":"…"`).join(',')}}'` : `'…'`;
+    fixes.push(
+      keysToSet.has(`create:${id}`)
+        ? `aws secretsmanager create-secret --name ${id} --secret-string ${value}`
+        : `aws secretsmanager put-secret-value --secret-id ${id} --secret-string ${value}`,
+    );
+  }
+  if (problems.length > 0)
+    return { name, status: 'fail', detail: problems.join('; '), fix: [...new Set(fixes)].join('; ') };
+  if (later.size > 0) {
+    const sets = [...later].map(
+      ([id, keys]) =>
+        `aws secretsmanager put-secret-value --secret-id ${id} --secret-string '{${keys.map((k) => `"${k}":"…"`).join(',')}}'`,
+    );
     return {
       name,
       status: 'skip',
-      detail: `${absent.join(', ')} not created yet: the first deploy of ${input.env.stackName} creates them (Betfair with placeholders)`,
-      fix: `right after that deploy: ${setBetfair}, then npm run ops -- resume --env ${input.env.name}`,
+      detail: `${[...later.keys()].join(', ')} not created yet: the first deploy of ${input.env.stackName} creates ${later.size > 1 ? 'them' : 'it'}${ok.length ? `; ${ok.join(', ')} set` : ''}`,
+      fix: `right after that deploy: ${sets.join('; ')}, then npm run ops -- resume --env ${input.env.name}`,
     };
-  if (unreadable.length > 0)
+  }
+  if (unreadable.size > 0)
     return {
       name,
       status: 'skip',
-      detail: `${unreadable.join(', ')}: these credentials may not read secret values`,
+      detail: `${[...unreadable].join(', ')}: these credentials may not read secret values`,
       fix: `run npm run ops -- preflight --env ${input.env.name} with the operator role`,
     };
-  return { name, status: 'pass', detail: `${betfairSecret} and ${databaseSecret} hold real values` };
+  return {
+    name,
+    status: 'pass',
+    detail: ok.length ? `${ok.join(', ')} hold real values` : 'the templates read no secret or parameter',
+  };
+}
+
+/** 7b. Every `Fn::ImportValue` names an export of this account and region. */
+export async function checkImports(input: PreflightInput, c: PreflightClients): Promise<CheckResult> {
+  const name = 'imports';
+  const imports = input.facts.imports ?? [];
+  if (imports.length === 0) return { name, status: 'pass', detail: 'the templates import no value' };
+  const exported = new Set<string>();
+  let NextToken: string | undefined;
+  do {
+    const page = await c.cloudformation.send(new ListExportsCommand({ NextToken }));
+    for (const e of page.Exports ?? []) if (e.Name) exported.add(e.Name);
+    NextToken = page.NextToken;
+  } while (NextToken);
+  const missing = imports.filter((i) => !exported.has(i.name));
+  if (missing.length === 0) return { name, status: 'pass', detail: imports.map((i) => i.name).join(', ') };
+  return {
+    name,
+    status: 'fail',
+    detail: `no export ${missing.map((m) => m.name).join(', ')} in ${input.env.account}/${input.env.region}`,
+    fix: [
+      ...new Set(
+        missing.map((m) =>
+          m.exportedBy ? `npx cdk deploy ${m.exportedBy}` : `deploy the stack that exports ${m.name}`,
+        ),
+      ),
+    ].join('; '),
+  };
+}
+
+/**
+ * 7c. Protection matches the account: `stackCreated` (environments/) says whether the stack exists,
+ * and decides whether the deploy turns on deletion and termination protection
+ * (lib/deletion-protection.ts). A deploy with it wrong either creates protected resources (a failed
+ * create cannot roll back) or switches protection off on an existing database.
+ */
+export async function checkProtection(input: PreflightInput, c: PreflightClients): Promise<CheckResult> {
+  const name = 'deletion protection';
+  const { env } = input;
+  const file = `environments/${env.name}.ts`;
+  const stack = await describeStack(c.cloudformation, env.stackName);
+  const status = stack?.StackStatus;
+  if (status === 'ROLLBACK_COMPLETE' || status === 'ROLLBACK_FAILED')
+    return {
+      name,
+      status: 'fail',
+      detail: `${env.stackName} is ${status}: a failed first create, which cannot be updated`,
+      fix: `aws cloudformation delete-stack --stack-name ${env.stackName} (nothing in it was protected), then deploy again`,
+    };
+  const wanted =
+    env.terminationProtection || env.database.deletionProtection || env.loadBalancerDeletionProtection;
+  if (!stack && env.stackCreated)
+    return {
+      name,
+      status: 'fail',
+      detail: `${file} says stackCreated: true but ${env.stackName} does not exist in ${env.account}: its create would be protected and could not roll back`,
+      fix: `set stackCreated: false in ${file} (or check the account and credentials)`,
+    };
+  if (stack && !env.stackCreated && wanted)
+    return {
+      name,
+      status: 'fail',
+      detail: `${env.stackName} exists (${status}) but ${file} says stackCreated: false: this deploy would leave (or switch) deletion and termination protection off`,
+      fix: `npm run ops -- protect --env ${env.name}, then commit and deploy`,
+    };
+  return {
+    name,
+    status: 'pass',
+    detail: stack
+      ? `${env.stackName} exists (${status}); protection ${wanted ? 'on' : 'not asked for'}`
+      : `${env.stackName} does not exist yet: it is created without protection (so a failed create rolls back); after it, npm run ops -- protect --env ${env.name}`,
+  };
 }
 
 /** 8. Every topic the stack outputs (`…TopicArn`) reaches someone: a subscriber, none pending. */
@@ -371,6 +598,8 @@ export const PREFLIGHT_CHECKS = [
   checkFargateQuota,
   checkImages,
   checkSecrets,
+  checkImports,
+  checkProtection,
   checkSubscriptions,
 ] as const;
 

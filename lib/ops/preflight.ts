@@ -5,6 +5,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentConfig } from '../../environments/types';
 import { registerCommand } from './commands';
@@ -29,6 +30,7 @@ export function preflightClients(config: {
     ecr: new ECRClient(config),
     secrets: new SecretsManagerClient(config),
     sns: new SNSClient(config),
+    ssm: new SSMClient(config),
   };
 }
 
@@ -53,7 +55,7 @@ export const preflightDeps = { clients: awsPreflightClients };
  */
 registerCommand('preflight', {
   usage:
-    'preflight --env <env> [--assembly <dir>]   read-only checks before a deploy (account, bootstrap, quotas, roles, images, secrets, subscriptions); --assembly reads an existing cdk synth output',
+    'preflight --env <env> [--assembly <dir>]   read-only checks before a deploy (account, bootstrap, quotas, roles, and every image, secret, parameter and import the synthesized templates read; protection; subscriptions); --assembly reads an existing cdk synth output',
   options: { assembly: 'value' },
   notLocal: 'preflight checks an AWS account before a deploy, and the stand-in is never deployed',
   async run(args, ctx) {

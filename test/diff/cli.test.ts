@@ -339,7 +339,7 @@ describe('npm run diff: run', () => {
       const base = withMigrations(path.join(dir, 'base'), baseFiles);
       const head = withMigrations(path.join(dir, 'head'), {
         ...baseFiles,
-        '20240115000000_late.up.sql': 'x',
+        '20240115000000_late.up.sql': 'select 3;',
       });
       const r = fakeDeps();
       expect(await runDiff(['--base-dir', base, '--head-dir', head], r.deps)).toBe(EXIT.blocked);
@@ -354,7 +354,10 @@ describe('npm run diff: run', () => {
     test('a new migration above the base is listed by file name and passes', async () => {
       const dir = tmp('cb-diff-cli-');
       const base = withMigrations(path.join(dir, 'base'), baseFiles);
-      const head = withMigrations(path.join(dir, 'head'), { ...baseFiles, '20260101090000_new.up.sql': 'x' });
+      const head = withMigrations(path.join(dir, 'head'), {
+        ...baseFiles,
+        '20260101090000_new.up.sql': 'select 4;',
+      });
       const r = fakeDeps();
       expect(await runDiff(['--base-dir', base, '--head-dir', head], r.deps)).toBe(EXIT.ok);
       expect(r.out.join('')).toContain(

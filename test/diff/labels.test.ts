@@ -1,6 +1,6 @@
 import { parseDiffArgs } from '../../lib/diff/cli';
 import { labelProblem, OVERRIDE_LABELS } from '../../lib/diff/labels';
-import { LABELS } from '../../lib/diff/rules';
+import { LABELS } from '../../lib/diff/types';
 
 describe('--labels: a label meant as an override but misspelt is an error, other labels are ignored', () => {
   test('every override label a rule names is accepted', () => {

@@ -75,9 +75,9 @@ describe('cdk commands', () => {
   });
 });
 
-test('docker commands are the two the procedure needs', () => {
+test('docker commands are the three the procedure needs (login, build, push)', () => {
   for (const c of commands.filter((x) => x.tool === 'docker'))
-    expect(['login', 'push']).toContain(c.words[0]);
+    expect(['login', 'build', 'push']).toContain(c.words[0]);
 });
 
 test("README's Deployment section points to the procedure", () => {

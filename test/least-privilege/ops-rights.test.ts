@@ -1,121 +1,38 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { resolvePrincipals } from '../../environments/validate-access';
 import { commands } from '../../lib/ops/commands';
+import { runbookActions } from './simulation/actors';
+import { commandCalls, ROOT } from './simulation/source-calls';
 import '../../lib/ops';
 import { OPS_COMMAND_ROLES, VIEWER_OMISSIONS } from '../../lib/operator-access';
 import { ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
 
-const ROOT = path.join(__dirname, '..', '..');
-const OPS_DIR = path.join(ROOT, 'lib', 'ops');
-
-/** SDK v3 client package → IAM service prefix. A package missing here fails the test, naming it. */
-const IAM_PREFIX: Record<string, string> = {
-  'client-cloudformation': 'cloudformation',
-  'client-cloudwatch': 'cloudwatch',
-  'client-cloudwatch-logs': 'logs',
-  'client-ecs': 'ecs',
-  'client-lambda': 'lambda',
-  'client-secrets-manager': 'secretsmanager',
-  'client-sns': 'sns',
-  'client-sts': 'sts',
-  'client-iam': 'iam',
-  'client-ec2': 'ec2',
-  'client-ecr': 'ecr',
-  'client-rds': 'rds',
-  'client-service-quotas': 'servicequotas',
-  'client-application-auto-scaling': 'application-autoscaling',
-  'client-ssm': 'ssm',
-  'client-s3': 's3',
-};
-/** SDK commands whose IAM action is not the command's name (IAM service authorization reference). */
-const ACTION_OF_COMMAND: Record<string, string> = {
-  'lambda:Invoke': 'lambda:InvokeFunction',
-  'lambda:InvokeWithResponseStream': 'lambda:InvokeFunction',
-  's3:ListObjectsV2': 's3:ListBucket',
-  'sts:GetCallerIdentity': '', // needs no permission
-};
 /**
  * Rights a call needs besides its own action: the config secret is encrypted with the stack's
  * customer-managed key, and Secrets Manager uses it on the caller's behalf (Secrets Manager user
  * guide, "Secret encryption and decryption": GetSecretValue needs kms:Decrypt, PutSecretValue
- * kms:GenerateDataKey).
+ * kms:GenerateDataKey); SNS does the same for an encrypted topic (GenerateDataKey and Decrypt).
  */
 const IMPLIED: Record<string, string[]> = {
   'secretsmanager:GetSecretValue': ['kms:Decrypt'],
   'secretsmanager:PutSecretValue': ['kms:GenerateDataKey'],
+  'sns:Publish': ['kms:GenerateDataKey', 'kms:Decrypt'],
 };
 
-interface SourceFile {
-  readonly actions: Set<string>;
-  readonly imports: string[];
-  readonly registers: string[];
-}
-
-/** The SDK calls one source file makes (`new XxxCommand(` of an `@aws-sdk/client-*` import) and its relative imports. */
-function readSource(file: string): SourceFile {
-  const text = fs.readFileSync(file, 'utf8');
-  const packageOf = new Map<string, string>();
-  for (const m of text.matchAll(/import\s+(type\s+)?\{([^}]*)\}\s+from\s+'@aws-sdk\/([^']+)'/g)) {
-    if (m[1]) continue;
-    for (const name of m[2]
-      .split(',')
-      .map((n) => n.trim().split(/\s+as\s+/)[0])
-      .filter(Boolean)) {
-      packageOf.set(name, m[3]);
-    }
-  }
-  const actions = new Set<string>();
-  for (const m of text.matchAll(/new\s+(\w+)Command\s*\(/g)) {
-    const pkg = packageOf.get(`${m[1]}Command`);
-    if (!pkg) throw new Error(`${file}: new ${m[1]}Command( is not imported from an @aws-sdk client package`);
-    const prefix = IAM_PREFIX[pkg];
-    if (!prefix)
-      throw new Error(`${file}: @aws-sdk/${pkg} has no IAM prefix in this test's IAM_PREFIX. Fix: add it`);
-    const raw = `${prefix}:${m[1]}`;
-    const action = raw in ACTION_OF_COMMAND ? ACTION_OF_COMMAND[raw] : raw;
-    if (action) actions.add(action);
-  }
-  const imports = [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'(\.[^']+)'/gms)].map((m) => m[1]);
-  const registers = [...text.matchAll(/registerCommand\(\s*'([^']+)'/g)].map((m) => m[1]);
-  return { actions, imports, registers };
-}
-
-function resolveImport(from: string, spec: string): string | undefined {
-  const base = path.resolve(path.dirname(from), spec);
-  return [`${base}.ts`, path.join(base, 'index.ts')].find((f) => fs.existsSync(f));
-}
-
-/** Every SDK action reachable from `file` through its (non-type) relative imports. */
-function reachableActions(file: string, seen = new Set<string>()): Set<string> {
-  const out = new Set<string>();
-  if (seen.has(file)) return out;
-  seen.add(file);
-  const source = readSource(file);
-  source.actions.forEach((a) => out.add(a));
-  for (const spec of source.imports) {
-    const target = resolveImport(file, spec);
-    if (target && !target.endsWith(path.join('lib', 'ops', 'index.ts'))) {
-      reachableActions(target, seen).forEach((a) => out.add(a));
-    }
-  }
-  return out;
-}
-
-/** Command name → IAM actions it needs, found from the sources of lib/ops/. */
+/** Command name → IAM actions it needs, found from the sources of lib/ops/ (simulation/source-calls.ts). */
 function commandActions(): Map<string, Set<string>> {
-  // Every command reads the stack's outputs through the context the CLI builds for it.
-  const context = reachableActions(path.join(OPS_DIR, 'context.ts'));
   const result = new Map<string, Set<string>>();
-  for (const name of fs.readdirSync(OPS_DIR).filter((f) => f.endsWith('.ts'))) {
-    const file = path.join(OPS_DIR, name);
-    for (const command of readSource(file).registers) {
-      const actions = new Set([...context, ...reachableActions(file)]);
-      for (const action of [...actions]) (IMPLIED[action] ?? []).forEach((a) => actions.add(a));
-      result.set(command, actions);
-    }
+  for (const [command, calls] of commandCalls()) {
+    const actions = new Set(calls.actions);
+    for (const action of [...actions]) (IMPLIED[action] ?? []).forEach((a) => actions.add(a));
+    result.set(command, actions);
   }
   return result;
 }
+
+/** The operator's by-hand emergency stop (docs/runbooks.md) and what it implies. */
+const byHand = new Set(runbookActions().flatMap((a) => [a, ...(IMPLIED[a] ?? [])]));
 
 /** Actions a role's inline policies allow (Allow statements only; the roles have no Deny). */
 function allowedActions(roleProps: {
@@ -207,6 +124,7 @@ describe.each(ENVIRONMENT_NAMES)('%s: roles for people match what ops calls', (n
   test.each(['operator', 'viewer'] as const)('the %s role allows nothing its commands do not call', (r) => {
     const allowed = r === 'operator' ? operator : viewer;
     const used = new Set(commandsFor(r).flatMap((c) => [...(needed.get(c) ?? [])]));
+    if (r === 'operator') byHand.forEach((a) => used.add(a));
     const unused = allowed.filter((a) => a.includes('*') || !used.has(a));
     expect(unused).toEqual([]);
   });
@@ -217,20 +135,18 @@ describe.each(ENVIRONMENT_NAMES)('%s: roles for people match what ops calls', (n
     }
   });
 
-  test('both roles trust only the principals configured in environments/', () => {
-    const { access, account } = synthesized(name).stack.config;
-    const principalsOf = (props: { AssumeRolePolicyDocument: { Statement: { Principal: unknown }[] } }) =>
-      JSON.stringify(
-        props.AssumeRolePolicyDocument.Statement.map((s: { Principal: unknown }) => s.Principal),
-      );
+  test('both roles trust exactly the principals configured in environments/, resolved against the account', () => {
+    const { config } = synthesized(name).stack;
+    const principalsOf = (props: {
+      AssumeRolePolicyDocument: { Statement: { Principal: { AWS: string | string[] } }[] };
+    }) => props.AssumeRolePolicyDocument.Statement.flatMap((s) => [s.Principal.AWS].flat()).sort();
     for (const [roleName, list] of [
-      ['clever-better-operator', access.operatorPrincipals],
-      ['clever-better-viewer', access.viewerPrincipals],
+      ['clever-better-operator', config.access.operatorPrincipals],
+      ['clever-better-viewer', config.access.viewerPrincipals],
     ] as const) {
-      const text = principalsOf(role(roleName));
-      for (const principal of list)
-        expect(text).toContain(/^\d{12}$/.test(principal) ? `:iam::${principal}:root` : principal);
-      expect(text).toContain(account);
+      const expected = resolvePrincipals(config, list).map((p) => p.arn);
+      expect(principalsOf(role(roleName))).toEqual(expected.sort());
+      for (const arn of expected) expect(arn).toContain(`::${config.account}:`);
     }
   });
 });

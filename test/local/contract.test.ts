@@ -2,7 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { environments, local, operableEnvironments, staging } from '../../environments';
-import { envFileText, parseEnvFile, readRuntime, useLocalEndpoints } from '../../lib/local/runtime';
+import {
+  envFileText,
+  LOCAL_AWS_VARIABLES,
+  parseEnvFile,
+  readRuntime,
+  useLocalEndpoints,
+} from '../../lib/local/runtime';
 import { CONTAINER_ONLY_VARIABLES, localContract } from '../../lib/local/stand-in';
 import { findEnvironment } from '../../lib/ops/context';
 import { synthesized } from '../helpers/app';
@@ -49,6 +55,13 @@ describe('the local runtime contract', () => {
       Value: String(staging.betfairHeartbeatTimeoutSeconds),
     });
     expect(CONTRACT.BETFAIR_HEARTBEAT_TIMEOUT_SECONDS).toBe(String(local.betfairHeartbeatTimeoutSeconds));
+  });
+
+  test('exports nothing that changes how the AWS SDK or CLI reach AWS (sourcing .env must not hijack ops)', () => {
+    const keys = Object.keys(CONTRACT);
+    expect(keys).toEqual(expect.arrayContaining(Object.values(LOCAL_AWS_VARIABLES)));
+    // The SDKs' and CLI's settings all start with AWS_ (AWS SDKs and Tools reference guide, "Environment variables").
+    expect(keys.filter((k) => /^AWS_/.test(k))).toEqual([]);
   });
 
   test('round-trips through the .env file', () => {

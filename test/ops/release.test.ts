@@ -95,13 +95,89 @@ describe('npm run ops -- release', () => {
     expect(text).not.toContain('v1.2.4');
   });
 
-  test('goes on, saying so, when no scan results are available', async () => {
-    from.on(DescribeImageScanFindingsCommand).rejects(notFound('ScanNotFoundException'));
-    const { code, lines } = await release();
-    expect(code).toBe(0);
-    expect(lines).toContain(
-      'scan: no scan results available for this image (scan on push was off when it was pushed)',
-    );
+  describe.each([
+    ['FAILED', { imageScanStatus: { status: 'FAILED' } }],
+    ['UNSUPPORTED_IMAGE', { imageScanStatus: { status: 'UNSUPPORTED_IMAGE' } }],
+    ['SCAN_ELIGIBILITY_EXPIRED', { imageScanStatus: { status: 'SCAN_ELIGIBILITY_EXPIRED' } }],
+    ['MISSING', undefined],
+  ] as const)('a scan that is %s', (status, response) => {
+    beforeEach(() => {
+      if (response) from.on(DescribeImageScanFindingsCommand).resolves(response);
+      else from.on(DescribeImageScanFindingsCommand).rejects(notFound('ScanNotFoundException'));
+    });
+
+    test('is refused, naming the status and the option that accepts it, writing nothing', async () => {
+      const { code, lines, text } = await release();
+      expect(code).toBe(1);
+      expect(lines.at(-1)).toMatch(
+        new RegExp(`^Refusing: the scan of clever-better-bot:v1\\.2\\.4 is ${status} `),
+      );
+      expect(lines.at(-1)).toContain(`--accept-scan-status ${status} --reason "`);
+      expect(text).not.toContain('v1.2.4');
+    });
+
+    test('is accepted with --accept-scan-status and --reason, the reason in the suggested commit', async () => {
+      const { code, lines, text } = await release(
+        '--accept-scan-status',
+        status,
+        '--reason',
+        "vendor's base image, scanned upstream",
+      );
+      expect(code).toBe(0);
+      expect(text).toContain(`imageDigest: '${DIGEST}'`);
+      expect(lines).toContain(`scan: ${status}, accepted: vendor's base image, scanned upstream`);
+      expect(lines.at(-1)).toContain(
+        `git commit -am 'Release bot v1.2.4 to production (scan ${status} accepted: vendor'\\''s base image, scanned upstream)'`,
+      );
+    });
+  });
+
+  test('refuses a tag the registries would not keep (outside releaseTagPatterns), before any AWS call', async () => {
+    const ctx = fakeContext(production, {});
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const code = await main(
+        ['release', '--env', 'production', '--service', 'bot', '--tag', 'sha-4f2a9c1'],
+        () => ctx,
+      );
+      expect(code).toBe(2);
+      expect(err.mock.calls.join('')).toContain(
+        `--tag "sha-4f2a9c1" matches none of production's releaseTagPatterns (v*)`,
+      );
+    } finally {
+      err.mockRestore();
+    }
+    expect(from.calls()).toHaveLength(0);
+  });
+
+  test('accepting one status does not accept another', async () => {
+    from.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'FAILED' } });
+    const { code } = await release('--accept-scan-status', 'UNSUPPORTED_IMAGE', '--reason', 'x');
+    expect(code).toBe(1);
+  });
+
+  test('critical findings are refused even with an accepted status', async () => {
+    from.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: { findingSeverityCounts: { CRITICAL: 1 } },
+    });
+    expect((await release('--accept-scan-status', 'FAILED', '--reason', 'x')).code).toBe(1);
+  });
+
+  test.each([
+    [['--accept-scan-status', 'FAILED'], /needs --reason/],
+    [['--reason', 'because'], /--reason is given without --accept-scan-status/],
+    [['--accept-scan-status', 'COMPLETE', '--reason', 'x'], /accept one of the statuses release refuses/],
+  ])('%j is a usage error before any AWS call', async (extra, message) => {
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { code } = await release(...extra);
+      expect(code).toBe(2);
+      expect(err.mock.calls.join('')).toMatch(message);
+    } finally {
+      err.mockRestore();
+    }
+    expect(from.calls()).toHaveLength(0);
   });
 
   test('says the image is still replicating, writing nothing', async () => {

@@ -7,6 +7,7 @@
 import {
   CloudFormationClient,
   DescribeStacksCommand,
+  ListExportsCommand,
   ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -16,7 +17,11 @@ import {
   GetFunctionConcurrencyCommand,
   LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -27,7 +32,10 @@ import { main } from '../../lib/ops';
 import { runbookNames } from '../../lib/names';
 import {
   checkFargateQuota,
+  checkImages,
+  checkImports,
   checkLambdaConcurrency,
+  checkProtection,
   checkSecrets,
   checkSubscriptions,
   PreflightInput,
@@ -116,10 +124,15 @@ function healthyAccount(): void {
     .resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } });
   mocks.iam.on(GetRoleCommand).resolves({});
   mocks.quotas.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 400 } });
-  mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{}] });
-  mocks.secrets
-    .on(GetSecretValueCommand)
-    .resolves({ SecretString: JSON.stringify({ app_key: 'k', username: 'u', password: 'p' }) });
+  mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
+  mocks.secrets.on(GetSecretValueCommand).resolves({
+    SecretString: JSON.stringify({
+      app_key: 'k',
+      username: 'u',
+      password: 'p',
+      url: 'https://pager.example.net/x',
+    }),
+  });
   mocks.sns.on(ListSubscriptionsByTopicCommand).resolves({
     Subscriptions: [
       { Protocol: 'email', Endpoint: 'oncall@clever-better.example', SubscriptionArn: `${TOPIC}:1234` },
@@ -236,7 +249,8 @@ describe('on-call subscriptions', () => {
 
 describe('npm run ops -- preflight', () => {
   const run = async (argv: string[]) => {
-    const ctx = fakeContext(production, {});
+    // The stack exists in this account, so environments/ says so (ops protect).
+    const ctx = fakeContext({ ...production, stackCreated: true }, {});
     const original = preflightDeps.clients;
     preflightDeps.clients = () => c;
     try {
@@ -248,7 +262,7 @@ describe('npm run ops -- preflight', () => {
 
   test('prints PASS for every check and exits 0 on a ready account', async () => {
     const { code, lines } = await run(['preflight', '--env', 'production', '--assembly', outdir]);
-    expect(lines.filter((l) => l.startsWith('PASS'))).toHaveLength(8);
+    expect(lines.filter((l) => l.startsWith('PASS'))).toHaveLength(10);
     expect(lines.at(-1)).toBe('preflight passed (0 skipped until after the first deploy)');
     expect(code).toBe(0);
   });
@@ -263,7 +277,7 @@ describe('npm run ops -- preflight', () => {
     const i = lines.findIndex((l) => l.startsWith('FAIL account:'));
     expect(lines[i + 1]).toMatch(/^ {5}fix: use credentials of account 222222222222/);
     expect(lines).toContain('FAIL service linked roles: could not check: AccessDenied: not authorized');
-    expect(lines.filter((l) => l.startsWith('PASS'))).toHaveLength(6);
+    expect(lines.filter((l) => l.startsWith('PASS'))).toHaveLength(8);
     expect(lines.at(-1)).toBe('preflight failed: account, service linked roles');
   });
 
@@ -300,6 +314,40 @@ describe('npm run ops -- preflight', () => {
 });
 
 describe('secrets with credentials that may not read values (the CI lookup role)', () => {
+  test('still fail on a referenced secret or version that does not exist (DescribeSecret)', async () => {
+    const denied = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    mocks.secrets.on(GetSecretValueCommand).rejects(denied);
+    mocks.secrets
+      .on(DescribeSecretCommand, { SecretId: 'clever-better/production/pager' })
+      .rejects(Object.assign(new Error('nope'), { name: 'ResourceNotFoundException' }));
+    expect(await checkSecrets(input(), c)).toMatchObject({
+      status: 'fail',
+      fix: 'npm run ops -- pager set-url --env production --url <https://…>',
+    });
+    const V = 'a1b2c3d4-0000-4000-8000-000000000009';
+    const facts: TemplateFacts = {
+      ...factsOf.production,
+      references: [
+        {
+          service: 'secretsmanager',
+          id: 'x/pager',
+          jsonKey: 'url',
+          versionId: V,
+          createdByStack: false,
+          where: ['S'],
+        },
+      ],
+    };
+    mocks.secrets
+      .on(DescribeSecretCommand, { SecretId: 'x/pager' })
+      .resolves({ VersionIdsToStages: { other: ['AWSCURRENT'] } });
+    expect((await checkSecrets({ ...input(), facts }, c)).detail).toContain(`x/pager has no version ${V}`);
+    mocks.secrets
+      .on(DescribeSecretCommand, { SecretId: 'x/pager' })
+      .resolves({ VersionIdsToStages: { [V]: ['AWSCURRENT'] } });
+    expect(await checkSecrets({ ...input(), facts }, c)).toMatchObject({ status: 'skip' });
+  });
+
   test('skip, telling to run preflight with the operator role', async () => {
     mocks.secrets
       .on(GetSecretValueCommand)
@@ -309,5 +357,191 @@ describe('secrets with credentials that may not read values (the CI lookup role)
       status: 'skip',
       fix: 'run npm run ops -- preflight --env production with the operator role',
     });
+  });
+});
+
+describe('checks derived from the synthesized templates (no hand-written list)', () => {
+  const notFound = (name: string, message = name) => Object.assign(new Error(message), { name });
+
+  test('the facts hold every dynamic reference, container secret and image of the templates', () => {
+    const p = factsOf.production;
+    expect(p.references).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          service: 'secretsmanager',
+          id: 'clever-better/production/pager',
+          jsonKey: 'url',
+          createdByStack: false,
+          where: expect.arrayContaining([expect.stringMatching(/^AlertingOnCallPager/)]),
+        }),
+        expect.objectContaining({
+          id: 'clever-better/production/betfair',
+          jsonKey: 'app_key',
+          createdByStack: true,
+        }),
+      ]),
+    );
+    expect(p.images?.map((i) => [i.account, i.repository, i.digest])).toEqual([
+      [production.account, 'clever-better-bot', production.bot.imageDigest],
+      [production.account, 'clever-better-ml', production.ml.imageDigest],
+    ]);
+    expect(factsOf.staging.images?.map((i) => i.tag)).toEqual([staging.bot.imageTag, staging.ml.imageTag]);
+    // Staging pages nobody: no pager reference, so nothing to check there.
+    expect(factsOf.staging.references?.some((r) => r.id.endsWith('/pager'))).toBe(false);
+  });
+
+  test('a missing pager secret fails before the first deploy, with the ops command that creates it', async () => {
+    mocks.cfn
+      .on(DescribeStacksCommand, { StackName: 'ProductionStack' })
+      .rejects(new Error('Stack with id ProductionStack does not exist'));
+    mocks.secrets
+      .on(GetSecretValueCommand, { SecretId: 'clever-better/production/pager' })
+      .rejects(notFound('ResourceNotFoundException', "Secrets Manager can't find the specified secret."));
+    const r = await checkSecrets(input(), c);
+    expect(r.status).toBe('fail');
+    expect(r.detail).toMatch(
+      /^clever-better\/production\/pager url is missing \(clever-better\/production\/pager does not exist\), read by AlertingOnCallPager\w+, AlertingResolvedPager\w+$/,
+    );
+    expect(r.fix).toBe('npm run ops -- pager set-url --env production --url <https://…>');
+  });
+
+  test('a reference by version id reads that version, and fails when it does not exist', async () => {
+    const V = 'a1b2c3d4-0000-4000-8000-000000000001';
+    const facts: TemplateFacts = {
+      ...factsOf.production,
+      references: [
+        {
+          service: 'secretsmanager',
+          id: 'x/pager',
+          jsonKey: 'url',
+          versionId: V,
+          createdByStack: false,
+          where: ['Sub'],
+        },
+      ],
+    };
+    mocks.secrets
+      .on(GetSecretValueCommand, { SecretId: 'x/pager', VersionId: V })
+      .rejects(notFound('ResourceNotFoundException'));
+    const r = await checkSecrets({ ...input(), facts }, c);
+    expect(r.detail).toBe(`x/pager url (version ${V}) is missing (x/pager has no version ${V}), read by Sub`);
+  });
+
+  test('after the first deploy, a stack-created secret still holding the placeholder fails with the put-secret-value command', async () => {
+    mocks.secrets.on(GetSecretValueCommand, { SecretId: 'clever-better/production/betfair' }).resolves({
+      SecretString: JSON.stringify({
+        app_key: 'REPLACE_ME',
+        username: 'REPLACE_ME',
+        password: 'generated',
+      }),
+    });
+    const r = await checkSecrets(input(), c);
+    expect(r.detail).toContain('clever-better/production/betfair app_key is the placeholder REPLACE_ME');
+    expect(r.fix).toBe(
+      `aws secretsmanager put-secret-value --secret-id clever-better/production/betfair --secret-string '{"app_key":"…","username":"…"}'`,
+    );
+  });
+
+  test('an external secret that does not exist gets a create-secret command with every key read', async () => {
+    const facts: TemplateFacts = {
+      ...factsOf.production,
+      references: [
+        {
+          service: 'secretsmanager',
+          id: 'vendor/api',
+          jsonKey: 'token',
+          createdByStack: false,
+          where: ['A'],
+        },
+        { service: 'secretsmanager', id: 'vendor/api', jsonKey: 'user', createdByStack: false, where: ['B'] },
+        { service: 'ssm', id: '/vendor/endpoint', createdByStack: false, where: ['C'] },
+      ],
+    };
+    mocks.secrets
+      .on(GetSecretValueCommand, { SecretId: 'vendor/api' })
+      .rejects(notFound('ResourceNotFoundException'));
+    const ssm = mockClient(c.ssm);
+    ssm.rejects(notFound('ParameterNotFound'));
+    try {
+      const r = await checkSecrets({ ...input(), facts }, c);
+      expect(r.fix).toBe(
+        `aws ssm put-parameter --name /vendor/endpoint --type String --value <value>; aws secretsmanager create-secret --name vendor/api --secret-string '{"token":"…","user":"…"}'`,
+      );
+    } finally {
+      ssm.restore();
+    }
+  });
+
+  test('images: each image URI of the templates is looked up in the registry it names, by digest or tag', async () => {
+    mocks.ecr.on(DescribeImagesCommand).rejects(notFound('ImageNotFoundException'));
+    const r = await checkImages(input('staging'), c);
+    expect(mocks.ecr.commandCalls(DescribeImagesCommand).map((x) => x.args[0].input)).toEqual([
+      {
+        registryId: staging.account,
+        repositoryName: 'clever-better-bot',
+        imageIds: [{ imageTag: 'v1.2.3' }],
+      },
+      { registryId: staging.account, repositoryName: 'clever-better-ml', imageIds: [{ imageTag: 'v1.2.3' }] },
+    ]);
+    expect(r.fix).toContain(
+      `docker build -t ${staging.account}.dkr.ecr.eu-west-1.amazonaws.com/clever-better-bot:v1.2.3 <source directory> && docker push ${staging.account}.dkr.ecr.eu-west-1.amazonaws.com/clever-better-bot:v1.2.3`,
+    );
+  });
+
+  test('images: a digest pin whose image does not carry the pinned release tag fails (the lifecycle keeps by tag)', async () => {
+    mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['sha-4f2a9c1'] }] });
+    const r = await checkImages(input('production'), c);
+    expect(r.status).toBe('fail');
+    expect(r.detail).toContain(
+      `clever-better-bot@${production.bot.imageDigest} carries the tags [sha-4f2a9c1], not bot.imageTag v1.2.3`,
+    );
+    mocks.ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
+    expect(await checkImages(input('production'), c)).toMatchObject({ status: 'pass' });
+  });
+
+  test('imports: a missing export fails, naming the stack of this app that exports it', async () => {
+    const facts: TemplateFacts = {
+      ...factsOf.production,
+      imports: [{ name: 'Shared-VpcId', exportedBy: 'SharedStack' }, { name: 'Other' }],
+    };
+    mocks.cfn.on(ListExportsCommand).resolves({ Exports: [{ Name: 'Other', Value: 'x' }] });
+    expect(await checkImports({ ...input(), facts }, c)).toMatchObject({
+      status: 'fail',
+      detail: 'no export Shared-VpcId in 222222222222/eu-west-1',
+      fix: 'npx cdk deploy SharedStack',
+    });
+  });
+
+  test.each([
+    [
+      'an existing stack while stackCreated is false',
+      { StackStatus: 'UPDATE_COMPLETE' },
+      false,
+      /npm run ops -- protect --env production/,
+    ],
+    [
+      'a stack left by a failed create',
+      { StackStatus: 'ROLLBACK_COMPLETE' },
+      false,
+      /aws cloudformation delete-stack --stack-name ProductionStack/,
+    ],
+    [
+      'stackCreated true without a stack',
+      undefined,
+      true,
+      /set stackCreated: false in environments\/production.ts/,
+    ],
+  ] as const)('protection: fails on %s', async (_what, stack, stackCreated, fix) => {
+    if (stack)
+      mocks.cfn.on(DescribeStacksCommand, { StackName: 'ProductionStack' }).resolves({
+        Stacks: [{ StackName: 'ProductionStack', CreationTime: new Date(), ...stack }],
+      });
+    else
+      mocks.cfn
+        .on(DescribeStacksCommand, { StackName: 'ProductionStack' })
+        .rejects(new Error('Stack with id ProductionStack does not exist'));
+    const r = await checkProtection({ ...input(), env: { ...production, stackCreated } }, c);
+    expect(r.status).toBe('fail');
+    expect(r.fix).toMatch(fix);
   });
 });

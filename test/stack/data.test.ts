@@ -1,6 +1,6 @@
-import { Match } from 'aws-cdk-lib/assertions';
 import { production, staging } from '../../environments';
-import { ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp, ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
 
 const configs = { staging, production };
 
@@ -100,8 +100,11 @@ describe.each(ENVIRONMENT_NAMES)('%s database', (name) => {
   });
 });
 
-describe('production-only guarantees, from the real production config', () => {
-  const { template, stack } = synthesized('production');
+describe('production-only guarantees, from the real production config once its stack exists', () => {
+  // The committed production config may predate its first create (stackCreated false): the
+  // protections are asserted on the same config as it reads after `ops protect`.
+  const stack = buildApp([{ ...production, stackCreated: true }]).stacks[0];
+  const template = Template.fromStack(stack);
 
   test('the database refuses deletion and is retained with the stack', () => {
     template.hasResource('AWS::RDS::DBInstance', {
@@ -117,6 +120,19 @@ describe('production-only guarantees, from the real production config', () => {
 
   test('the stack has termination protection', () => {
     expect(stack.terminationProtection).toBe(true);
+  });
+
+  test('the load balancer refuses deletion', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'deletion_protection.enabled', Value: 'true' }]),
+    });
+  });
+
+  test('before its first create nothing is protected: a failed create rolls back to nothing', () => {
+    const first = buildApp([{ ...production, stackCreated: false }]).stacks[0];
+    const db = Object.values(Template.fromStack(first).findResources('AWS::RDS::DBInstance'));
+    expect(db.map((r) => r.Properties.DeletionProtection)).toEqual([false]);
+    expect(first.terminationProtection).toBe(false);
   });
 
   test('the config secret starts with live trading on', () => {

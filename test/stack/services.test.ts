@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { production, staging } from '../../environments';
+import { protections } from '../../lib/deletion-protection';
 import { ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
 
 const configs = { staging, production };
@@ -179,7 +180,7 @@ describe.each(ENVIRONMENT_NAMES)('%s internal load balancer', (name) => {
     const attr = alb.Properties.LoadBalancerAttributes.find(
       (a: { Key: string }) => a.Key === 'deletion_protection.enabled',
     );
-    expect(attr?.Value === 'true').toBe(config.loadBalancerDeletionProtection);
+    expect(attr?.Value === 'true').toBe(protections(config).loadBalancer);
   });
 
   test('answers /health itself with 200', () => {
