@@ -56,6 +56,13 @@ export interface DatabaseMigrationsProps {
   readonly serviceTimeout?: Duration;
   /** How long a run waits for the migration lock (golang-migrate's `-lock-timeout`). @default 60 seconds */
   readonly lockTimeout?: Duration;
+  /**
+   * How long any statement of a migration waits for a table lock (PostgreSQL `lock_timeout`, set on
+   * every migration session) before its file rolls back and is tried again with backoff until the
+   * deadline. The services' reads of a table a migration waits for queue behind it for at most this
+   * long at a time (docs/migrations.md, "Lock policy"). Whole seconds, 1–30. @default 5 seconds
+   */
+  readonly tableLockTimeout?: Duration;
   /** How long the function waits for TCP, TLS and authentication. @default 10 seconds */
   readonly connectTimeout?: Duration;
   /** Topic that pages a person when the function fails (a migration, an operator command, the maintenance). */
@@ -142,7 +149,17 @@ export class DatabaseMigrations extends Construct {
     const serviceTimeout = props.serviceTimeout ?? Duration.minutes(15);
     const lockTimeout = props.lockTimeout ?? Duration.seconds(60);
     const connectTimeout = props.connectTimeout ?? Duration.seconds(10);
+    const tableLockTimeout = props.tableLockTimeout ?? Duration.seconds(5);
     validateTimeouts(timeout, serviceTimeout, lockTimeout, connectTimeout);
+    if (
+      !Token.isUnresolved(tableLockTimeout) &&
+      (tableLockTimeout.toMilliseconds() < 1000 || tableLockTimeout.toMilliseconds() > 30_000)
+    ) {
+      throw new Error(
+        `DatabaseMigrations tableLockTimeout = ${tableLockTimeout.toHumanString()}: the services' reads of a table ` +
+          'queue behind a migration waiting for it this long at a time. Fix: between 1 and 30 seconds (e.g. 5)',
+      );
+    }
     if (!Number.isFinite(props.partitionHorizonDays) || props.partitionHorizonDays < 1) {
       throw new Error(
         `DatabaseMigrations partitionHorizonDays = ${props.partitionHorizonDays}: must be a number of days >= 1. ` +
@@ -184,6 +201,7 @@ export class DatabaseMigrations extends Construct {
         DB_SERVICE_LOGINS: serviceLogins.map((l) => `${l.role}=${l.secret.secretArn}`).join(','),
         DB_CONNECT_TIMEOUT_MS: String(connectTimeout.toMilliseconds()),
         DB_LOCK_TIMEOUT_MS: String(lockTimeout.toMilliseconds()),
+        DB_TABLE_LOCK_TIMEOUT_MS: String(tableLockTimeout.toMilliseconds()),
         CLEVER_BETTER_ENV: props.environmentName,
         // Trust the RDS CA bundle the runtime ships; the client verifies certificate and host name.
         NODE_EXTRA_CA_CERTS: LAMBDA_CA_BUNDLE,
@@ -275,8 +293,10 @@ export class DatabaseMigrations extends Construct {
       alarmName: props.needsAttentionAlarmName,
       alarmDescription:
         'A deploy (usually an update rollback) succeeded without migrating, leaving something for a person: the ' +
-        'database is dirty, behind the deployed files, or could not be checked. The migration function log line ' +
-        '"needs a person" says what to do. Runbook: docs/runbooks.md#migrations',
+        'database is dirty, behind the deployed files, or could not be checked; a post-migration step (service ' +
+        'logins, partition measurement) failed during a rollback; or the login step removed rights a service role ' +
+        'must not have. The migration function log line "needs a person" says what to do. Runbook: ' +
+        'docs/runbooks.md#migrations',
       metric: metric(MIGRATION_METRICS.needsAttention, 'Sum', Duration.minutes(5)),
       threshold: 1,
       evaluationPeriods: 1,

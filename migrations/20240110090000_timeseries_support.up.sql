@@ -9,9 +9,14 @@
 --   1. the setting clever_better.timeseries = 'partitioned' forces partitioning
 --      (e.g. ALTER DATABASE clever_better SET clever_better.timeseries = 'partitioned');
 --   2. timescaledb installed, or create_hypertable() already callable: hypertables;
---   3. timescaledb available and preloaded (shared_preload_libraries), or the setting is
---      'timescaledb': CREATE EXTENSION timescaledb (the down migration drops it again);
---   4. otherwise: native partitioning.
+--   3. the setting is 'timescaledb': CREATE EXTENSION timescaledb (the down migration drops it again);
+--   4. timescaledb available and its loader preloaded: CREATE EXTENSION timescaledb, tried in a
+--      guarded block that falls back to partitioning on any error (e.g. no right to create it).
+--      "Preloaded" is read from timescaledb.disable_load, a setting the loader defines and every
+--      user may read: shared_preload_libraries may only be read by superusers and members of
+--      pg_read_all_settings, and CREATE EXTENSION without the preload ends the session (FATAL,
+--      which no block catches);
+--   5. otherwise: native partitioning.
 
 CREATE TABLE cb_schema_settings (
   name text PRIMARY KEY,
@@ -39,12 +44,19 @@ BEGIN
   ELSIF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
      OR EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'create_hypertable' AND pg_function_is_visible(oid)) THEN
     backend := 'timescaledb';
-  ELSIF requested = 'timescaledb'
-     OR (EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
-         AND current_setting('shared_preload_libraries') ~ 'timescaledb') THEN
+  ELSIF requested = 'timescaledb' THEN
     CREATE EXTENSION timescaledb;
     backend := 'timescaledb';
     created := true;
+  ELSIF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+     AND current_setting('timescaledb.disable_load', true) IS NOT NULL THEN
+    BEGIN
+      CREATE EXTENSION timescaledb;
+      backend := 'timescaledb';
+      created := true;
+    EXCEPTION WHEN OTHERS THEN
+      RAISE NOTICE 'timescaledb is available but could not be created (%): native partitioning', SQLERRM;
+    END;
   END IF;
   INSERT INTO cb_schema_settings (name, value)
   VALUES ('timeseries_backend', backend), ('timescaledb_created_by_migration', created::text);
@@ -93,7 +105,9 @@ $$;
 
 -- Creates a time-series table from its column list (which must include a primary key containing
 -- p_time_column: both hypertables and partitioned tables require it): a hypertable with chunks of
--- p_chunk, or a table partitioned by month on p_time_column with a DEFAULT partition.
+-- p_chunk, or a table partitioned by month on p_time_column with a DEFAULT partition. Both get the
+-- same indexes, the ones the migrations create: create_default_indexes => false keeps TimescaleDB
+-- from adding its own time index (a duplicate of the project's, which every chunk then shares).
 CREATE FUNCTION cb_create_timeseries_table(p_table text, p_columns text, p_time_column text, p_chunk interval)
 RETURNS void
 LANGUAGE plpgsql
@@ -102,7 +116,8 @@ BEGIN
   IF (SELECT value FROM cb_schema_settings WHERE name = 'timeseries_backend') = 'timescaledb' THEN
     EXECUTE format('CREATE TABLE %I (%s)', p_table, p_columns);
     EXECUTE format(
-      'SELECT create_hypertable(%L, %L, chunk_time_interval => %L::interval)', p_table, p_time_column, p_chunk
+      'SELECT create_hypertable(%L, %L, chunk_time_interval => %L::interval, create_default_indexes => false)',
+      p_table, p_time_column, p_chunk
     );
   ELSE
     EXECUTE format('CREATE TABLE %I (%s) PARTITION BY RANGE (%I)', p_table, p_columns, p_time_column);

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { NIL_VERSION } from './plan';
-import { concurrentIndexName } from './transaction';
+import { concurrentIndexName, splitStatements, transactionBlocks } from './transaction';
 
 /**
  * What to do about a dirty database, decided from evidence rather than assumed.
@@ -30,8 +30,19 @@ export const ATTEMPTS_DDL = (qualified: string) =>
     file text,
     not_wrapped_reason text,
     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    committed_at timestamptz
+    committed_at timestamptz,
+    blocks integer,
+    committed_blocks integer,
+    not_run text
   )`;
+
+/**
+ * Brings an older {@link ATTEMPTS_TABLE} (before the block and not-run evidence) up to date; only
+ * sent when a column is missing.
+ */
+export const ATTEMPTS_UPGRADE = (qualified: string) =>
+  `ALTER TABLE ${qualified} ADD COLUMN IF NOT EXISTS blocks integer,
+     ADD COLUMN IF NOT EXISTS committed_blocks integer, ADD COLUMN IF NOT EXISTS not_run text`;
 
 /** One row of {@link ATTEMPTS_TABLE}. */
 export interface Attempt {
@@ -45,6 +56,15 @@ export interface Attempt {
   /** Why the commit could not be recorded in the file's transaction; null when it was. */
   readonly notWrappedReason: string | null;
   readonly committed: boolean;
+  /**
+   * For a file of explicit transaction blocks (transaction.ts `transactionBlocks`): how many it has;
+   * null for any other file.
+   */
+  readonly blocks?: number | null;
+  /** How many of those blocks committed: each block carries its own record (runner.ts). */
+  readonly committedBlocks?: number | null;
+  /** Set when PostgreSQL refused the file before running any of it (a parse or encoding error). */
+  readonly notRun?: string | null;
   /** The file's text, when the runner still has it (for the index name of a CONCURRENTLY file). */
   readonly body?: string;
 }
@@ -88,10 +108,15 @@ export async function latestAttempt(client: Client, qualified: string): Promise<
       file: string | null;
       not_wrapped_reason: string | null;
       committed: boolean;
+      blocks: number | null;
+      committed_blocks: number | null;
+      not_run: string | null;
     }>(
+      // to_jsonb(a) reads the evidence columns of an older table as null instead of failing.
       `SELECT version, direction, from_version, target, file, not_wrapped_reason,
-              committed_at IS NOT NULL AS committed
-         FROM ${qualified} ORDER BY id DESC LIMIT 1`,
+              committed_at IS NOT NULL AS committed, (to_jsonb(a) ->> 'blocks')::int AS blocks,
+              (to_jsonb(a) ->> 'committed_blocks')::int AS committed_blocks, to_jsonb(a) ->> 'not_run' AS not_run
+         FROM ${qualified} a ORDER BY id DESC LIMIT 1`,
     );
     const r = rows[0];
     if (!r) return undefined;
@@ -103,6 +128,9 @@ export async function latestAttempt(client: Client, qualified: string): Promise<
       file: r.file,
       notWrappedReason: r.not_wrapped_reason,
       committed: r.committed,
+      blocks: r.blocks,
+      committedBlocks: r.committed_blocks,
+      notRun: r.not_run,
     };
   } catch (err) {
     if ((err as { code?: string }).code === '42P01') return undefined; // undefined_table
@@ -168,6 +196,20 @@ export async function adviseDirty(
       certain: true,
     };
   }
+  if (attempt.notRun) {
+    return {
+      finding:
+        `Nothing of the ${what} ran: PostgreSQL refused the whole file before running any statement of it ` +
+        `(${attempt.notRun}). The schema is at ${versionName(attempt.fromVersion)}; do NOT force ` +
+        `${versionName(attempt.target)}, which would mark a file that never ran as applied.`,
+      actions: [
+        { say: `Fix ${file} (the error names the line; a byte-order mark or a misspelt keyword is enough).` },
+        { force: attempt.fromVersion },
+        { say: attempt.direction === 'up' ? 'Deploy again (or "up").' : 'Run the down again once fixed.' },
+      ],
+      certain: true,
+    };
+  }
   const stillAt =
     attempt.direction === 'up'
       ? `The schema is at ${versionName(attempt.fromVersion)}, the version before it.`
@@ -187,6 +229,9 @@ export async function adviseDirty(
       ],
       certain: true,
     };
+  }
+  if (attempt.blocks != null && attempt.committedBlocks != null) {
+    return blockAdvice(client, attempt as Attempt & { blocks: number; committedBlocks: number }, what, file);
   }
   const index = attempt.body ? concurrentIndexName(attempt.body) : undefined;
   if (index !== undefined && attempt.direction === 'up') {
@@ -219,11 +264,13 @@ export async function adviseDirty(
     };
   }
   const invalid = await invalidIndexes(client, schema);
+  const objects = attempt.body ? await catalogue(client, attempt.body) : undefined;
   return {
     finding:
       `The ${what} has ${attempt.notWrappedReason}, so it ran outside one transaction and parts of it may have ` +
       `committed; the runner cannot know which.` +
-      (invalid.length > 0 ? ` INVALID indexes in ${schema}: ${invalid.join(', ')}.` : ''),
+      (invalid.length > 0 ? ` INVALID indexes in ${schema}: ${invalid.join(', ')}.` : '') +
+      (objects ? ` ${objects}` : ''),
     actions: [
       { say: `Inspect which statements of ${file} took effect (tables, columns, indexes, data).` },
       {
@@ -251,4 +298,104 @@ export function lostConnectionAdvice(attempt: Pick<Attempt, 'target' | 'file'>):
     ],
     certain: false,
   };
+}
+
+/** The line (1-based) of character index `at` of `text`. */
+const lineOf = (text: string, at: number) => text.slice(0, at).split('\n').length;
+
+/**
+ * Advice for a file of explicit transaction blocks, from the record each block commits with it
+ * (runner.ts) and a catalogue check of what the file creates. Never says to force past, or run
+ * again, a block that committed.
+ */
+async function blockAdvice(
+  client: Client,
+  attempt: Attempt & { blocks: number; committedBlocks: number },
+  what: string,
+  file: string,
+): Promise<Advice> {
+  const { blocks: n, committedBlocks: k, body } = attempt;
+  const objects = body ? await catalogue(client, body) : undefined;
+  const seen = objects ? ` Catalogue check: ${objects}` : '';
+  const structure = body ? transactionBlocks(body) : undefined;
+  const statements = body ? splitStatements(body) : undefined;
+  const lastClose = structure && structure.length > 0 ? structure[structure.length - 1].closeAt : -1;
+  const trailing = statements ? statements.some((s) => s.start > lastClose) : true;
+  if (k === 0) {
+    return {
+      finding:
+        `None of the ${n} transaction block(s) of the ${what} committed (each block commits its own record, and ` +
+        `none exists): nothing of it is in the database.${seen} The schema is at ${versionName(attempt.fromVersion)}.`,
+      actions: [
+        { say: `Fix ${file} if it failed (the error names the line).` },
+        { force: attempt.fromVersion },
+        { say: attempt.direction === 'up' ? 'Deploy again (or "up").' : 'Run the down again once fixed.' },
+      ],
+      certain: true,
+    };
+  }
+  if (k === n && !trailing) {
+    return {
+      finding:
+        `All ${n} transaction block(s) of the ${what} committed (each block's own record exists) and nothing ` +
+        `follows them: the file is applied.${seen} Do NOT run it again.`,
+      actions: [
+        { force: attempt.target },
+        { say: 'Deploy again (or "up") to continue with the next files.' },
+      ],
+      certain: true,
+    };
+  }
+  const from =
+    body && structure && structure[k - 1] !== undefined
+      ? ` (everything after line ${lineOf(body, structure[k - 1].closeAt)})`
+      : '';
+  return {
+    finding:
+      `The ${what} is half applied: ${k} of its ${n} transaction block(s) committed (each block's own record ` +
+      `says so), the rest of the file${from} did not.${seen} Forcing either version would be wrong, and running ` +
+      'the file again would repeat the committed blocks.',
+    actions: [
+      {
+        say:
+          `Either finish by hand what did not run${from} and force ${versionName(attempt.target)}, or undo by hand ` +
+          `what the ${k} committed block(s) did and force ${versionName(attempt.fromVersion)}.`,
+      },
+      { say: 'Then deploy again (or "up").' },
+    ],
+    certain: false,
+  };
+}
+
+const CREATES =
+  /^CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?(?:UNIQUE\s+)?(TABLE|INDEX|VIEW|MATERIALIZED\s+VIEW|SEQUENCE|SCHEMA|TYPE|FUNCTION|PROCEDURE)\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?("(?:[^"]|"")+"(?:\."(?:[^"]|"")+"|\.[A-Za-z_][\w$]*)?|[A-Za-z_][\w$]*(?:\.(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))?)/i;
+
+/**
+ * Which of the objects `sql` creates (tables, indexes, views, sequences, schemas, types,
+ * functions) exist now: "present: a, b; absent: c". Undefined when it creates none.
+ */
+export async function catalogue(client: Client, sql: string): Promise<string | undefined> {
+  const created: { kind: string; name: string }[] = [];
+  for (const s of splitStatements(sql) ?? []) {
+    const m = CREATES.exec(s.masked);
+    if (m) created.push({ kind: m[1].toUpperCase().replace(/\s+/g, ' '), name: m[2] });
+  }
+  if (created.length === 0) return undefined;
+  const present: string[] = [];
+  const absent: string[] = [];
+  for (const { kind, name } of created) {
+    const unquoted = name.replace(/"/g, '');
+    const probe =
+      kind === 'SCHEMA'
+        ? 'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found'
+        : kind === 'TYPE'
+          ? 'SELECT to_regtype($1) IS NOT NULL AS found'
+          : kind === 'FUNCTION' || kind === 'PROCEDURE'
+            ? "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = split_part($1, '.', -1)) AS found"
+            : 'SELECT to_regclass($1) IS NOT NULL AS found';
+    const arg = kind === 'SCHEMA' || kind === 'FUNCTION' || kind === 'PROCEDURE' ? unquoted : name;
+    const { rows } = await client.query<{ found: boolean }>(probe, [arg]);
+    (rows[0]?.found ? present : absent).push(`${kind.toLowerCase()} ${unquoted}`);
+  }
+  return `present: ${present.join(', ') || 'none'}; absent: ${absent.join(', ') || 'none'}.`;
 }

@@ -20,6 +20,8 @@ export interface DatabaseSettings {
   readonly connectTimeoutMs: number;
   /** Milliseconds to wait for the migration lock. */
   readonly lockTimeoutMs: number;
+  /** Milliseconds a migration statement waits for a table lock (`lock_timeout`). @default 5000 */
+  readonly tableLockTimeoutMs?: number;
 }
 
 /** User name and password from the database secret. */
@@ -70,6 +72,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): DatabaseSetting
     secretId: required('DB_SECRET_ARN'),
     connectTimeoutMs: positiveInteger(env, 'DB_CONNECT_TIMEOUT_MS', 10_000),
     lockTimeoutMs: positiveInteger(env, 'DB_LOCK_TIMEOUT_MS', 60_000),
+    tableLockTimeoutMs: positiveInteger(env, 'DB_TABLE_LOCK_TIMEOUT_MS', 5_000),
   };
 }
 

@@ -3,6 +3,7 @@ import { renderAdvice } from './advice';
 import { PARTITION_MONTHS_AHEAD } from './operations';
 import type { PartitionReport } from './partitions';
 import { NoMigrationFoundError } from './plan';
+import { PostMigrationStep, runPostMigrationSteps } from './post-migration';
 import {
   DirtyDatabaseError,
   LockTimeoutError,
@@ -11,6 +12,7 @@ import {
   TimeBudgetError,
 } from './runner';
 import { OpenSession, withSession } from './session';
+import { MigrationRuleError } from './transaction';
 
 /**
  * CloudFormation semantics of the migration custom resource, behind the CDK Provider framework
@@ -49,6 +51,11 @@ export interface DeployContext {
   readonly needsAttention?: (what: string) => void;
   /** Receives the partition measurements after a successful migration. @default nothing */
   readonly partitions?: (report: PartitionReport) => void;
+  /**
+   * Steps run after the migration of every Create and Update, after the partition measurement
+   * (e.g. the service logins), under post-migration.ts's rule. @default none
+   */
+  readonly afterMigration?: readonly PostMigrationStep[];
 }
 
 /** `LatestVersion` of a properties object (-1 for `none`), or undefined when absent or unreadable. */
@@ -77,7 +84,48 @@ export async function onCustomResourceEvent(
     // Removing the resource (or the stack) must never drop data; the schema stays as it is.
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
-  if (event.RequestType === 'Update' && isBackwardUpdate(event)) return rollbackUpdate(event, open, context);
+  const rollback = event.RequestType === 'Update' && isBackwardUpdate(event);
+  const response = rollback
+    ? await rollbackUpdate(event as CloudFormationCustomResourceUpdateEvent, open, context)
+    : await forwardEvent(event, open, context);
+  // The same rule as the migration's: a forward failure fails the deploy, a rollback's pages.
+  await runPostMigrationSteps([partitionStep(open, context), ...(context.afterMigration ?? [])], {
+    rollback,
+    page: (what) => page(context, what),
+    log: context.log,
+  });
+  return response;
+}
+
+/**
+ * The partition measurement as a post-migration step: the partition alarms get a data point from
+ * the first deploy on (the daily upkeep measures again).
+ */
+function partitionStep(open: OpenSession, context: DeployContext): PostMigrationStep {
+  return {
+    name: 'partition measurement',
+    async run() {
+      if (!context.partitions) return { lines: [] };
+      const report = await withSession(open, context, (migrator) =>
+        migrator.measurePartitions(PARTITION_MONTHS_AHEAD),
+      );
+      if (!report) return { lines: ['no time-series tables yet'] };
+      context.partitions(report);
+      return {
+        lines: report.tables.map(
+          (t) => `${t.table}: horizon ${Math.floor(t.horizonDays)} days, ${t.defaultRows} row(s) in DEFAULT`,
+        ),
+      };
+    },
+  };
+}
+
+/** Create, or an Update that does not move the files backwards: `up`. */
+async function forwardEvent(
+  event: Exclude<CloudFormationCustomResourceEvent, { RequestType: 'Delete' }>,
+  open: OpenSession,
+  context: DeployContext,
+): Promise<ProviderResponse> {
   const physicalId = event.RequestType === 'Update' ? event.PhysicalResourceId : PHYSICAL_RESOURCE_ID;
   return withSession(open, context, async (migrator) => {
     try {
@@ -88,12 +136,6 @@ export async function onCustomResourceEvent(
       );
       if (result.dirty) {
         page(context, dirtyAheadText(result.dirty, migrator.source.last, context.environmentName));
-      }
-      // The partition alarms get a data point from the first deploy on; a failed measurement never
-      // fails the deploy (the daily upkeep measures again).
-      if (context.partitions) {
-        const report = await migrator.measurePartitions(PARTITION_MONTHS_AHEAD).catch(() => null);
-        if (report) context.partitions(report);
       }
       return { PhysicalResourceId: physicalId, Data: responseData(result, migrator.source.last) };
     } catch (err) {
@@ -220,5 +262,6 @@ function explain(err: unknown, env: string): Error {
   }
   if (err instanceof TimeBudgetError)
     return new Error(`${err.message}. ${stopped} Deploy again to continue.`);
+  if (err instanceof MigrationRuleError) return new Error(`${err.message}. ${stopped}`);
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -4,6 +4,7 @@ import { onCustomResourceEvent, ProviderResponse } from './custom-resource';
 import type { MigrationSignals } from './metrics';
 import { OperatorResponse, parseOperatorRequest, RequestError, runOperatorRequest } from './operations';
 import { MigrationFailedError, DirtyDatabaseError } from './runner';
+import type { PostMigrationStep } from './post-migration';
 import { OpenSession, withSession } from './session';
 
 /** Time kept back from the Lambda timeout so the runner stops cleanly and the error reaches CloudFormation. */
@@ -17,6 +18,8 @@ export interface HandlerDependencies {
   readonly logInfo: (message: string, extra?: Record<string, unknown>) => void;
   /** Metrics for the alarms (index.ts: embedded metric format). @default nothing is published */
   readonly signals?: MigrationSignals;
+  /** Steps after every deploy's migration (post-migration.ts), e.g. the service logins. @default none */
+  readonly afterMigration?: readonly PostMigrationStep[];
 }
 
 /** The part of the Lambda context used here. */
@@ -52,6 +55,7 @@ export function createHandler(deps: HandlerDependencies) {
         log,
         needsAttention: (what) => deps.signals?.needsAttention(what),
         partitions: (report) => deps.signals?.partitions(report),
+        afterMigration: deps.afterMigration,
       });
     }
     if (event && typeof event === 'object' && 'command' in event) {

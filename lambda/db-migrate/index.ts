@@ -7,7 +7,7 @@ import { MigrationSet } from './files';
 import { createHandler } from './handler';
 import { MIGRATION_METRICS, partitionMetricValues } from './metrics';
 import { Migrator } from './runner';
-import { serviceLoginsFromEnvironment, withServiceLogins } from './service-logins';
+import { serviceLoginStep, serviceLoginsFromEnvironment, withServiceLogins } from './service-logins';
 
 /** The migrations/ directory, copied next to the bundle by lib/migrations.ts. */
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
@@ -18,6 +18,22 @@ const metrics = new Metrics({
   namespace: MIGRATION_METRICS.namespace,
   serviceName: MIGRATION_METRICS.service,
 });
+
+/** The services' own logins (lambda/db-migrate/service-logins.ts). */
+const logins = {
+  logins: () => serviceLoginsFromEnvironment(process.env),
+  connect: async () => {
+    const settings = settingsFromEnvironment(process.env);
+    return connect(clientConfig(settings, await fetchCredentials(secrets, settings.secretId)));
+  },
+  fetchCredentials: (secretId: string) => fetchCredentials(secrets, secretId),
+};
+
+const needsAttention = (what: string) => {
+  logger.error('needs a person', { what });
+  metrics.addMetric(MIGRATION_METRICS.needsAttention, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+};
 
 const migrate = createHandler({
   environmentName: process.env.CLEVER_BETTER_ENV ?? '<env>',
@@ -37,12 +53,10 @@ const migrate = createHandler({
       metrics.publishStoredMetrics();
       logger.info('partition upkeep', { report });
     },
-    needsAttention: (what) => {
-      logger.error('needs a person', { what });
-      metrics.addMetric(MIGRATION_METRICS.needsAttention, MetricUnit.Count, 1);
-      metrics.publishStoredMetrics();
-    },
+    needsAttention,
   },
+  // After each deploy's migration, forward and rollback (post-migration.ts).
+  afterMigration: [serviceLoginStep(logins)],
   open: async ({ deadline, log }) => {
     const settings = settingsFromEnvironment(process.env);
     const source = MigrationSet.fromDirectory(MIGRATIONS_DIR);
@@ -54,6 +68,7 @@ const migrate = createHandler({
       const migrator = await Migrator.open(client, source, {
         database: settings.database,
         lockTimeoutMs: settings.lockTimeoutMs,
+        tableLockTimeoutMs: settings.tableLockTimeoutMs,
         deadline,
         // The deadline's watchdog: a second connection, opened only when the deadline arrives.
         openWatchdog: () => connect(config),
@@ -67,13 +82,9 @@ const migrate = createHandler({
   },
 });
 
-// The services' own logins (lambda/db-migrate/service-logins.ts), set after each deploy's migration.
+// Operators' up/goto and set-service-logins set the logins too (a down+up re-creates the roles).
 export const handler = withServiceLogins(migrate, {
-  logins: () => serviceLoginsFromEnvironment(process.env),
-  connect: async () => {
-    const settings = settingsFromEnvironment(process.env);
-    return connect(clientConfig(settings, await fetchCredentials(secrets, settings.secretId)));
-  },
-  fetchCredentials: (secretId) => fetchCredentials(secrets, secretId),
+  ...logins,
   log: (line) => logger.info('service login', { step: line }),
+  page: needsAttention,
 });

@@ -19,7 +19,15 @@ export const OPERATOR_COMMANDS = ['version', 'up', 'down', 'goto', 'force', 'ens
 export type OperatorCommandName = (typeof OPERATOR_COMMANDS)[number];
 
 /** A validated operator request. */
-export type OperatorRequest = { readonly dryRun: boolean } & (
+export type OperatorRequest = {
+  readonly dryRun: boolean;
+  /**
+   * For `down` and `goto`: when a down file drops roles that have live sessions (the services'),
+   * take LOGIN from those roles and end the sessions first instead of refusing (runner.ts
+   * `checkRoleSessions`). @default false
+   */
+  readonly endServiceSessions?: boolean;
+} & (
   | { readonly command: 'version' }
   | { readonly command: 'ensure-partitions' }
   | Extract<RunnerCommand, { command: 'up' | 'down' | 'goto' | 'force' }>
@@ -81,6 +89,19 @@ export function parseOperatorRequest(event: Record<string, unknown>): OperatorRe
     throw new RequestError(`dryRun = ${JSON.stringify(event.dryRun)} is not a boolean. Fix: true or false`);
   }
   const dryRun = event.dryRun === true;
+  if (event.endServiceSessions !== undefined) {
+    if (command !== 'down' && command !== 'goto') {
+      throw new RequestError(
+        `endServiceSessions is given with command ${JSON.stringify(command)}. Fix: it only applies to down and goto`,
+      );
+    }
+    if (typeof event.endServiceSessions !== 'boolean') {
+      throw new RequestError(
+        `endServiceSessions = ${JSON.stringify(event.endServiceSessions)} is not a boolean. Fix: true or false`,
+      );
+    }
+  }
+  const endServiceSessions = event.endServiceSessions === true;
   switch (command as OperatorCommandName) {
     case 'version':
       return { command: 'version', dryRun };
@@ -92,9 +113,19 @@ export function parseOperatorRequest(event: Record<string, unknown>): OperatorRe
         : { command: 'up', limit: Number(integerField(event, 'limit', 1n, '1')), dryRun };
     case 'down':
       // The guide's `down 1`; golang-migrate's bare `down` (everything) is not offered.
-      return { command: 'down', steps: Number(integerField(event, 'steps', 1n, '1')), dryRun };
+      return {
+        command: 'down',
+        steps: Number(integerField(event, 'steps', 1n, '1')),
+        dryRun,
+        endServiceSessions,
+      };
     case 'goto':
-      return { command: 'goto', version: integerField(event, 'version', 0n, '"20240115120000"'), dryRun };
+      return {
+        command: 'goto',
+        version: integerField(event, 'version', 0n, '"20240115120000"'),
+        dryRun,
+        endServiceSessions,
+      };
     case 'force':
       return {
         command: 'force',
@@ -159,15 +190,19 @@ export async function runOperatorRequest(
       output: request.dryRun
         ? [`would create the missing partitions up to ${PARTITION_MONTHS_AHEAD} months ahead`]
         : report === null
-          ? [
-              'no partition maintenance: the schema has no partitioned time-series tables (not migrated yet, or TimescaleDB)',
-            ]
-          : report.tables.map(
-              (t) =>
-                `${t.table}: created ${t.created} partition${t.created === 1 ? '' : 's'}` +
-                `${t.moved ? `, moved ${t.moved} row(s) out of the DEFAULT partition` : ''}; ` +
-                `horizon ${Math.floor(t.horizonDays)} days; ${t.defaultRows} row(s) in the DEFAULT partition`,
-            ),
+          ? ['no partition maintenance: the schema has no time-series tables (not migrated yet)']
+          : report.managedBy === 'timescaledb'
+            ? report.tables.map(
+                (t) =>
+                  `${t.table}: managed by TimescaleDB (chunks are created as rows arrive); horizon reported as ` +
+                  `${t.horizonDays} days`,
+              )
+            : report.tables.map(
+                (t) =>
+                  `${t.table}: created ${t.created} partition${t.created === 1 ? '' : 's'}` +
+                  `${t.moved ? `, moved ${t.moved} row(s) out of the DEFAULT partition` : ''}; ` +
+                  `horizon ${Math.floor(t.horizonDays)} days; ${t.defaultRows} row(s) in the DEFAULT partition`,
+              ),
       exitCode: 0,
     };
   }
@@ -193,7 +228,7 @@ export async function runOperatorRequest(
       exitCode: plan.error ? 1 : 0,
     };
   }
-  const result = await migrator.run(request);
+  const result = await migrator.run(request, { endRoleSessions: request.endServiceSessions === true });
   return {
     ...base,
     version: str(result.state.version),

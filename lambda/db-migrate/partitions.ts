@@ -35,7 +35,18 @@ export interface TablePartitions {
 export interface PartitionReport {
   readonly monthsAhead: number;
   readonly tables: readonly TablePartitions[];
+  /** Set where TimescaleDB makes the chunks (as rows arrive): there is nothing to create. */
+  readonly managedBy?: 'timescaledb';
 }
+
+/**
+ * The horizon reported for a hypertable: TimescaleDB creates a chunk when a row for it arrives, so
+ * no horizon runs out. Published as `PartitionHorizonDays` (ten years), the explicit "managed by
+ * TimescaleDB" value: far above any threshold the partition-horizon-low alarm may have (at most 84
+ * days, environments/validate-monitoring.ts), and a daily data point, so the alarm, which treats
+ * missing data as breaching, stays OK.
+ */
+export const MANAGED_HORIZON_DAYS = 3650;
 
 /** Tables whose upkeep failed, after the others were done. */
 export class PartitionUpkeepError extends Error {
@@ -107,8 +118,10 @@ async function defaultRows(client: Client, table: string): Promise<number> {
   return Number(count.rows[0].n);
 }
 
-/** The partitioned time-series tables, or null where there are none (not migrated, TimescaleDB). */
-async function partitionedTables(client: Client): Promise<string[] | null> {
+/** The time-series tables and how they are partitioned, or null where there are none (not migrated). */
+async function timeseriesTables(
+  client: Client,
+): Promise<{ backend: 'partitioned' | 'timescaledb'; tables: string[] } | null> {
   const { rows: present } = await client
     .query<{ tables: boolean; backend: string | null }>(
       `SELECT to_regclass('cb_timeseries_tables') IS NOT NULL AND to_regprocedure('cb_ensure_partitions(text,integer)') IS NOT NULL AS tables,
@@ -116,11 +129,28 @@ async function partitionedTables(client: Client): Promise<string[] | null> {
               AND to_regclass('cb_schema_settings') IS NOT NULL) AS backend`,
     )
     .catch(() => ({ rows: [{ tables: false, backend: null }] }));
-  if (!present[0]?.tables || present[0].backend !== 'partitioned') return null;
+  const backend = present[0]?.backend;
+  if (!present[0]?.tables || (backend !== 'partitioned' && backend !== 'timescaledb')) return null;
   const { rows } = await client.query<{ table_name: string }>(
     'SELECT table_name FROM cb_timeseries_tables ORDER BY table_name',
   );
-  return rows.map((r) => r.table_name);
+  return { backend, tables: rows.map((r) => r.table_name) };
+}
+
+/** The report for hypertables: nothing created, the managed horizon, no DEFAULT partition. */
+function managedReport(monthsAhead: number, tables: string[]): PartitionReport {
+  return {
+    monthsAhead,
+    managedBy: 'timescaledb',
+    tables: tables.map((table) => ({
+      table,
+      created: 0,
+      moved: 0,
+      defaultRows: 0,
+      horizonDays: MANAGED_HORIZON_DAYS,
+      attempts: 0,
+    })),
+  };
 }
 
 /**
@@ -131,10 +161,11 @@ export async function measurePartitions(
   client: Client,
   monthsAhead: number,
 ): Promise<PartitionReport | null> {
-  const tables = await partitionedTables(client);
-  if (tables === null) return null;
+  const found = await timeseriesTables(client);
+  if (found === null) return null;
+  if (found.backend === 'timescaledb') return managedReport(monthsAhead, found.tables);
   const measured: TablePartitions[] = [];
-  for (const table of tables) {
+  for (const table of found.tables) {
     measured.push({
       table,
       created: 0,
@@ -161,8 +192,15 @@ export async function ensurePartitionsTableByTable(
   const lockTimeoutMs = retry.lockTimeoutMs ?? 10_000;
   const maxAttempts = retry.attempts ?? 3;
   const backoffMs = retry.backoffMs ?? 1000;
-  const names = await partitionedTables(client);
-  if (names === null) return null;
+  const found = await timeseriesTables(client);
+  if (found === null) return null;
+  if (found.backend === 'timescaledb') return managedReport(monthsAhead, found.tables);
+  const names = found.tables;
+  // Each attempt sets its own lock_timeout; afterwards the session's (the migration's) applies again.
+  const { rows: setting } = await client.query<{ value: string }>(
+    "SELECT current_setting('lock_timeout') AS value",
+  );
+  const sessionLockTimeout = setting[0].value;
   const tables: TablePartitions[] = [];
   for (const table of names) {
     const before = await defaultRows(client, table);
@@ -193,7 +231,7 @@ export async function ensurePartitionsTableByTable(
         await sleep(wait);
       }
     }
-    await client.query('RESET lock_timeout');
+    await client.query("SELECT set_config('lock_timeout', $1, false)", [sessionLockTimeout]);
     const after = await defaultRows(client, table);
     tables.push({
       table,

@@ -2,6 +2,7 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { Client } from 'pg';
 import { ConfigurationError, Credentials } from './connection';
+import type { PostMigrationStep, StepOutcome } from './post-migration';
 
 /**
  * The services' own database logins (migration 20261201040000_service_roles creates the roles
@@ -52,8 +53,68 @@ export function scramVerifier(password: string, salt = randomBytes(16), iteratio
 }
 
 /**
- * Gives every role LOGIN and the password of its secret. Fails, naming the secret and the fix, when a
- * secret names another user or a role does not exist (the migration that creates it has not run).
+ * Role attributes the design never grants a service role (docs/database-users.md): `pg_roles`
+ * column → the ALTER ROLE word that removes it. A role created by hand before the migration keeps
+ * whatever it was created with (`CREATE ROLE` is skipped when the role exists), so the login step
+ * removes them.
+ */
+export const UNDESIGNED_ATTRIBUTES = {
+  rolsuper: 'NOSUPERUSER',
+  rolcreatedb: 'NOCREATEDB',
+  rolcreaterole: 'NOCREATEROLE',
+  rolbypassrls: 'NOBYPASSRLS',
+  rolreplication: 'NOREPLICATION',
+} as const;
+
+/**
+ * Removes from `role` every attribute in {@link UNDESIGNED_ATTRIBUTES} and every role membership
+ * (the design grants a service role none: its rights are grants on tables). Only what is present
+ * is altered: changing REPLICATION or SUPERUSER at all needs a superuser, which the RDS master user
+ * is not. Returns what was removed, e.g. ["SUPERUSER", "member of pg_read_all_data"].
+ */
+export async function removeUndesignedRights(
+  client: Pick<Client, 'query' | 'escapeIdentifier'>,
+  role: string,
+): Promise<string[]> {
+  const { rows } = await client.query<
+    Record<keyof typeof UNDESIGNED_ATTRIBUTES, boolean> & { groups: string[] }
+  >(
+    `SELECT r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolbypassrls, r.rolreplication,
+            ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                   WHERE m.member = r.oid ORDER BY 1)::text[] AS groups
+       FROM pg_roles r WHERE r.rolname = $1`,
+    [role],
+  );
+  const found = rows[0];
+  if (!found) return [];
+  const attributes = (Object.keys(UNDESIGNED_ATTRIBUTES) as (keyof typeof UNDESIGNED_ATTRIBUTES)[]).filter(
+    (column) => found[column] === true,
+  );
+  const removed: string[] = [];
+  const quoted = client.escapeIdentifier(role);
+  if (attributes.length > 0) {
+    await client.query(
+      `ALTER ROLE ${quoted} WITH ${attributes.map((a) => UNDESIGNED_ATTRIBUTES[a]).join(' ')}`,
+    );
+    removed.push(...attributes.map((a) => UNDESIGNED_ATTRIBUTES[a].slice(2)));
+  }
+  for (const group of found.groups ?? []) {
+    await client.query(`REVOKE ${client.escapeIdentifier(group)} FROM ${quoted}`);
+    removed.push(`member of ${group}`);
+  }
+  return removed;
+}
+
+/** What {@link setServiceLogins} did: a line per role, and per role the rights it removed. */
+export interface ServiceLoginReport {
+  readonly lines: string[];
+  readonly removed: { readonly role: string; readonly rights: readonly string[] }[];
+}
+
+/**
+ * Gives every role LOGIN and the password of its secret, and takes away any right the design does
+ * not grant ({@link removeUndesignedRights}). Fails, naming the secret and the fix, when a secret
+ * names another user or a role does not exist (the migration that creates it has not run).
  * Returns one line per role for the log; never a password.
  */
 export async function setServiceLogins(
@@ -61,7 +122,17 @@ export async function setServiceLogins(
   logins: readonly ServiceLogin[],
   fetchCredentials: (secretId: string) => Promise<Credentials>,
 ): Promise<string[]> {
+  return (await setServiceLoginsReport(client, logins, fetchCredentials)).lines;
+}
+
+/** {@link setServiceLogins}, with what was removed from each role. */
+export async function setServiceLoginsReport(
+  client: Pick<Client, 'query' | 'escapeIdentifier' | 'escapeLiteral'>,
+  logins: readonly ServiceLogin[],
+  fetchCredentials: (secretId: string) => Promise<Credentials>,
+): Promise<ServiceLoginReport> {
   const lines: string[] = [];
+  const removed: { role: string; rights: string[] }[] = [];
   for (const { role, secretId } of logins) {
     const { username, password } = await fetchCredentials(secretId);
     if (username !== role) {
@@ -75,12 +146,27 @@ export async function setServiceLogins(
         `role "${role}" does not exist. Fix: apply migration 20261201040000_service_roles (deploy, or ops migrate up), then run ${SET_SERVICE_LOGINS}`,
       );
     }
+    const rights = await removeUndesignedRights(client, role);
     await client.query(
       `ALTER ROLE ${client.escapeIdentifier(role)} WITH LOGIN PASSWORD ${client.escapeLiteral(scramVerifier(password))}`,
     );
     lines.push(`${role}: LOGIN with the password of ${secretId}`);
+    if (rights.length > 0) {
+      lines.push(`${role}: removed ${rights.join(', ')} (not in the design: docs/database-users.md)`);
+      removed.push({ role, rights });
+    }
   }
-  return lines;
+  return { lines, removed };
+}
+
+/** The rights removed, as the page says it; undefined when nothing was removed. */
+function removedAttention(removed: ServiceLoginReport['removed']): string | undefined {
+  if (removed.length === 0) return undefined;
+  return (
+    `removed rights the design does not grant: ${removed.map((r) => `${r.role}: ${r.rights.join(', ')}`).join('; ')}. ` +
+    'Someone created or altered these roles by hand: find out who and why (they could have created tables or ' +
+    'read everything until now); docs/database-users.md'
+  );
 }
 
 /** What {@link withServiceLogins} needs: the logins, a connection, the secrets and a log. */
@@ -90,6 +176,29 @@ export interface ServiceLoginDependencies {
   readonly connect: () => Promise<Pick<Client, 'query' | 'escapeIdentifier' | 'escapeLiteral' | 'end'>>;
   readonly fetchCredentials: (secretId: string) => Promise<Credentials>;
   readonly log: (line: string) => void;
+  /** Pages on-call when the step removed rights (operator commands; a deploy pages through its steps). @default nothing */
+  readonly page?: (what: string) => void;
+}
+
+/**
+ * The service logins as a post-migration step (post-migration.ts): run after every deploy's
+ * migration, forward and rollback alike, under the one rule for such steps.
+ */
+export function serviceLoginStep(deps: Omit<ServiceLoginDependencies, 'log' | 'page'>): PostMigrationStep {
+  return {
+    name: 'service logins',
+    async run(): Promise<StepOutcome> {
+      const logins = deps.logins();
+      if (logins.length === 0) return { lines: [] };
+      const client = await deps.connect();
+      try {
+        const report = await setServiceLoginsReport(client, logins, deps.fetchCredentials);
+        return { lines: report.lines, attention: removedAttention(report.removed) };
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+  };
 }
 
 function isCreateOrUpdate(event: unknown): event is CloudFormationCustomResourceEvent {
@@ -110,35 +219,31 @@ function movedSchemaForward(event: unknown, result: unknown): boolean {
 }
 
 /**
- * Wraps the migration handler: after a custom-resource Create or Update succeeded (the schema, and
- * so the roles, are current), sets the service logins; so does an operator `up` or `goto` that ran,
- * since a `down` across the roles' migration dropped them and the `up` re-created them without a
- * login. `{ command: "set-service-logins" }` does only that. A failure fails the deploy before any
- * new service version starts (they depend on it).
+ * Wraps the migration handler for operators: an operator `up` or `goto` that ran sets the service
+ * logins again, since a `down` across the roles' migration dropped them and the `up` re-created
+ * them without a login; `{ command: "set-service-logins" }` does only that. A deploy's Create or
+ * Update sets them through {@link serviceLoginStep}, a post-migration step of the custom resource
+ * (forward failures fail the deploy, rollback failures page).
  */
 export function withServiceLogins<C, R>(
   migrate: (event: unknown, context: C) => Promise<R>,
   deps: ServiceLoginDependencies,
 ): (event: unknown, context: C) => Promise<R | { readonly serviceLogins: string[] }> {
+  const step = serviceLoginStep(deps);
   const run = async (): Promise<string[]> => {
-    const logins = deps.logins();
-    if (logins.length === 0) return [];
-    const client = await deps.connect();
-    try {
-      const lines = await setServiceLogins(client, logins, deps.fetchCredentials);
-      lines.forEach(deps.log);
-      return lines;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    const outcome = await step.run();
+    outcome.lines.forEach(deps.log);
+    if (outcome.attention) deps.page?.(`${step.name}: ${outcome.attention}`);
+    return [...outcome.lines];
   };
   return async (event, context) => {
     if ((event as { command?: unknown } | null)?.command === SET_SERVICE_LOGINS) {
       return { serviceLogins: await run() };
     }
     const result = await migrate(event, context);
-    if (isCreateOrUpdate(event)) await run();
-    else if (movedSchemaForward(event, result)) {
+    // A deploy's Create/Update runs the logins as a post-migration step (custom-resource.ts).
+    if (isCreateOrUpdate(event)) return result;
+    if (movedSchemaForward(event, result)) {
       const lines = await run();
       const output = (result as { output?: unknown }).output;
       // The operator sees what was set after the migration's own lines.

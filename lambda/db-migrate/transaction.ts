@@ -124,3 +124,99 @@ export function concurrentIndexName(sql: string): string | undefined {
   const raw = match[1];
   return raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw.toLowerCase();
 }
+
+/** One statement of a file: its character range in the file and its first words, upper-cased. */
+export interface Statement {
+  /** Index (UTF-16) of its first character in the file (after comments and blanks). */
+  readonly start: number;
+  /** Index just past its terminating semicolon (or the end of the file). */
+  readonly end: number;
+  /** The masked text (comments and literals blanked), trimmed. */
+  readonly masked: string;
+  /** Its first two words, upper-case ("BEGIN", "COMMIT", "CREATE INDEX", …). */
+  readonly head: string;
+}
+
+/** The statements of `sql`, split at the semicolons outside comments, strings and dollar quotes. */
+export function splitStatements(sql: string): Statement[] | undefined {
+  const masked = maskSql(sql);
+  if (masked === undefined) return undefined;
+  const statements: Statement[] = [];
+  let start = 0;
+  for (let i = 0; i <= masked.length; i++) {
+    if (i < masked.length && masked[i] !== ';') continue;
+    const raw = masked.slice(start, i);
+    const text = raw.trim();
+    if (text !== '') {
+      const head = text.split(/\s+/).slice(0, 2).join(' ').toUpperCase();
+      const first = start + raw.length - raw.trimStart().length;
+      statements.push({ start: first, end: Math.min(i + 1, masked.length), masked: text, head });
+    }
+    start = i + 1;
+  }
+  return statements;
+}
+
+const startsWith = (head: string, keyword: string) => head === keyword || head.startsWith(`${keyword} `);
+const OPENS = ['BEGIN', 'START TRANSACTION'];
+const CLOSES = ['COMMIT', 'END', 'ROLLBACK', 'ABORT'];
+
+/** A file that breaks a rule the runner enforces before anything runs. */
+export class MigrationRuleError extends Error {}
+
+/**
+ * The one-`CONCURRENTLY`-per-file rule (golang-migrate's PostgreSQL documentation: a statement that
+ * cannot run in a transaction block goes in a file of its own). A multi-statement file is one
+ * implicit transaction, so `CREATE INDEX CONCURRENTLY` beside anything else fails there; beside an
+ * explicit `BEGIN … COMMIT` block it fails after that block committed, leaving the file half done.
+ * Throws {@link MigrationRuleError} naming the file, the rule and the fix.
+ */
+export function checkFileRules(name: string, sql: string): void {
+  const statements = splitStatements(sql);
+  if (statements === undefined) return; // unterminated text: PostgreSQL refuses it before anything runs
+  const concurrent = statements.filter((s) => /\bCONCURRENTLY\b/i.test(s.masked));
+  if (concurrent.length === 0 || statements.length === 1) return;
+  const others = statements.length - concurrent.length;
+  const blocks = statements.some((s) => OPENS.some((k) => startsWith(s.head, k)));
+  throw new MigrationRuleError(
+    `migration file ${name} breaks the one-CONCURRENTLY-per-file rule: it has ${concurrent.length} ` +
+      `CONCURRENTLY statement(s) beside ${others} other statement(s)${blocks ? ', including a BEGIN … COMMIT block' : ''}. ` +
+      'A CONCURRENTLY statement cannot run in a transaction block, and a file runs as one (golang-migrate, ' +
+      '"PostgreSQL": one such statement per file); beside a BEGIN … COMMIT block it fails after the block ' +
+      'committed. Nothing ran. Fix: move each CONCURRENTLY statement into a migration file of its own, with no ' +
+      'other statement (docs/migrations.md, "Writing migrations")',
+  );
+}
+
+/**
+ * A file made only of balanced explicit transaction blocks and plain statements (no SAVEPOINT,
+ * PREPARE TRANSACTION or statements that refuse a transaction block): where each of its blocks
+ * ends, the index (in the file) of the closing statement and whether it commits. Undefined for any
+ * other file.
+ *
+ * Every statement of such a file belongs to exactly one unit that commits or not as a whole:
+ * statements before a BEGIN join that block (PostgreSQL, "Multiple Statements in a Simple Query"),
+ * and statements after the last block form one implicit transaction.
+ */
+export function transactionBlocks(sql: string): { closeAt: number; commits: boolean }[] | undefined {
+  const statements = splitStatements(sql);
+  if (statements === undefined) return undefined;
+  const blocks: { closeAt: number; commits: boolean }[] = [];
+  let open = false;
+  for (const s of statements) {
+    if (OPENS.some((k) => startsWith(s.head, k))) {
+      if (open) return undefined;
+      open = true;
+    } else if (CLOSES.some((k) => startsWith(s.head, k))) {
+      if (!open) return undefined;
+      open = false;
+      blocks.push({
+        closeAt: s.start,
+        commits: startsWith(s.head, 'COMMIT') || startsWith(s.head, 'END'),
+      });
+    } else if (whyNotWrappable(s.masked) !== undefined) {
+      return undefined;
+    }
+  }
+  return open ? undefined : blocks;
+}

@@ -15,8 +15,8 @@ import { OpsContext, requireOutput, UsageError } from './context';
 type MigrateRequest =
   | { command: 'version' }
   | { command: 'up'; limit?: number }
-  | { command: 'down'; steps: number }
-  | { command: 'goto'; version: string }
+  | { command: 'down'; steps: number; endServiceSessions?: boolean }
+  | { command: 'goto'; version: string; endServiceSessions?: boolean }
   | { command: 'force'; version: string }
   | { command: 'ensure-partitions' };
 
@@ -128,11 +128,20 @@ function outcome(ctx: OpsContext, request: MigrateRequest, result: OperatorRespo
 }
 
 registerCommand('migrate', {
-  usage: `migrate <${VERBS}> --env <env> [--yes]   golang-migrate's verbs, run inside the VPC by the migration function`,
-  options: { yes: 'flag' },
+  usage:
+    `migrate <${VERBS}> --env <env> [--yes] [--end-service-sessions]   golang-migrate's verbs, run inside the VPC ` +
+    'by the migration function; --end-service-sessions lets a down past the service roles end their sessions',
+  options: { yes: 'flag', 'end-service-sessions': 'flag' },
   maxPositionals: 2,
   async run(args, ctx) {
     const request = parseMigrateArgs(args.positionals);
+    if (args.options['end-service-sessions'] === true) {
+      // A down past the service roles refuses while they are connected; this ends their sessions.
+      if (request.command !== 'down' && request.command !== 'goto') {
+        throw new UsageError('--end-service-sessions applies only to down and goto');
+      }
+      request.endServiceSessions = true;
+    }
     const functionName = await requireOutput(ctx, 'MigrationFunctionName');
     // One attempt: an SDK retry after a slow answer would run the migration a second time.
     const lambda = new LambdaClient({ region: ctx.env.region, maxAttempts: 1 });

@@ -255,15 +255,19 @@ describe('advice for a dirty database, from evidence; following it ends in the r
     expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
   });
 
-  test('a file with its own BEGIN/COMMIT: says it cannot know, and what to inspect', async () => {
+  test('a file with its own BEGIN/COMMIT blocks, half applied: says which blocks committed and forces neither version', async () => {
     const dir = migrationsDir({
-      '1_two_steps.up.sql': 'BEGIN; CREATE TABLE first_half (id int); COMMIT; BEGIN; SELECT 1/0; COMMIT;',
+      '1_two_steps.up.sql':
+        'BEGIN;\nCREATE TABLE first_half (id int);\nCOMMIT;\nBEGIN;\nSELECT 1/0;\nCOMMIT;\n',
     });
     await expect(run(dir, { command: 'up' })).rejects.toBeInstanceOf(MigrationFailedError);
     const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
     expect(error.advice?.certain).toBe(false);
-    expect(adviceOf(error)).toContain('has its own BEGIN/COMMIT');
-    expect(adviceOf(error)).toContain('Inspect which statements of 1_two_steps.up.sql took effect');
+    const advice = adviceOf(error);
+    expect(advice).toContain('1 of its 2 transaction block(s) committed');
+    expect(advice).toContain('everything after line 3');
+    expect(advice).toContain('present: table first_half');
+    expect(advice).not.toMatch(/run "migrate force/);
     expect(await tableExists(admin, 'first_half')).toBe(true); // indeed half done
   });
 
@@ -276,6 +280,119 @@ describe('advice for a dirty database, from evidence; following it ends in the r
     const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
     expect(error.advice?.certain).toBe(false);
     expect(adviceOf(error)).toMatch(/^No record of the run that left \(1, dirty\)/);
+  });
+});
+
+describe('advice from what the server did, never from what the file was expected to do', () => {
+  const base = { '1_a.up.sql': 'CREATE TABLE a (id int);' };
+
+  test.each([
+    ['a misspelt keyword', 'CREATE TABLE case_b (id int);\nSELEC 1;\n'],
+    ['a byte-order mark', '\uFEFFCREATE TABLE case_b (id int);\n'],
+    [
+      'a syntax error after a BEGIN … COMMIT block',
+      'BEGIN;\nCREATE TABLE case_b (id int);\nCOMMIT;\nSELEC 1;\n',
+    ],
+  ])(
+    'a file that does not parse (%s): (2, dirty) as the CLI leaves it, "nothing ran", force 1',
+    async (_case, sql) => {
+      const dir = migrationsDir({ ...base, '2_case.up.sql': sql });
+      const failure: MigrationFailedError = await run(dir, { command: 'up' }).catch((e) => e);
+      expect(failure).toBeInstanceOf(MigrationFailedError);
+      expect(failure.message).toContain('nothing of the file ran');
+      expect(adviceOf(failure)).toMatch(/^Nothing of the up 2_case\.up\.sql ran/);
+      // The CLI's checkpoint: golang-migrate writes (2, dirty) before it sends the file.
+      expect(await versionRows(admin)).toEqual([{ version: '2', dirty: true }]);
+      expect(await tableExists(admin, 'case_b')).toBe(false);
+
+      const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+      const advice = adviceOf(error);
+      expect(advice).not.toContain('do NOT run the file again');
+      expect(forcedVersion(advice)).toBe(1n); // never "force 2": the file never ran
+      await run(dir, { command: 'force', version: forcedVersion(advice) });
+      await run(migrationsDir({ ...base, '2_case.up.sql': 'CREATE TABLE case_b (id int);' }), {
+        command: 'up',
+      });
+      expect(await tableExists(admin, 'case_b')).toBe(true);
+      expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
+    },
+  );
+
+  test('a lone CONCURRENTLY statement that does not parse: nothing ran, force 1', async () => {
+    const dir = migrationsDir({ ...base, '2_idx.up.sql': 'CREATE INDEX CONCURRENTLY a_id ON a (id' });
+    await expect(run(dir, { command: 'up' })).rejects.toBeInstanceOf(MigrationFailedError);
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(adviceOf(error)).toMatch(/^Nothing of the up 2_idx\.up\.sql ran/);
+    expect(forcedVersion(adviceOf(error))).toBe(1n);
+  });
+
+  test('a BEGIN … COMMIT block beside CREATE INDEX CONCURRENTLY is refused before anything runs, naming the rule', async () => {
+    const dir = migrationsDir({
+      ...base,
+      '2_audit.up.sql':
+        'BEGIN;\nCREATE TABLE audit (id int);\nCOMMIT;\nCREATE INDEX CONCURRENTLY audit_id ON audit (id);\n',
+    });
+    await run(dir, { command: 'up', limit: 1 });
+    const error = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(error.message).toMatch(
+      /^migration file 2_audit\.up\.sql breaks the one-CONCURRENTLY-per-file rule/,
+    );
+    expect(error.message).toContain('including a BEGIN … COMMIT block');
+    // The block did not run, so nobody is advised to force past it.
+    expect(await tableExists(admin, 'audit')).toBe(false);
+    expect(await versionRows(admin)).toEqual([{ version: '1', dirty: false }]);
+  });
+
+  test('blocks of which none committed: the record says so, force 1, and following it ends right', async () => {
+    const files = {
+      ...base,
+      '2_blocks.up.sql':
+        'BEGIN;\nCREATE TABLE ledger (id int);\nINSERT INTO ledger VALUES (1);\nSELECT 1/0;\nCOMMIT;\nBEGIN;\nUPDATE ledger SET id = id + 1;\nCOMMIT;\n',
+    };
+    const failure: MigrationFailedError = await run(migrationsDir(files), { command: 'up' }).catch((e) => e);
+    expect(adviceOf(failure)).toContain('None of the 2 transaction block(s)');
+    expect(adviceOf(failure)).toContain('absent: table ledger');
+    const error: DirtyDatabaseError = await run(migrationsDir(files), { command: 'up' }).catch((e) => e);
+    expect(error.advice?.certain).toBe(true);
+    await run(migrationsDir(files), { command: 'force', version: forcedVersion(adviceOf(error)) });
+    const fixed = { ...files, '2_blocks.up.sql': files['2_blocks.up.sql'].replace('SELECT 1/0;\n', '') };
+    await run(migrationsDir(fixed), { command: 'up' });
+    expect((await admin.query('SELECT id FROM ledger')).rows).toEqual([{ id: 2 }]); // each block once
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
+  });
+
+  test('every block committed and a statement after them failed: half applied, neither version forced', async () => {
+    const dir = migrationsDir({
+      ...base,
+      '2_tail.up.sql':
+        'BEGIN;\nCREATE TABLE kept (id int);\nCOMMIT;\nCREATE TABLE lost (id int);\nSELECT 1/0;\n',
+    });
+    await expect(run(dir, { command: 'up' })).rejects.toBeInstanceOf(MigrationFailedError);
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    const advice = adviceOf(error);
+    expect(advice).toContain('1 of its 1 transaction block(s) committed');
+    expect(advice).toContain('present: table kept; absent: table lost');
+    expect(advice).not.toMatch(/run "migrate force/);
+  });
+
+  test('an attempts table from an older runner gains the evidence columns, and the advice uses them', async () => {
+    await admin.query(`CREATE TABLE cb_migration_attempts (id bigserial PRIMARY KEY, version bigint NOT NULL,
+      direction text NOT NULL, from_version bigint NOT NULL, target bigint NOT NULL, file text,
+      not_wrapped_reason text, started_at timestamptz NOT NULL DEFAULT clock_timestamp(), committed_at timestamptz)`);
+    const dir = migrationsDir({ ...base, '2_case.up.sql': 'SELEC 1;' });
+    await expect(run(dir, { command: 'up' })).rejects.toBeInstanceOf(MigrationFailedError);
+    const error: DirtyDatabaseError = await run(dir, { command: 'up' }).catch((e) => e);
+    expect(adviceOf(error)).toMatch(/^Nothing of the up 2_case\.up\.sql ran/);
+  });
+
+  test('a block file that succeeds is clean in the same query (the row turns clean with its last part)', async () => {
+    const dir = migrationsDir({ ...base, '2_ok.up.sql': 'BEGIN;\nCREATE TABLE ok (id int);\nCOMMIT;\n' });
+    await run(dir, { command: 'up' });
+    expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
+    const { rows } = await admin.query(
+      'SELECT blocks, committed_blocks, committed_at IS NOT NULL AS committed FROM cb_migration_attempts ORDER BY id DESC LIMIT 1',
+    );
+    expect(rows).toEqual([{ blocks: 1, committed_blocks: 1, committed: true }]);
   });
 });
 

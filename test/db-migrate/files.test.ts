@@ -8,7 +8,13 @@ import {
   MigrationSourceError,
   parseMigrationFileName,
 } from '../../lambda/db-migrate/files';
-import { concurrentIndexName, whyNotWrappable } from '../../lambda/db-migrate/transaction';
+import {
+  checkFileRules,
+  concurrentIndexName,
+  MigrationRuleError,
+  transactionBlocks,
+  whyNotWrappable,
+} from '../../lambda/db-migrate/transaction';
 import { advisoryLockId, cliDatabaseName, migrationLockId } from '../../lambda/db-migrate/lock';
 import {
   describeStep,
@@ -236,5 +242,68 @@ describe('which files carry their commit record in their own transaction', () =>
     ).toBe('bets_ref');
     expect(concurrentIndexName('CREATE INDEX CONCURRENTLY "Mixed Case" ON bets (ref);')).toBe('Mixed Case');
     expect(concurrentIndexName('CREATE INDEX a_idx ON a (id);')).toBeUndefined();
+  });
+});
+
+describe('the one-CONCURRENTLY-per-file rule (checked before anything runs)', () => {
+  test.each([
+    [
+      'a lone CONCURRENTLY statement',
+      'CREATE INDEX CONCURRENTLY a_idx ON a (id);\n-- trailing comment\n',
+      true,
+    ],
+    [
+      'CONCURRENTLY in a comment or a string beside others',
+      "-- CONCURRENTLY\nSELECT 'CONCURRENTLY'; SELECT 1;",
+      true,
+    ],
+    ['a file without CONCURRENTLY', 'CREATE TABLE a (id int); CREATE INDEX a_idx ON a (id);', true],
+    ['CONCURRENTLY beside another statement', 'CREATE INDEX CONCURRENTLY a_idx ON a (id); SELECT 1;', false],
+    [
+      'two CONCURRENTLY statements',
+      'DROP INDEX CONCURRENTLY a; CREATE INDEX CONCURRENTLY b ON t (id);',
+      false,
+    ],
+    [
+      'CONCURRENTLY after a BEGIN … COMMIT block',
+      'BEGIN; CREATE TABLE t (id int); COMMIT; CREATE INDEX CONCURRENTLY t_id ON t (id);',
+      false,
+    ],
+  ])('%s: allowed = %s', (_what, sql, allowed) => {
+    const check = () => checkFileRules('2_x.up.sql', sql);
+    if (allowed) expect(check).not.toThrow();
+    else expect(check).toThrow(MigrationRuleError);
+  });
+
+  test('the refusal names the file, the rule and the fix', () => {
+    expect(() =>
+      checkFileRules('2_x.up.sql', 'BEGIN; SELECT 1; COMMIT; CREATE INDEX CONCURRENTLY i ON t (id);'),
+    ).toThrow(
+      /^migration file 2_x\.up\.sql breaks the one-CONCURRENTLY-per-file rule: it has 1 CONCURRENTLY statement\(s\) beside 3 other statement\(s\), including a BEGIN … COMMIT block\..*Nothing ran\. Fix: move each CONCURRENTLY statement into a migration file of its own/s,
+    );
+  });
+});
+
+describe('transaction blocks of a file (where the runner records each commit)', () => {
+  test.each([
+    ['two committing blocks', 'BEGIN; SELECT 1; COMMIT;\nBEGIN; SELECT 2; END;', [true, true]],
+    ['a block that rolls back', 'START TRANSACTION; SELECT 1; ROLLBACK; SELECT 2;', [false]],
+    ['BEGIN inside a DO body is no block', 'DO $$ BEGIN PERFORM 1; END $$; BEGIN; SELECT 1; COMMIT;', [true]],
+  ])('%s', (_what, sql, commits) => {
+    expect(transactionBlocks(sql)?.map((b) => b.commits)).toEqual(commits);
+  });
+
+  test.each([
+    ['a block left open', 'BEGIN; SELECT 1;'],
+    ['a COMMIT without BEGIN', 'SELECT 1; COMMIT;'],
+    ['a savepoint', 'BEGIN; SAVEPOINT s; SELECT 1; COMMIT;'],
+    ['VACUUM beside a block', 'BEGIN; SELECT 1; COMMIT; VACUUM a;'],
+  ])('%s: not instrumented (sent as it is)', (_what, sql) => {
+    expect(transactionBlocks(sql)).toBeUndefined();
+  });
+
+  test('a block closes where its COMMIT starts, after comments', () => {
+    const sql = 'BEGIN;\nSELECT 1;\n-- done\nCOMMIT;';
+    expect(transactionBlocks(sql)).toEqual([{ closeAt: sql.indexOf('COMMIT'), commits: true }]);
   });
 });

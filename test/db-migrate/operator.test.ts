@@ -178,7 +178,12 @@ describe('connection settings', () => {
 
   test('verify the server certificate and host name, with a connect timeout', () => {
     const settings = settingsFromEnvironment(env);
-    expect(settings).toMatchObject({ port: 5432, connectTimeoutMs: 10_000, lockTimeoutMs: 60_000 });
+    expect(settings).toMatchObject({
+      port: 5432,
+      connectTimeoutMs: 10_000,
+      lockTimeoutMs: 60_000,
+      tableLockTimeoutMs: 5_000,
+    });
     expect(clientConfig(settings, { username: 'u', password: 'p' })).toMatchObject({
       host: 'db.example.internal',
       database: 'clever_better',

@@ -142,6 +142,21 @@ test('down N runs the down migrations once confirmed', async () => {
   ]);
 });
 
+test('--end-service-sessions reaches the function with down (a down past the service roles ends their sessions)', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolvesOnce(reply(DOWN_PLAN))
+    .resolvesOnce(reply(response({ command: 'down', version: '20240125090000', output: ['done'] })));
+  const { ctx } = context(true);
+  expect(
+    await main(['migrate', 'down', '1', '--env', 'staging', '--yes', '--end-service-sessions'], () => ctx),
+  ).toBe(0);
+  expect(sent()).toEqual([
+    { command: 'down', steps: 1, endServiceSessions: true, dryRun: true },
+    { command: 'down', steps: 1, endServiceSessions: true },
+  ]);
+});
+
 test('goto to a higher version runs without asking', async () => {
   lambda
     .on(InvokeCommand)
@@ -265,6 +280,7 @@ describe('fails on a bad command line with exit 2, invoking nothing', () => {
     [['migrate', 'force', '-2'], /V "-2" is not a whole number >= -1/],
     [['migrate', 'version', '3'], /version takes no argument/],
     [['migrate', 'ensure-partitions', '3'], /ensure-partitions takes no argument/],
+    [['migrate', 'up', '--end-service-sessions'], /--end-service-sessions applies only to down and goto/],
   ])('%j', async (argv, message) => {
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {

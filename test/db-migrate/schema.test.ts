@@ -1,6 +1,10 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { staging } from '../../environments';
+import { monitoringProblems } from '../../environments/validate-monitoring';
 import { MigrationSet } from '../../lambda/db-migrate/files';
+import { partitionMetricValues } from '../../lambda/db-migrate/metrics';
+import { MANAGED_HORIZON_DAYS } from '../../lambda/db-migrate/partitions';
 import { useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { openMigrator, versionRows } from './fixtures';
 
@@ -113,19 +117,97 @@ describe('the baseline schema on plain PostgreSQL (as on RDS)', () => {
 describe('the baseline schema where create_hypertable exists (TimescaleDB)', () => {
   // No TimescaleDB build installs offline here, so a stand-in create_hypertable records its calls.
   // It proves the hypertable branch's SQL and its downs; TimescaleDB's own rules (the time column
-  // in every unique index) are met by the same primary keys the partitioned tables need.
+  // in every unique index) are met by the same primary keys the partitioned tables need. Its
+  // parameters carry TimescaleDB's names, and like TimescaleDB (API reference, create_hypertable:
+  // create_default_indexes defaults to TRUE) it adds "<table>_<time column>_idx" on the time column,
+  // descending, unless told not to.
   beforeEach(async () => {
     await admin.query(`
       CREATE SCHEMA tsdb_stub;
-      CREATE TABLE tsdb_stub.calls (relation text, time_column_name text, chunk_time_interval interval);
-      CREATE FUNCTION tsdb_stub.create_hypertable(relation regclass, time_column_name name, chunk_time_interval interval)
-        RETURNS void LANGUAGE sql AS $$ INSERT INTO tsdb_stub.calls VALUES (relation::text, time_column_name, chunk_time_interval) $$;
+      CREATE TABLE tsdb_stub.calls (relation text, time_column_name text, chunk_time_interval interval,
+                                    create_default_indexes boolean);
+      CREATE FUNCTION tsdb_stub.create_hypertable(relation regclass, time_column_name name,
+                                                  chunk_time_interval interval DEFAULT NULL,
+                                                  create_default_indexes boolean DEFAULT true)
+        RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO tsdb_stub.calls VALUES (relation::text, time_column_name, chunk_time_interval, create_default_indexes);
+          IF create_default_indexes THEN
+            EXECUTE format('CREATE INDEX %I ON %s (%I DESC)', relation::text || '_' || time_column_name || '_idx',
+                           relation, time_column_name);
+          END IF;
+        END $$;
       ALTER DATABASE ${admin.escapeIdentifier(database)} SET search_path = public, tsdb_stub;`);
+  });
+
+  /** Every index of every time-series table, as "table: definition" with the index's own name left out. */
+  async function timeseriesIndexes(client: Client): Promise<string[]> {
+    const { rows } = await client.query<{ entry: string }>(`
+      SELECT i.tablename || ': ' || regexp_replace(replace(i.indexdef, ' ON ONLY ', ' ON '), '^CREATE (UNIQUE )?INDEX \\S+', 'CREATE \\1INDEX') AS entry
+        FROM pg_indexes i JOIN cb_timeseries_tables t ON t.table_name = i.tablename
+       WHERE i.schemaname = 'public' ORDER BY 1`);
+    return rows.map((r) => r.entry);
+  }
+
+  test('hypertables get exactly the indexes of the partitioned tables: the SQL asks for no default indexes', async () => {
+    await migrate({ command: 'up' });
+    const calls = await admin.query(
+      'SELECT relation, create_default_indexes FROM tsdb_stub.calls ORDER BY 1',
+    );
+    expect(calls.rows.length).toBeGreaterThan(0);
+    for (const call of calls.rows)
+      expect(call).toEqual({ relation: call.relation, create_default_indexes: false });
+
+    // The same files on the partition path, in a database of their own.
+    const other = `${database}_partitioned`;
+    await postgres().createDatabase(other);
+    const session = await openMigrator(postgres(), other, MIGRATIONS);
+    try {
+      await session.migrator.run({ command: 'up' });
+      const partitioned = await timeseriesIndexes(session.client);
+      expect(partitioned.length).toBeGreaterThanOrEqual(
+        (await admin.query('SELECT 1 FROM cb_timeseries_tables')).rows.length,
+      );
+      expect(await timeseriesIndexes(admin)).toEqual(partitioned);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('upkeep reports the "managed by TimescaleDB" horizon, which no allowed alarm threshold reaches', async () => {
+    await migrate({ command: 'up' });
+    const session = await openMigrator(postgres(), database, MIGRATIONS);
+    try {
+      for (const report of [
+        await session.migrator.measurePartitions(3),
+        await session.migrator.ensurePartitions(3),
+      ]) {
+        expect(report?.managedBy).toBe('timescaledb');
+        expect(report?.tables.map((t) => t.table).sort()).toEqual([...TIME_SERIES].sort());
+        const published = partitionMetricValues(report!).horizonDays;
+        expect(published).toBe(MANAGED_HORIZON_DAYS);
+        // partition-horizon-low fires below its threshold; the threshold the config validation
+        // allows never reaches the managed value.
+        const problems = monitoringProblems({
+          ...staging,
+          monitoring: { ...staging.monitoring, partitionHorizonDays: published! },
+        });
+        expect(problems.map((p) => p.field)).toContain('staging.monitoring.partitionHorizonDays');
+      }
+    } finally {
+      await session.close();
+    }
   });
 
   test('makes the time series plain tables turned into hypertables, without partitions', async () => {
     await migrate({ command: 'up' });
-    expect((await admin.query('SELECT * FROM tsdb_stub.calls ORDER BY relation')).rows).toEqual([
+    expect(
+      (
+        await admin.query(
+          'SELECT relation, time_column_name, chunk_time_interval FROM tsdb_stub.calls ORDER BY relation',
+        )
+      ).rows,
+    ).toEqual([
       { relation: 'ml_predictions', time_column_name: 'predicted_at', chunk_time_interval: { days: 7 } },
       { relation: 'price_history', time_column_name: 'observed_at', chunk_time_interval: { days: 1 } },
       { relation: 'strategy_performance', time_column_name: 'measured_at', chunk_time_interval: { days: 7 } },
@@ -162,5 +244,36 @@ describe('the baseline schema where create_hypertable exists (TimescaleDB)', () 
       'migration failed: clever_better.timeseries = "influx" is not a time-series backend in line 0: ' +
         '20240110090000_timeseries_support.up.sql',
     );
+  });
+});
+
+describe('the migrations read no setting a non-superuser owner may not read', () => {
+  // current_setting(name) raises "permission denied" for GUC_SUPERUSER_ONLY settings
+  // (shared_preload_libraries, …) unless the user is a superuser or in pg_read_all_settings
+  // (PostgreSQL "System Administration Functions"); RDS's master user is neither.
+  test('every current_setting() in migrations/ answers a plain database owner', async () => {
+    const names = new Set<string>();
+    for (const version of source.versions) {
+      for (const direction of ['up', 'down'] as const) {
+        const file = source.file(version, direction);
+        if (!file) continue;
+        for (const m of source.body(file).matchAll(/current_setting\(\s*'([^']+)'/gi)) names.add(m[1]);
+      }
+    }
+    expect(names.size).toBeGreaterThan(0);
+    const owner = `owner_${database}`;
+    await admin.query(`CREATE ROLE ${owner} LOGIN PASSWORD 'owner-pw'`);
+    const client = new Client({ ...postgres().config(database), user: owner, password: 'owner-pw' });
+    await client.connect();
+    try {
+      for (const name of names) {
+        await expect(client.query('SELECT current_setting($1, true)', [name]).then(() => name)).resolves.toBe(
+          name,
+        );
+      }
+    } finally {
+      await client.end();
+      await admin.query(`DROP ROLE ${owner}`);
+    }
   });
 });

@@ -7,6 +7,8 @@ import {
   setServiceLogins,
   withServiceLogins,
 } from '../../lambda/db-migrate/service-logins';
+import { parseOperatorRequest, runOperatorRequest } from '../../lambda/db-migrate/operations';
+import { RoleSessionsError } from '../../lambda/db-migrate/runner';
 import { useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { openMigrator } from './fixtures';
 
@@ -245,6 +247,76 @@ describe('setting the service logins', () => {
   });
 });
 
+describe('down past the service roles', () => {
+  async function down(endServiceSessions?: boolean) {
+    const session = await openMigrator(postgres(), database, MIGRATIONS);
+    try {
+      return await runOperatorRequest(
+        parseOperatorRequest({
+          command: 'down',
+          steps: 1,
+          ...(endServiceSessions === undefined ? {} : { endServiceSessions }),
+        }),
+        session.migrator,
+        [],
+      );
+    } finally {
+      await session.close();
+    }
+  }
+  const roleExists = async (role: string) =>
+    (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rows.length === 1;
+
+  beforeEach(async () => {
+    await migrate({ command: 'up' });
+    await setServiceLogins(admin, LOGINS, secrets);
+    await seedMarket();
+  });
+
+  test('refuses while the services are connected, naming the roles and the flag, before anything runs', async () => {
+    const bot = await loginAs(BOT);
+    await bot.query('BEGIN');
+    await bot.query(PLACE_BET);
+    const error = await down().catch((e) => e);
+    expect(error).toBeInstanceOf(RoleSessionsError);
+    expect(error.message).toMatch(
+      /^refused: 20261201040000_service_roles\.down\.sql drops roles that are connected now: clever_better_bot \(1 session\(s\), pids \d+\)\./,
+    );
+    expect(error.message).toContain('--end-service-sessions');
+    expect(await roleExists(BOT)).toBe(true);
+    expect((await admin.query('SELECT version::text, dirty FROM schema_migrations')).rows).toEqual([
+      { version: '20261201040000', dirty: false },
+    ]);
+    // The service is untouched: its transaction still commits.
+    await bot.query('COMMIT');
+    expect((await admin.query('SELECT count(*)::int AS n FROM bets')).rows).toEqual([{ n: 1 }]);
+    // And the refusal ran nothing: the roles keep their grants here.
+    expect(await roleExists(BOT)).toBe(true);
+  });
+
+  test('with endServiceSessions: the sessions end first (their open transaction rolls back), then the roles go', async () => {
+    const bot = await loginAs(BOT);
+    bot.on('error', () => undefined);
+    await bot.query('BEGIN');
+    await bot.query(PLACE_BET);
+    const result = await down(true);
+    expect(result.exitCode).toBe(0);
+    expect(result.version).toBe('20261201030000');
+    // (The role itself stays while other test databases of this server still grant it rights.)
+    await expect(bot.query('COMMIT')).rejects.toThrow();
+    expect((await admin.query('SELECT count(*)::int AS n FROM bets')).rows).toEqual([{ n: 0 }]);
+  });
+
+  test('endServiceSessions is refused on commands that drop nothing', () => {
+    expect(() => parseOperatorRequest({ command: 'up', endServiceSessions: true })).toThrow(
+      /^endServiceSessions is given with command "up"\. Fix: it only applies to down and goto$/,
+    );
+    expect(() => parseOperatorRequest({ command: 'down', steps: 1, endServiceSessions: 'yes' })).toThrow(
+      /^endServiceSessions = "yes" is not a boolean/,
+    );
+  });
+});
+
 describe('service logins: configuration and wiring (no database)', () => {
   test('reads role=secret pairs from DB_SERVICE_LOGINS', () => {
     expect(
@@ -298,12 +370,12 @@ describe('service logins: configuration and wiring (no database)', () => {
   const event = (RequestType: string) => ({ RequestType, ResourceProperties: {}, PhysicalResourceId: 'p' });
 
   test.each(['Create', 'Update'])(
-    'a custom-resource %s migrates first, then sets the logins',
+    'a custom-resource %s is left to the post-migration step (the logins are set once, test/db-migrate/post-migration.test.ts)',
     async (type) => {
       const { handler, calls, queries } = wired();
       await handler(event(type), {});
-      expect(calls).toEqual([expect.stringMatching(/^migrate /), 'end']);
-      expect(queries).toEqual(['SELECT 1', 'ALTER ROLE']);
+      expect(calls).toEqual([expect.stringMatching(/^migrate /)]);
+      expect(queries).toEqual([]);
     },
   );
 

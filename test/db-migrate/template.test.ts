@@ -76,6 +76,8 @@ describe.each(ENVIRONMENT_NAMES)('%s: the migration custom resource', (name) => 
           DB_NAME: 'clever_better',
           DB_SECRET_ARN: { Ref: logicalId(stack, stack.secrets.database) },
           DB_CONNECT_TIMEOUT_MS: '10000',
+          // The lock policy: every migration session waits at most 5 s for a table lock at a time.
+          DB_TABLE_LOCK_TIMEOUT_MS: '5000',
         }),
       },
     });
