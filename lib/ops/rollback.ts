@@ -51,8 +51,6 @@ registerCommand('rollback', {
   usage: `rollback --env <env> --service ${SERVICE_USAGE} [--to <revision>] [--dry-run | --yes] [--reason "<why>"] [--by <name>]   show the rollback plan; --yes carries it out; --to names a revision (how to roll forward, or further back)`,
   options: { service: 'value', yes: 'flag', 'dry-run': 'flag', to: 'value', reason: 'value', by: 'value' },
   conflicts: [['dry-run', 'yes']],
-  notLocal:
-    'the stand-in has no ECS deployment history and no rollback functions; rehearse a rollback in staging',
   async run(args, ctx) {
     const service = parseService(args.options.service);
     const to = args.options.to as string | undefined;

@@ -80,9 +80,9 @@ describe('ops CLI', () => {
     },
   );
 
-  test('rollback, preflight, release, pager and protect do not apply to local; status, emergency-stop, resume, migrate do', () => {
+  test('preflight, release, pager and protect do not apply to local; status, emergency-stop, resume, migrate, rollback do', () => {
     const notLocal = [...commands].filter(([, c]) => c.notLocal).map(([name]) => name);
-    expect(notLocal.sort()).toEqual(['pager', 'preflight', 'protect', 'release', 'rollback']);
+    expect(notLocal.sort()).toEqual(['pager', 'preflight', 'protect', 'release']);
   });
 
   describe('one --service grammar: bot | ml-service, ml for ml-service', () => {
