@@ -5,11 +5,11 @@ import { defineEnvironment } from './define';
 export const production = defineEnvironment(base, {
   name: 'production',
   stackName: 'ProductionStack',
-  // Placeholder: set the production account id here (README "Setting the real account ids").
+  // Placeholder: set the production account id here (docs/environments.md "Setting the real account ids").
   account: '222222222222',
   // Second subscriber of pages (after the pager), and the ticket inbox.
   alarmEmail: 'oncall@clever-better.com',
-  // Pages reach the pager through its HTTPS integration URL, kept in a secret (README "Monitoring").
+  // Pages reach the pager through its HTTPS integration URL, kept in a secret (docs/monitoring.md "Monitoring").
   alerting: {
     pages: true,
     pager: { urlSecretName: 'clever-better/production/pager', urlSecretField: 'url' },

@@ -129,7 +129,7 @@ export interface EmergencyStopConfig {
   readonly maxBetsPerMinute: number;
 }
 
-/** Settings of the rollback function and of the deployment alarms (see issue 5 and README "Rollback"). */
+/** Settings of the rollback function and of the deployment alarms (see issue 5 and docs/operations.md "Rollback"). */
 export interface RollbackConfig {
   /** Whether the post-deployment alarm triggers an automatic rollback of the bot. Off by default in production. */
   readonly alarmActionEnabled: boolean;

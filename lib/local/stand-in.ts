@@ -11,6 +11,7 @@ import {
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { local } from '../../environments';
@@ -21,6 +22,7 @@ import { Migrator } from '../../lambda/db-migrate/runner';
 import { withServiceLogins } from '../../lambda/db-migrate/service-logins';
 import { ROLLBACK_OUTPUTS } from '../../lambda/rollback/types';
 import { FakeBetfair } from './betfair-server';
+import { Inbox, startInbox } from './inbox';
 import { BOT_METRICS } from '../metrics';
 import { monitoringNames } from '../monitoring/names';
 import { runbookNames } from '../names';
@@ -127,6 +129,8 @@ export interface StandInOptions {
     readonly moto?: number;
     readonly lambda?: number;
     readonly betfair?: number;
+    /** The on-call inbox subscribed to the on-call topic. */
+    readonly inbox?: number;
   };
   /** Progress lines. @default none */
   readonly log?: (line: string) => void;
@@ -140,6 +144,8 @@ export interface StandIn {
   readonly endpoints: { readonly aws: string; readonly lambda: string };
   /** The on-call topic the emergency stop publishes to. */
   readonly topicArn: string;
+  /** What the on-call topic delivered (its only subscriber). */
+  readonly inbox: Inbox;
   readonly postgres: TestPostgres;
   readonly betfair: FakeBetfair;
   /** Emulated AWS clients with the contract's settings. */
@@ -193,6 +199,7 @@ async function seed(
   endpoint: string,
   pg: TestPostgres,
   clients: StandIn['aws'],
+  inbox: Inbox,
 ): Promise<Record<string, string>> {
   const { ecs, secrets, cloudwatch } = clients;
   const arns: Record<string, string> = {};
@@ -303,6 +310,10 @@ async function seed(
   const stack = await cfn.send(new DescribeStacksCommand({ StackName: local.stackName }));
   const topicArn = stack.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'OnCallTopicArn')?.OutputValue;
   if (!topicArn) throw new Error('the emulator created no on-call topic for the local stack');
+  // A deployed stack's topics reach a confirmed subscriber (preflight and status check it); here, the inbox.
+  await new SNSClient({ region: REGION, endpoint }).send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'http', Endpoint: inbox.endpoint }),
+  );
   return { ...outputs, OnCallTopicArn: topicArn };
 }
 
@@ -365,7 +376,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       secrets: new SecretsManagerClient(settings),
       cloudwatch: new CloudWatchClient(settings),
     };
-    const outputs = await seed(moto.endpoint, pg, clients);
+    const inbox = await startInbox(options.ports?.inbox, (m) => log(`on-call page: ${m.split('\n')[0]}`));
+    stops.push(() => inbox.stop());
+    const outputs = await seed(moto.endpoint, pg, clients, inbox);
     Object.assign(process.env, {
       CONFIG_SECRET_ID: outputs.ConfigSecretArn,
       BETFAIR_SECRET_ID: outputs.BetfairSecretArn,
@@ -446,6 +459,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       contract,
       endpoints: { aws: moto.endpoint, lambda: lambda.endpoint },
       topicArn: outputs.OnCallTopicArn,
+      inbox,
       postgres: pg,
       betfair,
       aws: clients,
