@@ -5,7 +5,7 @@ import { environments } from '../environments';
 import { applyChecks } from '../lib/checks';
 import { addGitHubOidcStacks, DEFAULT_GITHUB_REPOSITORY } from '../lib/github-oidc-stack';
 
-// A separate app, deployed once per account (README "One-time setup per account"):
+// A separate app, deployed once per account (docs/pipeline.md "One-time setup per account"):
 //   npx cdk deploy -a "npx ts-node --swc bin/github-oidc.ts" -o cdk.out.github-oidc -c githubRepository=<owner>/<repo> StagingGitHubOidc
 // (its own output directory, so the main app's cdk.out is left alone)
 // Context: githubRepository (default DEFAULT_GITHUB_REPOSITORY); githubOidcProviderArn, the ARN of a

@@ -115,4 +115,26 @@ export const base: Omit<EnvironmentConfig, 'name' | 'stackName' | 'account' | 'a
     crashLoopWindowMinutes: 15,
     databaseConnectionsDroppedMinutes: 3,
   },
+  // Assumptions for what is billed by use (docs/cost.md "Usage profile"): guesses until measured.
+  cost: {
+    warnAboveUsdPerMonth: 50,
+    usage: {
+      botLogGbPerDay: 0.5,
+      mlLogGbPerDay: 0.5,
+      otherLogGbPerLogGroupPerDay: 0.01,
+      flowLogGbPerDay: 0.2,
+      natProcessedGbPerMonth: 100,
+      albLcuPerHour: 1,
+      lambdaInvocationsPerFunctionPerMonth: 10_000,
+      lambdaAverageDurationMs: 1000,
+      snsPublishesPerMonth: 2000,
+      secretsApiCallsPerMonth: 50_000,
+      ecrStoredGbPerRepository: 5,
+      s3StoredGbPerBucket: 10,
+      containerInsightsMetrics: 30,
+      containerInsightsLogGbPerDay: 0.05,
+      applicationCustomMetrics: 20,
+      databaseBackupGbBeyondFree: 0,
+    },
+  },
 };

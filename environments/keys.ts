@@ -129,6 +129,27 @@ export const ENVIRONMENT_KEYS: KeySchema<EnvironmentConfig> = {
     crashLoopWindowMinutes: true,
     databaseConnectionsDroppedMinutes: true,
   },
+  cost: {
+    warnAboveUsdPerMonth: true,
+    usage: {
+      botLogGbPerDay: true,
+      mlLogGbPerDay: true,
+      otherLogGbPerLogGroupPerDay: true,
+      flowLogGbPerDay: true,
+      natProcessedGbPerMonth: true,
+      albLcuPerHour: true,
+      lambdaInvocationsPerFunctionPerMonth: true,
+      lambdaAverageDurationMs: true,
+      snsPublishesPerMonth: true,
+      secretsApiCallsPerMonth: true,
+      ecrStoredGbPerRepository: true,
+      s3StoredGbPerBucket: true,
+      containerInsightsMetrics: true,
+      containerInsightsLogGbPerDay: true,
+      applicationCustomMetrics: true,
+      databaseBackupGbBeyondFree: true,
+    },
+  },
 };
 
 /** A key schema of any type, as `unknownKeys` walks it. */

@@ -5,11 +5,11 @@ import { defineEnvironment } from './define';
 export const production = defineEnvironment(base, {
   name: 'production',
   stackName: 'ProductionStack',
-  // Placeholder: set the production account id here (README "Setting the real account ids").
+  // Placeholder: set the production account id here (docs/environments.md "Setting the real account ids").
   account: '222222222222',
   // Second subscriber of pages (after the pager), and the ticket inbox.
   alarmEmail: 'oncall@clever-better.com',
-  // Pages reach the pager through its HTTPS integration URL, kept in a secret (README "Monitoring").
+  // Pages reach the pager through its HTTPS integration URL, kept in a secret (docs/monitoring.md "Monitoring").
   alerting: {
     pages: true,
     pager: { urlSecretName: 'clever-better/production/pager', urlSecretField: 'url' },
@@ -79,5 +79,16 @@ export const production = defineEnvironment(base, {
     tradingSignalMinutes: 2,
     marketDataMaxAgeSeconds: 60,
     marketDataStaleMinutes: 1,
+  },
+  // Live trading logs and calls more; a production increase of $100 a month is worth a warning.
+  cost: {
+    warnAboveUsdPerMonth: 100,
+    usage: {
+      botLogGbPerDay: 2,
+      mlLogGbPerDay: 1,
+      flowLogGbPerDay: 1,
+      natProcessedGbPerMonth: 300,
+      albLcuPerHour: 2,
+    },
   },
 });

@@ -5,7 +5,7 @@ import { defineEnvironment } from './define';
 export const staging = defineEnvironment(base, {
   name: 'staging',
   stackName: 'StagingStack',
-  // Placeholder: set the staging account id here (README "Setting the real account ids").
+  // Placeholder: set the staging account id here (docs/environments.md "Setting the real account ids").
   account: '111111111111',
   // Images built here are tested here, then replicated to production's registry by ECR.
   promoteImagesTo: 'production',

@@ -129,7 +129,7 @@ export interface EmergencyStopConfig {
   readonly maxBetsPerMinute: number;
 }
 
-/** Settings of the rollback function and of the deployment alarms (see issue 5 and README "Rollback"). */
+/** Settings of the rollback function and of the deployment alarms (see issue 5 and docs/operations.md "Rollback"). */
 export interface RollbackConfig {
   /** Whether the post-deployment alarm triggers an automatic rollback of the bot. Off by default in production. */
   readonly alarmActionEnabled: boolean;
@@ -392,6 +392,65 @@ export interface AccessConfig {
   readonly acknowledgeAccountRootTrust?: boolean;
 }
 
+/**
+ * How much an environment is expected to use what AWS bills by use (lib/cost, docs/cost.md). None of
+ * these is in a template, so `npm run cost` shows what they cost apart from the fixed costs, labelled
+ * as assumptions. Every value is a non-negative number; replace a guess with a measured figure
+ * (Cost Explorer, CloudWatch `IncomingBytes`) when one exists.
+ */
+export interface UsageProfile {
+  /** Log data the bot writes to `/ecs/clever-better-bot`, in GB a day. @default 0.5 */
+  readonly botLogGbPerDay: number;
+  /** Log data ml-service writes to `/ecs/clever-better-ml`, in GB a day. @default 0.5 */
+  readonly mlLogGbPerDay: number;
+  /**
+   * Log data each other log group receives (Lambda functions, RDS log exports, events), in GB a day
+   * per log group. @default 0.01
+   */
+  readonly otherLogGbPerLogGroupPerDay: number;
+  /** VPC flow-log records delivered to CloudWatch Logs, in GB a day. @default 0.2 */
+  readonly flowLogGbPerDay: number;
+  /** Data processed by all NAT gateways together (Betfair, ECR pulls, AWS APIs), in GB a month. @default 100 */
+  readonly natProcessedGbPerMonth: number;
+  /** Load balancer capacity units the ALB consumes, on average, per hour. @default 1 */
+  readonly albLcuPerHour: number;
+  /** Invocations of each Lambda function, per function, a month. @default 10000 */
+  readonly lambdaInvocationsPerFunctionPerMonth: number;
+  /** Average duration of a Lambda invocation, in milliseconds. @default 1000 */
+  readonly lambdaAverageDurationMs: number;
+  /** Messages published to SNS topics (alarm notifications), all topics together, a month. @default 2000 */
+  readonly snsPublishesPerMonth: number;
+  /** Secrets Manager API calls (`GetSecretValue` at task start, rotation), a month. @default 50000 */
+  readonly secretsApiCallsPerMonth: number;
+  /** Image data stored in each ECR repository, in GB. @default 5 */
+  readonly ecrStoredGbPerRepository: number;
+  /** Data stored in each S3 bucket (ALB access logs), in GB. @default 10 */
+  readonly s3StoredGbPerBucket: number;
+  /**
+   * Custom metrics Container Insights publishes for the cluster (per cluster, service and task
+   * dimensions), where the cluster turns it on. @default 30
+   */
+  readonly containerInsightsMetrics: number;
+  /** Performance log events Container Insights ingests, in GB a day, where it is on. @default 0.05 */
+  readonly containerInsightsLogGbPerDay: number;
+  /** Custom metrics the bot and ml-service publish themselves (docs/metrics.md). @default 20 */
+  readonly applicationCustomMetrics: number;
+  /** RDS backup storage beyond the free allowance (100 % of provisioned storage), in GB. @default 0 */
+  readonly databaseBackupGbBeyondFree: number;
+}
+
+/** What `npm run cost` assumes for an environment and when a pull request's cost increase warns. */
+export interface CostConfig {
+  /**
+   * Increase of the environment's monthly estimate, in USD, above which the pull-request comment
+   * shows the cost line as a warning instead of information. Cost never blocks a pull request.
+   * @default 50
+   */
+  readonly warnAboveUsdPerMonth: number;
+  /** The usage that is billed by use, as assumptions. */
+  readonly usage: UsageProfile;
+}
+
 /** The whole configuration of one environment. */
 export interface EnvironmentConfig {
   /** Environment name; part of the runbook names (`clever-better-<name>`, `clever-better/<name>/…`). */
@@ -500,6 +559,8 @@ export interface EnvironmentConfig {
   readonly rollback: RollbackConfig;
   /** Monitoring thresholds. */
   readonly monitoring: MonitoringConfig;
+  /** Cost estimate: usage assumptions and the pull-request warning threshold (docs/cost.md). */
+  readonly cost: CostConfig;
 }
 
 /** Recursively partial, for per-environment overrides of the base. */

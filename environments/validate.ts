@@ -9,6 +9,7 @@ import { emergencyStopProblems } from './validate-emergency-stop';
 import { monitoringProblems } from './validate-monitoring';
 import { rollbackProblems } from './validate-rollback';
 import { accessProblems } from './validate-access';
+import { costProblems } from './validate-cost';
 
 export type { ConfigProblem } from './problem';
 
@@ -318,6 +319,7 @@ export function environmentProblems(env: EnvironmentConfig): ConfigProblem[] {
   problems.push(...monitoringProblems(env));
   problems.push(...alertingProblems(env));
   problems.push(...emergencyStopProblems(env));
+  problems.push(...costProblems(env));
   return problems;
 }
 

@@ -230,7 +230,7 @@ export class CleverBetterStack extends Stack {
       logRemovalPolicy,
     });
 
-    // Deployments that roll themselves back, and the one-step rollback (README "Rollback").
+    // Deployments that roll themselves back, and the one-step rollback (docs/operations.md "Rollback").
     const failedTasks = this.monitoring.failedTasks;
     this.deploymentSafety = new DeploymentSafety(this, 'DeploymentSafety', {
       namePrefix: monitoring.alarmPrefix,
@@ -281,7 +281,7 @@ export class CleverBetterStack extends Stack {
       ...Object.values(this.deploymentSafety.alarms).flatMap((all) => all.map((a) => a.alarm)),
     );
 
-    // Alarms that halt trading with nobody awake, and `ops emergency-stop` (README "Emergency stop").
+    // Alarms that halt trading with nobody awake, and `ops emergency-stop` (docs/operations.md "Emergency stop").
     this.emergencyStop = new EmergencyStop(this, 'EmergencyStop', {
       environmentName: config.name,
       namePrefix: monitoring.alarmPrefix,
@@ -308,7 +308,7 @@ export class CleverBetterStack extends Stack {
       this.emergencyStop.undeliveredAlarm,
     );
 
-    // The roles people assume to run `ops` (README "Roles for people").
+    // The roles people assume to run `ops` (docs/pipeline.md "Roles for people").
     this.operatorAccess = new OperatorAccess(this, 'OperatorAccess', {
       operatorPrincipals: resolvePrincipals(config, config.access.operatorPrincipals).map((p) => p.arn),
       viewerPrincipals: resolvePrincipals(config, config.access.viewerPrincipals).map((p) => p.arn),
@@ -391,7 +391,7 @@ export class CleverBetterStack extends Stack {
       DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard of this environment'],
       OperatorRoleArn: [
         this.operatorAccess.operatorRole.roleArn,
-        'Role for every ops command (README "Roles for people")',
+        'Role for every ops command (docs/pipeline.md "Roles for people")',
       ],
       ViewerRoleArn: [this.operatorAccess.viewerRole.roleArn, 'Role for ops status'],
       AlbDnsName: [this.services.loadBalancer.loadBalancerDnsName, 'Internal ALB DNS name'],

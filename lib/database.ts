@@ -157,7 +157,7 @@ export class Database extends Construct {
     skipCheckov(
       this.instance,
       'CKV_AWS_161',
-      "Password authentication from Secrets Manager: the guide's golang-migrate URLs and the services use it; " +
+      'Password authentication from Secrets Manager: the Terraform-era golang-migrate URLs and the services use it; ' +
         'IAM tokens expire every 15 minutes and would need code in both services',
     );
     if (!props.deletionProtection) {
@@ -171,17 +171,17 @@ export class Database extends Construct {
       Validations.of(cfnInstance).acknowledge({
         id: 'NIST.800.53.R5-RDSMultiAZSupport',
         reason:
-          "Single-AZ by configuration (the guide's staging tfvars: db_multi_az = false); production is Multi-AZ",
+          'Single-AZ by configuration (the Terraform-era staging tfvars: db_multi_az = false); production is Multi-AZ',
       });
       skipCheckov(
         this.instance,
         'CKV_AWS_157',
-        "Single-AZ by configuration (the guide's staging tfvars: db_multi_az = false); production is Multi-AZ",
+        'Single-AZ by configuration (the Terraform-era staging tfvars: db_multi_az = false); production is Multi-AZ',
       );
       Validations.of(cfnInstance).acknowledge({
         id: 'AwsSolutions-RDS3',
         reason:
-          "Single-AZ by configuration (the guide's staging tfvars: db_multi_az = false); production is Multi-AZ",
+          'Single-AZ by configuration (the Terraform-era staging tfvars: db_multi_az = false); production is Multi-AZ',
       });
     }
   }

@@ -59,7 +59,7 @@ export interface DeploymentSafetyProps {
  * - for the bot, its error storm (`CleverBetter/Errors`).
  *
  * ECS watches these alarms only while a deployment runs (and a bake period after it), and ignores an
- * alarm that is already in ALARM when the deployment starts: README "Rollback".
+ * alarm that is already in ALARM when the deployment starts: docs/operations.md "Rollback".
  */
 export class DeploymentSafety extends Construct {
   /** Deployment alarms per service key (`bot`, `ml`), with the literal names the services list. */

@@ -45,7 +45,7 @@ export interface EmergencyStopProps {
 const MAX_EVENT_AGE = Duration.hours(1);
 
 /**
- * The emergency stop (README "Emergency stop"): a function that switches live trading off, scales
+ * The emergency stop (docs/operations.md "Emergency stop"): a function that switches live trading off, scales
  * the bot to zero, cancels every unmatched Betfair bet and tells on-call, invoked by the trigger
  * alarms (open liability, daily loss, runaway betting, the loss-velocity backstop, error storm, and
  * any added with {@link addTrigger}) or by
@@ -152,7 +152,7 @@ export class EmergencyStop extends Construct {
       alarmName: `${props.namePrefix}-emergency-stop-failed`,
       alarmDescription:
         'A run of the emergency stop failed (Lambda retries it twice). Read its report in the on-call e-mail or ' +
-        'its log and finish the stop by hand: README "Emergency stop".',
+        'its log and finish the stop by hand: docs/operations.md "Emergency stop".',
       metric: this.function.function.metricErrors({ period: minute, statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -168,7 +168,7 @@ export class EmergencyStop extends Construct {
       alarmName: `${props.namePrefix}-emergency-stop-undelivered`,
       alarmDescription:
         'A failed emergency-stop event could not be delivered to the on-call topic: the stop may not have run. ' +
-        'Run npm run ops -- emergency-stop, or stop by hand: README "Emergency stop".',
+        'Run npm run ops -- emergency-stop, or stop by hand: docs/operations.md "Emergency stop".',
       metric: this.function.function.metric('DestinationDeliveryFailures', {
         period: minute,
         statistic: cloudwatch.Stats.SUM,

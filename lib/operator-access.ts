@@ -12,7 +12,7 @@ export const OPERATOR_ROLE_NAME = 'clever-better-operator';
 export const VIEWER_ROLE_NAME = 'clever-better-viewer';
 
 /**
- * Which role each `ops` command needs (README "Roles for people"). Every registered command must be
+ * Which role each `ops` command needs (docs/pipeline.md "Roles for people"). Every registered command must be
  * here: test/least-privilege/ops-rights.test.ts fails on one that is not, and on a call a command
  * makes that its role does not allow.
  */

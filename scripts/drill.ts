@@ -27,10 +27,7 @@ import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { local, production } from '../environments';
@@ -42,35 +39,13 @@ import { runContractClient } from '../lib/local/contract-client';
 import { envFileText } from '../lib/local/runtime';
 import { LOCAL, LOCAL_TRIGGER_ALARMS, StandIn, startStandIn } from '../lib/local/stand-in';
 import { main as ops } from '../lib/ops';
+import { parseScriptArgs } from '../lib/cli/script-args';
 
 /** A promise of the drill that did not hold. */
 class BrokenPromise extends Error {}
 
 function expect(condition: boolean, promise: string, actual: unknown): void {
   if (!condition) throw new BrokenPromise(`${promise}; found ${JSON.stringify(actual)}`);
-}
-
-/** Receives what SNS delivers to an HTTP subscription: the on-call person's inbox, here. */
-async function startInbox(): Promise<{ url: string; messages: string[]; close(): Promise<void> }> {
-  const messages: string[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      try {
-        messages.push(String((JSON.parse(body) as { Message?: string }).Message ?? body));
-      } catch {
-        messages.push(body);
-      }
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/on-call`,
-    messages,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }
 
 /** The alarm event CloudWatch sends a Lambda action (AWS docs, "Lambda alarm actions"). */
@@ -128,7 +103,6 @@ async function drill(): Promise<void> {
   const out: string[] = [];
   const print = (line: string) => out.push(line);
   let standIn: StandIn | undefined;
-  const inbox = await startInbox();
   const steps: [string, () => Promise<void>][] = [];
   const step = (name: string, run: () => Promise<void>) => steps.push([name, run]);
   const secretsCount = async () =>
@@ -162,7 +136,6 @@ async function drill(): Promise<void> {
   let lambda: LambdaClient;
   let before = '';
   let versionsAfterStop = 0;
-  const resolvedInbox = await startInbox();
   // Production's alarms, as deployed: the pages the drill replays.
   let productionTemplate: Record<string, unknown> = {};
   const prodPrefix = monitoringNames(production.name).alarmPrefix;
@@ -216,17 +189,8 @@ async function drill(): Promise<void> {
       .sort()
       .pop();
     expect(String(version.version) === latest, `the database is at the newest migration ${latest}`, version);
-    const sns = new SNSClient({ region: local.region, endpoint: standIn.endpoints.aws });
-    await sns.send(
-      new SubscribeCommand({ TopicArn: standIn.topicArn, Protocol: 'http', Endpoint: inbox.url }),
-    );
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: standIn.resolvedTopicArn,
-        Protocol: 'http',
-        Endpoint: resolvedInbox.url,
-      }),
-    );
+    const code = await runOps('status');
+    expect(code === 0, 'ops status on the fresh stand-in says all well (exit 0)', { code, out });
     productionTemplate = synthesizeTemplates([production]).production;
   });
 
@@ -284,11 +248,20 @@ async function drill(): Promise<void> {
     expect((await flag()) === false, 'live_trading_enabled is false', await flag());
     expect(standIn!.betfair.open.length === 0, 'no unmatched bet is open on Betfair', standIn!.betfair.open);
     const deadline = Date.now() + 10_000;
-    while (inbox.messages.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const inbox = standIn!.inbox.messages;
+    while (inbox.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(
-      inbox.messages.some((m) => m.includes(`Trading in ${local.name} is halted`)),
+      inbox.some((m) => m.includes(`Trading in ${local.name} is halted`)),
       'the on-call topic delivered the stop report',
-      inbox.messages,
+      inbox,
+    );
+    const code = await runOps('status');
+    expect(
+      code === 1 &&
+        out.some((l) => l.startsWith('Live trading    OFF: emergency stop by')) &&
+        out.includes(`  - alarm ${LOCAL_TRIGGER_ALARMS[0]} in ALARM`),
+      'ops status shows the stop in force and the trigger in ALARM, and exits 1',
+      { code, out },
     );
     versionsAfterStop = await secretsCount();
   });
@@ -419,12 +392,12 @@ async function drill(): Promise<void> {
     const failedName = `${monitoringNames(local.name).alarmPrefix}-emergency-stop-failed`;
     const deadline = Date.now() + 10_000;
     const resolvedIt = () =>
-      resolvedInbox.messages.some((m) => m.includes(`"AlarmName":"${failedName}"`) && m.includes('"OK"'));
+      standIn!.inbox.messages.some((m) => m.includes(`"AlarmName":"${failedName}"`) && m.includes('"OK"'));
     while (!resolvedIt() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(
       resolvedIt(),
       `ops resume resolved ${failedName}'s page (an OK to the resolved topic)`,
-      resolvedInbox.messages,
+      standIn!.inbox.messages,
     );
     // After the resume, the restarted bot's silence stays suppressed for the extension period.
     const after = replay([
@@ -439,6 +412,15 @@ async function drill(): Promise<void> {
       !after.events.some((e) => e.alarm === 'trading-impaired'),
       'a bot restarted by ops resume does not page while it starts',
       after.events,
+    );
+    const status = await runOps('status');
+    const flagLine = local.liveTradingEnabled ? 'Live trading    ON' : 'Live trading    OFF by configuration';
+    expect(
+      status === 0 &&
+        out.some((l) => l.startsWith(flagLine)) &&
+        !out.some((l) => l.startsWith('Alarms in ALARM')),
+      `ops status after the resume: "${flagLine}", no alarm in ALARM, exit 0`,
+      { status, out },
     );
   });
 
@@ -550,16 +532,28 @@ async function drill(): Promise<void> {
     console.log(`drill passed: ${steps.length} steps in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     await standIn?.stop();
-    await inbox.close();
-    await resolvedInbox.close();
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-drill().then(
-  () => process.exit(),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+/** `npm run drill`'s command line (lib/cli/script-args.ts). */
+export const DRILL_USAGE = {
+  command: 'npm run drill',
+  description:
+    'Rehearses an incident end to end on a fresh local stand-in (moto, embedded PostgreSQL, the Betfair\n' +
+    'stand-in; nothing reaches AWS): the bot trades, an alarm fires, the emergency stop halts trading,\n' +
+    '`ops status` and `ops resume` restore it, a migration goes down and up. Needs `npm run tools`.\n' +
+    'Exit 0 when every step held, 1 at the first broken promise, 2 on a usage error.',
+} as const;
+
+if (require.main === module) {
+  const { exit } = parseScriptArgs(process.argv.slice(2), DRILL_USAGE);
+  if (exit !== undefined) process.exit(exit);
+  drill().then(
+    () => process.exit(),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -8,7 +8,7 @@
  * failing on findings not in scripts/iam-reference-exceptions.ts and on exceptions that match nothing.
  *
  * Python tools: CFN_LINT / CHECKOV / PYTHON (with parliament), or .venv/bin/{cfn-lint,checkov,python}
- * (see README "Checks").
+ * (see docs/checks.md "Checks").
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, CloudFormationValidatePlugin, IPolicyValidationContext } from 'aws-cdk-lib';
 import { BackgroundCloudFormationValidatePlugin, startValidation } from '../lib/background-validation';
-import { buildApp } from './helpers/app';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { sharedAssemblyDir } from './helpers/shared-assembly';
 
 // lib/background-validation.ts runs aws-cdk-lib's CloudFormation validation in a worker thread to
 // overlap its engine build with the app's construction. Its promise: the same report as the stock
@@ -14,8 +15,8 @@ describe('background CloudFormation validation', () => {
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bg-validate-'));
-    const { app } = buildApp(undefined, path.join(dir, 'cdk.out'));
-    const assembly = app.synth({ validateOnSynthesis: false });
+    // The app's real templates: the run's one synthesis (test/helpers/shared-assembly.ts).
+    const assembly = new CloudAssembly(sharedAssemblyDir());
     const bad = path.join(dir, 'Bad.template.json');
     // An unknown property and a wrongly typed one: the engine must report errors for both.
     fs.writeFileSync(

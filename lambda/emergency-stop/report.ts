@@ -153,7 +153,7 @@ export function formatNotification(
   const lines = [
     failed.length === 0
       ? `Trading in ${environment} is halted.`
-      : `Trading in ${environment} may NOT be fully halted: ${failed.join(', ')} failed. The function retries twice; finish by hand if it keeps failing (README "Emergency stop").`,
+      : `Trading in ${environment} may NOT be fully halted: ${failed.join(', ')} failed. The function retries twice; finish by hand if it keeps failing (docs/operations.md "Emergency stop").`,
     '',
     `Trigger: ${trigger.kind === 'alarm' ? `alarm ${trigger.alarmName}` : 'manual request'} at ${trigger.at || 'unknown time'}`,
     `Requested by: ${trigger.requestedBy}`,

@@ -13,6 +13,7 @@ import {
   synthesize,
   withAssetHashes,
 } from './assembly';
+import { labelProblem } from './labels';
 import { MigrationFile, migrationFilesOf } from './migrations';
 import { protectionsTable } from './protections';
 import { ALLOW_DESTRUCTIVE_LABEL, renderMarkdown, renderText } from './render';
@@ -121,6 +122,8 @@ export function parseDiffArgs(argv: readonly string[]): DiffArgs {
     help: flags.has('help'),
     protectionsTable: flags.has('protections-table'),
   };
+  const badLabel = labelProblem(args.labels);
+  if (badLabel) throw new DiffUsageError(badLabel);
   const sources = [args.base !== undefined, args.baseDir !== undefined, args.deployed].filter(Boolean).length;
   if (!args.help && !args.protectionsTable && sources !== 1) {
     throw new DiffUsageError(

@@ -1,3 +1,4 @@
+import { COST_PROVIDER } from '../cost/pr';
 import { PROTECTION_PROVIDER } from './protections';
 import {
   migrationAdded,
@@ -303,6 +304,7 @@ export const FINDING_PROVIDERS: readonly FindingProvider[] = [
   PROTECTION_PROVIDER,
   MIGRATION_SQL_PROVIDER,
   SAFETY_CODE_PROVIDER,
+  COST_PROVIDER,
 ];
 
 /** Every rule id in listing order: specific rules, then the providers', then the generic rules. */

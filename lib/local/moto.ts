@@ -8,7 +8,7 @@ export const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
 /** What installs the Python and Go tools, for error messages. */
 export const TOOLS_FIX =
-  'Fix: npm run tools (installs .venv and .tools/bin from the project files; README "Tests and benchmarks")';
+  'Fix: npm run tools (installs .venv and .tools/bin from the project files; docs/testing.md "Tests and benchmarks")';
 
 /** Where `npm run tools` puts the AWS emulator (moto in server mode). */
 export function motoServerPath(root = PROJECT_ROOT): string {

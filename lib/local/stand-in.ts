@@ -11,6 +11,7 @@ import {
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { local } from '../../environments';
@@ -21,6 +22,7 @@ import { Migrator } from '../../lambda/db-migrate/runner';
 import { withServiceLogins } from '../../lambda/db-migrate/service-logins';
 import { ROLLBACK_OUTPUTS } from '../../lambda/rollback/types';
 import { FakeBetfair } from './betfair-server';
+import { Inbox, startInbox } from './inbox';
 import { BOT_METRICS } from '../metrics';
 import { monitoringNames } from '../monitoring/names';
 import { runbookNames } from '../names';
@@ -128,6 +130,8 @@ export interface StandInOptions {
     readonly moto?: number;
     readonly lambda?: number;
     readonly betfair?: number;
+    /** The on-call inbox subscribed to the on-call topic. */
+    readonly inbox?: number;
   };
   /** Progress lines. @default none */
   readonly log?: (line: string) => void;
@@ -143,6 +147,8 @@ export interface StandIn {
   readonly topicArn: string;
   /** The pager's topic of OK notifications (`ops resume` resolves the stop's pages there). */
   readonly resolvedTopicArn: string;
+  /** What the on-call topic delivered (its only subscriber). */
+  readonly inbox: Inbox;
   readonly postgres: TestPostgres;
   readonly betfair: FakeBetfair;
   /** Emulated AWS clients with the contract's settings. */
@@ -196,6 +202,7 @@ async function seed(
   endpoint: string,
   pg: TestPostgres,
   clients: StandIn['aws'],
+  inbox: Inbox,
 ): Promise<Record<string, string>> {
   const { ecs, secrets, cloudwatch } = clients;
   const arns: Record<string, string> = {};
@@ -314,6 +321,12 @@ async function seed(
   const resolvedTopicArn = output('ResolvedTopicArn');
   if (!topicArn || !resolvedTopicArn)
     throw new Error('the emulator created no on-call topics for the local stack');
+  // A deployed stack's topics reach a confirmed subscriber (preflight and status check it); here, the inbox.
+  for (const arn of [topicArn, resolvedTopicArn]) {
+    await new SNSClient({ region: REGION, endpoint }).send(
+      new SubscribeCommand({ TopicArn: arn, Protocol: 'http', Endpoint: inbox.endpoint }),
+    );
+  }
   return { ...outputs, OnCallTopicArn: topicArn, ResolvedTopicArn: resolvedTopicArn };
 }
 
@@ -376,7 +389,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       secrets: new SecretsManagerClient(settings),
       cloudwatch: new CloudWatchClient(settings),
     };
-    const outputs = await seed(moto.endpoint, pg, clients);
+    const inbox = await startInbox(options.ports?.inbox, (m) => log(`on-call page: ${m.split('\n')[0]}`));
+    stops.push(() => inbox.stop());
+    const outputs = await seed(moto.endpoint, pg, clients, inbox);
     Object.assign(process.env, {
       CONFIG_SECRET_ID: outputs.ConfigSecretArn,
       BETFAIR_SECRET_ID: outputs.BetfairSecretArn,
@@ -458,6 +473,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       endpoints: { aws: moto.endpoint, lambda: lambda.endpoint },
       topicArn: outputs.OnCallTopicArn,
       resolvedTopicArn: outputs.ResolvedTopicArn,
+      inbox,
       postgres: pg,
       betfair,
       aws: clients,

@@ -29,6 +29,11 @@ export interface OpsCommand {
    * @default none
    */
   readonly conflicts?: readonly (readonly [string, string])[];
+  /**
+   * Why the command does not apply to `--env local` (the stand-in), in a few words; the command then
+   * refuses `--env local` in one line, before any work. @default it applies to local too
+   */
+  readonly notLocal?: string;
   /** Runs the command; resolves to the process exit code. */
   run(args: OpsArgs, ctx: OpsContext): Promise<number>;
 }

@@ -4,6 +4,7 @@ import { operableEnvironments } from '../../environments';
 import { OperableEnvironmentConfig } from '../../environments/types';
 import { readRuntime, useLocalEndpoints } from '../local/runtime';
 import { runbookNames, RunbookNames } from '../names';
+import { OPERATOR_ROLE_NAME, OPS_COMMAND_ROLES, VIEWER_ROLE_NAME } from '../operator-access';
 
 /** Everything an ops command needs: the environment, its runbook names, its stack outputs, I/O. */
 export interface OpsContext {
@@ -73,10 +74,11 @@ export async function requireOutput(ctx: OpsContext, key: string): Promise<strin
 }
 
 /**
- * AWS error names that mean the caller's credentials cannot be used here: none found, expired,
- * unknown to AWS, or not allowed to do this (often credentials of another account).
+ * AWS error names that mean there are no usable credentials at all: none found, expired, unknown to
+ * AWS. Every call of the command would fail the same way, so the command stops at the first one and
+ * says it once.
  */
-const CREDENTIAL_ERRORS = new Set([
+const UNUSABLE_CREDENTIALS = new Set([
   'CredentialsProviderError',
   'ExpiredToken',
   'ExpiredTokenException',
@@ -85,27 +87,55 @@ const CREDENTIAL_ERRORS = new Set([
   'InvalidSignatureException',
   'SignatureDoesNotMatch',
   'TokenRefreshRequired',
-  'AccessDenied',
-  'AccessDeniedException',
 ]);
+
+/** Names of a refusal: the credentials work but may not do this (often those of another account). */
+const DENIED = new Set(['AccessDenied', 'AccessDeniedException']);
+
+/** True when `err` says there are no usable credentials (not: these may not do this one call). */
+export function unusableCredentials(err: unknown): boolean {
+  const name = (err as { name?: string } | undefined)?.name;
+  return !!name && UNUSABLE_CREDENTIALS.has(name);
+}
+
+/** Who may run each command, in words, from lib/operator-access.ts's table. */
+export function roleNeeded(command: string, env: OperableEnvironmentConfig): string | undefined {
+  switch (OPS_COMMAND_ROLES[command]) {
+    case 'viewer':
+      return `ops ${command} needs the ${VIEWER_ROLE_NAME} role (or ${OPERATOR_ROLE_NAME}) of ${env.stackName}: stack output ViewerRoleArn.`;
+    case 'operator':
+      return `ops ${command} needs the ${OPERATOR_ROLE_NAME} role of ${env.stackName}: stack output OperatorRoleArn.`;
+    case 'administrator':
+      return (
+        `ops ${command} needs an administrator of account ${env.account}: it runs before the first deploy ` +
+        `creates the ${OPERATOR_ROLE_NAME} role (docs/first-deploy.md).`
+      );
+    default:
+      return undefined;
+  }
+}
 
 /**
  * The one wording of a credentials failure for every ops command: what AWS said, the account the
- * environment lives in, how to authenticate to it and check, and `fallback` (what to do if that is
- * not possible now, e.g. the by-hand stop). Undefined when `err` is not a credentials failure.
+ * environment lives in, how to authenticate to it and check, the role `command` needs, and
+ * `fallback` (what to do if that is not possible now, e.g. the by-hand stop). Undefined when `err`
+ * is not a credentials failure.
  */
 export function credentialsProblem(
   err: unknown,
   env: OperableEnvironmentConfig,
   fallback?: string,
+  command?: string,
 ): string | undefined {
   const e = err as { name?: string; message?: string } | undefined;
-  if (!e?.name || !CREDENTIAL_ERRORS.has(e.name)) return undefined;
+  if (!e?.name || !(UNUSABLE_CREDENTIALS.has(e.name) || DENIED.has(e.name))) return undefined;
+  const role = command ? roleNeeded(command, env) : undefined;
   return [
     `AWS did not accept the credentials: ${e.name}: ${e.message}`,
     `${env.name} is AWS account ${env.account} (${env.region}). Authenticate to it, e.g. ` +
       '`aws sso login --profile <profile>` then `export AWS_PROFILE=<profile>`, and check that ' +
       `\`aws sts get-caller-identity\` shows Account ${env.account}.`,
+    ...(role ? [role] : []),
     ...(fallback ? [fallback] : []),
   ].join('\n');
 }

@@ -113,7 +113,7 @@ registerCommand('emergency-stop', {
         requestedBy,
       });
     } catch (err) {
-      const problem = credentialsProblem(err, ctx.env, MANUAL_STOP);
+      const problem = credentialsProblem(err, ctx.env, MANUAL_STOP, 'emergency-stop');
       if (!problem) throw err;
       for (const line of problem.split('\n')) ctx.print(line);
       return 1;

@@ -1,4 +1,5 @@
 import { commands, GLOBAL_OPTIONS, OpsArgs, OptionKind } from './commands';
+import { operableEnvironments } from '../../environments';
 import {
   awsContext,
   credentialsProblem,
@@ -32,6 +33,7 @@ export function parseArgs(argv: readonly string[]): { command: string | undefine
   const options: Record<string, string | boolean> = {};
   for (let i = 0; i < rest.length; i++) {
     const word = rest[i];
+    if (word === '-h') continue; // help, handled by main() before parsing
     if (!word.startsWith('--')) {
       positionals.push(word);
       continue;
@@ -69,11 +71,31 @@ export function parseArgs(argv: readonly string[]): { command: string | undefine
   return { command, args: { positionals, options } };
 }
 
+/** Every `--env` value ops accepts, e.g. `staging|production|local`. */
+export const ENV_VALUES = operableEnvironments.map((e) => e.name).join('|');
+
+/** The usage of every command; `ops help`, `ops --help` and a usage error print it. */
 export function usage(): string {
   return [
-    'Usage: npm run ops -- <command> --env <staging|production> [options]',
+    `Usage: npm run ops -- <command> --env <${ENV_VALUES}> [options]`,
+    '       npm run ops -- <command> --help   (one command, its options and exit codes)',
     '',
     ...[...commands].map(([, c]) => `  ${c.usage}`),
+    '',
+    'Exit codes: 0 done (status: all well), 1 something a person must look at, 2 usage error.',
+  ].join('\n');
+}
+
+/** One command's help: its usage line, every --env value it accepts, and the exit codes. */
+export function commandHelp(name: string): string {
+  const cmd = commands.get(name)!;
+  const envs = operableEnvironments.map((e) => e.name).filter((e) => e !== 'local' || !cmd.notLocal);
+  return [
+    `Usage: npm run ops -- ${cmd.usage}`,
+    '',
+    `  --env <${envs.join('|')}>${cmd.notLocal ? `   (not local: ${cmd.notLocal})` : ''}`,
+    '',
+    'Exit codes: 0 done, 1 something a person must look at, 2 usage error.',
   ].join('\n');
 }
 
@@ -84,20 +106,28 @@ export async function main(
     awsContext(findEnvironment(args.options.env as string | undefined), { yes: args.options.yes === true }),
 ): Promise<number> {
   const command = argv[0];
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
   const cmd = command ? commands.get(command) : undefined;
   if (!cmd) {
-    const asked = command === undefined || command === 'help' || command === '--help';
-    process.stderr.write(`${asked ? '' : `Unknown command "${command}".\n`}${usage()}\n`);
-    return asked ? 0 : 2;
+    // No command is a usage error too: a script that forgot it must not read "done".
+    process.stderr.write(
+      `${command === undefined ? 'A command is missing.' : `Unknown command "${command}".`}\n${usage()}\n`,
+    );
+    return 2;
   }
-  if (argv.includes('--help')) {
-    process.stdout.write(`Usage: npm run ops -- ${cmd.usage}\n`);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${commandHelp(command!)}\n`);
     return 0;
   }
   let ctx: OpsContext | undefined;
   let restoreEndpoint: (() => void) | undefined;
   try {
     const { args } = parseArgs(argv);
+    if (cmd.notLocal && args.options.env === 'local')
+      throw new UsageError(`${command} does not apply to --env local: ${cmd.notLocal}`);
     const envName = typeof args.options.env === 'string' ? args.options.env : undefined;
     // Checked before `--endpoint-url` applies: only the inherited shell variables are refused.
     refuseInheritedEmulator(envName);
@@ -106,7 +136,7 @@ export async function main(
     ctx = makeContext(args);
     return await cmd.run(args, ctx);
   } catch (err) {
-    const explained = ctx && credentialsProblem(err, ctx.env);
+    const explained = ctx && credentialsProblem(err, ctx.env, undefined, command);
     process.stderr.write(`error: ${explained ?? (err as Error).message}\n`);
     return err instanceof UsageError ? 2 : 1;
   } finally {

@@ -99,6 +99,34 @@ async function confirmDowns(ctx: OpsContext, plan: OperatorResponse): Promise<bo
   return ctx.confirm(`Run ${downs.length} down migration(s) on ${ctx.env.name}?`);
 }
 
+/**
+ * `goto V` to a version the deployed files do not have: golang-migrate's own words ("no migration
+ * found for version V: read down for version V .: file does not exist") name neither the mistake
+ * nor the fix, and nothing has run yet, so say both before running anything.
+ */
+function refuseUnknownTarget(version: string, plan: OperatorResponse): void {
+  const missing = plan.output.find((l) => l.includes(`no migration found for version ${version}`));
+  if (!missing || plan.steps.length > 0) return;
+  throw new UsageError(
+    `goto ${version}: ${version} is not a version of the deployed migrations (the database is at ` +
+      `${plan.version ?? 'no version'}); nothing was run. A version is the number before "_" in ` +
+      'migrations/<version>_<title>.up.sql, e.g. migrate goto 20240115120000',
+  );
+}
+
+/** One line that says what the command did, after golang-migrate's own lines (some print none, e.g. force). */
+function outcome(ctx: OpsContext, request: MigrateRequest, result: OperatorResponse): string {
+  const now = `${result.version ?? 'no version'}${result.dirty ? ' (dirty)' : ''}`;
+  const ran = result.steps.length;
+  const did =
+    request.command === 'force'
+      ? `forced the recorded version to ${request.version}, no migration ran`
+      : request.command === 'ensure-partitions'
+        ? 'partition upkeep done'
+        : `${ran} migration file(s) ran`;
+  return `${ctx.env.name}: migrate ${request.command} done: ${did}; the database is at version ${now}`;
+}
+
 registerCommand('migrate', {
   usage:
     `migrate <${VERBS}> --env <env> [--yes] [--end-service-sessions]   golang-migrate's verbs, run inside the VPC ` +
@@ -119,13 +147,15 @@ registerCommand('migrate', {
     const lambda = new LambdaClient({ region: ctx.env.region, maxAttempts: 1 });
     if (request.command === 'down' || request.command === 'goto') {
       const plan = await invoke(lambda, functionName, { ...request, dryRun: true });
+      if (request.command === 'goto') refuseUnknownTarget(request.version, plan);
       if (!(await confirmDowns(ctx, plan))) {
-        ctx.print('Not applying down migrations');
+        ctx.print('Not applying down migrations: nothing changed (confirm interactively, or pass --yes).');
         return 1;
       }
     }
     const result = await invoke(lambda, functionName, request);
     for (const line of result.output) ctx.print(line);
+    if (request.command !== 'version') ctx.print(outcome(ctx, request, result));
     return result.exitCode;
   },
 });

@@ -26,6 +26,7 @@ registerCommand('pager', {
   usage:
     'pager set-url --env <env> --url <https://…>   write the pager URL into its secret and the new version id into environments/<env>.ts (the next deploy subscribes that URL)',
   options: { url: 'value' },
+  notLocal: 'the stand-in has no pager; its on-call inbox prints each page',
   maxPositionals: 1,
   async run(args, ctx) {
     if (args.positionals[0] !== 'set-url')

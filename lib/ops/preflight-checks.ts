@@ -26,6 +26,7 @@ import { EnvironmentConfig } from '../../environments/types';
 import { registryStackName } from '../app';
 import { RunbookNames } from '../names';
 import { TemplateFacts, TemplateReference } from './template-facts';
+import { unusableCredentials } from './context';
 
 /** Outcome of one check. `skip` means not applicable yet (e.g. before the first deploy); it does not fail. */
 export interface CheckResult {
@@ -609,6 +610,8 @@ export async function runPreflight(input: PreflightInput, clients: PreflightClie
     try {
       results.push(await check(input, clients));
     } catch (err) {
+      // No usable credentials: every check would fail alike; the CLI says it once, with the role.
+      if (unusableCredentials(err)) throw err;
       const name = check.name
         .replace(/^check/, '')
         .replace(/([a-z])([A-Z])/g, '$1 $2')
@@ -617,7 +620,7 @@ export async function runPreflight(input: PreflightInput, clients: PreflightClie
         name,
         status: 'fail',
         detail: `could not check: ${message(err)}`,
-        fix: 'use credentials that may read it (the operator role), then run preflight again',
+        fix: `use credentials of an administrator of account ${input.env.account}, then run preflight again`,
       });
     }
   }

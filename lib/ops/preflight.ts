@@ -9,7 +9,6 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentConfig } from '../../environments/types';
 import { registerCommand } from './commands';
-import { UsageError } from './context';
 import { CheckResult, PreflightClients, runPreflight } from './preflight-checks';
 import { templateFacts } from './template-facts';
 
@@ -58,12 +57,11 @@ registerCommand('preflight', {
   usage:
     'preflight --env <env> [--assembly <dir>]   read-only checks before a deploy (account, bootstrap, quotas, roles, and every image, secret, parameter and import the synthesized templates read; protection; subscriptions); --assembly reads an existing cdk synth output',
   options: { assembly: 'value' },
+  notLocal: 'preflight checks an AWS account before a deploy, and the stand-in is never deployed',
   async run(args, ctx) {
     const env = ctx.env;
-    if (env.name === 'local')
-      throw new UsageError(
-        'preflight checks an AWS account before a deploy; the local stand-in is never deployed',
-      );
+    // main() refuses --env local first (notLocal); this narrows the type.
+    if (env.name === 'local') throw new Error('preflight has no local environment');
     const assembly = typeof args.options.assembly === 'string' ? args.options.assembly : undefined;
     const facts = templateFacts(env, assembly);
     ctx.print(

@@ -30,6 +30,7 @@ registerCommand('protect', {
   usage:
     'protect --env <env>   after the first create of the stack: write stackCreated: true into environments/<env>.ts, so the next deploy turns on termination and deletion protection',
   options: {},
+  notLocal: 'protection is for a deployed stack; the stand-in is never deployed',
   async run(_args, ctx) {
     if (ctx.env.name === 'local')
       throw new UsageError('protect is for a deployed environment; the local stand-in is never deployed');

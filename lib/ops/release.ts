@@ -13,6 +13,7 @@ import { registerCommand } from './commands';
 import { UsageError } from './context';
 import { matchesReleasePattern } from '../registry';
 import { pinImage } from './pin';
+import { configKey, parseService, SERVICE_USAGE } from './service-names';
 
 const errorName = (err: unknown) => (err as { name?: string }).name ?? '';
 
@@ -72,8 +73,7 @@ function shellQuote(text: string): string {
  * and writes `imageTag` + `imageDigest` into `environments/<env>.ts` for a pull request.
  */
 registerCommand('release', {
-  usage:
-    'release --env <env> --service <bot|ml> --tag <tag> [--source-profile <p>] [--target-profile <p>] [--accept-scan-status <status> --reason "<why>"]   pin the digest of a tag staging tested into environments/<env>.ts (after checking its scan and its replica)',
+  usage: `release --env <env> --service ${SERVICE_USAGE} --tag <tag> [--source-profile <p>] [--target-profile <p>] [--accept-scan-status <status> --reason "<why>"]   pin the digest of a tag staging tested into environments/<env>.ts (after checking its scan and its replica)`,
   options: {
     service: 'value',
     tag: 'value',
@@ -82,13 +82,11 @@ registerCommand('release', {
     'accept-scan-status': 'value',
     reason: 'value',
   },
+  notLocal:
+    'release pins an image into a deployed environment (environments/<env>.ts); the stand-in runs local images',
   async run(args, ctx) {
     const accepted = acceptedScan(args.options);
-    const key = args.options.service;
-    if (key !== 'bot' && key !== 'ml')
-      throw new UsageError(
-        `--service ${key === undefined ? 'is missing' : `"${String(key)}"`}: use --service bot or --service ml`,
-      );
+    const key = configKey(parseService(args.options.service));
     const tag = args.options.tag;
     if (typeof tag !== 'string')
       throw new UsageError('--tag is missing: --tag <the tag staging tested, e.g. v1.2.4>');

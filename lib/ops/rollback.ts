@@ -1,16 +1,10 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { invokeFunction } from './invoke';
 import { formatReport } from '../../lambda/rollback/report';
-import {
-  NothingToDo,
-  ROLLBACK_OUTPUTS,
-  RollbackInput,
-  RollbackReport,
-  SERVICE_KEYS,
-  ServiceKey,
-} from '../../lambda/rollback/types';
+import { NothingToDo, ROLLBACK_OUTPUTS, RollbackInput, RollbackReport } from '../../lambda/rollback/types';
 import { registerCommand } from './commands';
 import { OpsContext, requireOutput, UsageError } from './context';
+import { parseService, SERVICE_USAGE } from './service-names';
 
 /** Nothing-to-do reasons after which the operator has nothing left to do (exit 0). */
 const SETTLED = new Set<NothingToDo>([
@@ -54,16 +48,11 @@ function exitCode(report: RollbackReport): number {
 }
 
 registerCommand('rollback', {
-  usage:
-    'rollback --env <env> --service <bot|ml-service> [--to <revision>] [--dry-run | --yes] [--reason "<why>"] [--by <name>]   show the rollback plan; --yes carries it out; --to names a revision (how to roll forward, or further back)',
+  usage: `rollback --env <env> --service ${SERVICE_USAGE} [--to <revision>] [--dry-run | --yes] [--reason "<why>"] [--by <name>]   show the rollback plan; --yes carries it out; --to names a revision (how to roll forward, or further back)`,
   options: { service: 'value', yes: 'flag', 'dry-run': 'flag', to: 'value', reason: 'value', by: 'value' },
   conflicts: [['dry-run', 'yes']],
   async run(args, ctx) {
-    const service = args.options.service;
-    if (!SERVICE_KEYS.includes(service as ServiceKey))
-      throw new UsageError(
-        `--service ${typeof service === 'string' ? `"${service}" is not a service` : 'is missing'}: use --service ${SERVICE_KEYS.join(' | ')}`,
-      );
+    const service = parseService(args.options.service);
     const to = args.options.to as string | undefined;
     if (
       to !== undefined &&
@@ -79,7 +68,7 @@ registerCommand('rollback', {
     const planner = await requireOutput(ctx, ROLLBACK_OUTPUTS.plan);
     // One attempt: an SDK retry after a slow response would invoke the rollback a second time.
     const lambda = new LambdaClient({ region: ctx.env.region, maxAttempts: 1 });
-    const base = { service: service as ServiceKey, requestedBy, reason, ...(to ? { to } : {}) };
+    const base = { service, requestedBy, reason, ...(to ? { to } : {}) };
     const again = `npm run ops -- rollback --env ${ctx.env.name} --service ${service}${to ? ` --to ${to}` : ''}`;
 
     let plan: RollbackReport;
@@ -103,7 +92,7 @@ registerCommand('rollback', {
 
     ctx.print('');
     ctx.print(`Rolling ${service} in ${ctx.env.name} as planned (waits until the service is stable)…`);
-    const actor = await requireOutput(ctx, ROLLBACK_OUTPUTS[service as ServiceKey]);
+    const actor = await requireOutput(ctx, ROLLBACK_OUTPUTS[service]);
     const started = new Date();
     let result: RollbackReport;
     try {

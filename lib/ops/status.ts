@@ -1,5 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, DescribeAlarmsCommand, StateValue } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { invokeFunction } from './invoke';
@@ -8,7 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { monitoringNames } from '../monitoring/names';
 import { registerCommand } from './commands';
-import { OpsContext } from './context';
+import { credentialsProblem, OpsContext, unusableCredentials } from './context';
 
 /** One part of the status screen: its value, or the error that kept it from being read. */
 export type Section<T> =
@@ -41,18 +41,29 @@ export interface ServiceStatus {
   readonly deployments: readonly DeploymentStatus[];
 }
 
-/** The live-trading flag and, after an emergency stop, who stopped trading and why. */
+/**
+ * The live-trading flag as the config secret holds it, with the last emergency stop and the last
+ * resume it records (the emergency-stop function writes `stopped_*`, `ops resume` writes `resumed_*`).
+ */
 export interface LiveTradingStatus {
   /** true/false as stored; undefined when the key is missing or not a boolean (the bot treats that as off). */
   readonly enabled: boolean | undefined;
   readonly stoppedBy?: string;
+  /** ISO time of the last emergency stop. */
   readonly stoppedAt?: string;
   readonly stoppedReason?: string;
+  readonly resumedBy?: string;
+  /** ISO time of the last `ops resume`. */
+  readonly resumedAt?: string;
+  /** What environments/ configures (`liveTradingEnabled`): `resume` restores this. */
+  readonly configured: boolean;
 }
 
-/** An alarm in ALARM. */
+/** One alarm under the environment's prefix, in the state DescribeAlarms returned for it. */
 export interface AlarmStatus {
   readonly name: string;
+  /** StateValue as returned (ALARM, OK, INSUFFICIENT_DATA); `?` when missing. */
+  readonly state: string;
   readonly since?: Date;
   readonly reason?: string;
 }
@@ -76,6 +87,7 @@ export interface StatusReport {
     readonly (ServiceStatus | { readonly name: string; readonly missing: string })[]
   >;
   readonly liveTrading: Section<LiveTradingStatus>;
+  /** Every alarm under the prefix, whatever its state. */
   readonly alarms: Section<readonly AlarmStatus[]>;
   /** The migration function's `version` answer, or undefined when the stack has no such function. */
   readonly migration: Section<string | undefined>;
@@ -156,9 +168,17 @@ async function readLiveTrading(ctx: OpsContext, secrets: SecretsManagerClient): 
     stoppedBy: text(parsed.stopped_by),
     stoppedAt: text(parsed.stopped_at),
     stoppedReason: text(parsed.stopped_reason),
+    resumedBy: text(parsed.resumed_by),
+    resumedAt: text(parsed.resumed_at),
+    configured: ctx.env.liveTradingEnabled,
   };
 }
 
+/**
+ * Every alarm under the prefix with the state DescribeAlarms returns for each. No StateValue
+ * filter: moto ignores it when a name prefix is given, and counting OK and INSUFFICIENT_DATA
+ * alarms too shows that the prefix matched something.
+ */
 async function readAlarms(prefix: string, cloudwatch: CloudWatchClient): Promise<AlarmStatus[]> {
   const alarms: AlarmStatus[] = [];
   let NextToken: string | undefined;
@@ -166,17 +186,33 @@ async function readAlarms(prefix: string, cloudwatch: CloudWatchClient): Promise
     const res = await cloudwatch.send(
       new DescribeAlarmsCommand({
         AlarmNamePrefix: prefix,
-        StateValue: StateValue.ALARM,
         AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
         NextToken,
       }),
     );
     for (const a of [...(res.MetricAlarms ?? []), ...(res.CompositeAlarms ?? [])]) {
-      alarms.push({ name: a.AlarmName ?? '?', since: a.StateUpdatedTimestamp, reason: a.StateReason });
+      alarms.push({
+        name: a.AlarmName ?? '?',
+        state: a.StateValue ?? '?',
+        since: a.StateUpdatedTimestamp,
+        reason: a.StateReason,
+      });
     }
     NextToken = res.NextToken;
   } while (NextToken);
   return alarms.sort((a, b) => (a.since?.getTime() ?? 0) - (b.since?.getTime() ?? 0));
+}
+
+/**
+ * An emergency stop is in force when one is recorded and no resume is recorded after it. Times
+ * are the ISO strings both writers use; an unparseable one counts as "no resume after it".
+ */
+export function stopInForce(flag: LiveTradingStatus): boolean {
+  if (!flag.stoppedAt) return false;
+  if (!flag.resumedAt) return true;
+  const stopped = Date.parse(flag.stoppedAt);
+  const resumed = Date.parse(flag.resumedAt);
+  return Number.isNaN(stopped) || Number.isNaN(resumed) || resumed < stopped;
 }
 
 async function readMigration(ctx: OpsContext, lambda: LambdaClient): Promise<string | undefined> {
@@ -203,18 +239,34 @@ async function readStack(ctx: OpsContext, cfn: CloudFormationClient): Promise<St
   };
 }
 
-/** Reads every section at once; a failed call spoils only its own section. */
+/**
+ * Reads every section at once; a failed call spoils only its own section. Without usable
+ * credentials every section would fail alike, so that error is thrown once instead (the CLI words
+ * it with the role status needs), and so is a refusal that every section got.
+ */
 export async function collectStatus(ctx: OpsContext): Promise<StatusReport> {
   const region = ctx.env.region;
   const alarmPrefix = `${monitoringNames(ctx.env.name).alarmPrefix}-`;
+  const errors: unknown[] = [];
+  const read = <T>(reader: () => Promise<T>) =>
+    section(() =>
+      reader().catch((err: unknown) => {
+        errors.push(err);
+        throw err;
+      }),
+    );
   const [services, liveTrading, alarms, migration, stack, subscriptions] = await Promise.all([
-    section(() => readServices(ctx, new ECSClient({ region }))),
-    section(() => readLiveTrading(ctx, new SecretsManagerClient({ region }))),
-    section(() => readAlarms(alarmPrefix, new CloudWatchClient({ region }))),
-    section(() => readMigration(ctx, new LambdaClient({ region }))),
-    section(() => readStack(ctx, new CloudFormationClient({ region }))),
-    section(async () => readTopicSubscriptions(await ctx.outputs(), new SNSClient({ region }))),
+    read(() => readServices(ctx, new ECSClient({ region }))),
+    read(() => readLiveTrading(ctx, new SecretsManagerClient({ region }))),
+    read(() => readAlarms(alarmPrefix, new CloudWatchClient({ region }))),
+    read(() => readMigration(ctx, new LambdaClient({ region }))),
+    read(() => readStack(ctx, new CloudFormationClient({ region }))),
+    read(async () => readTopicSubscriptions(await ctx.outputs(), new SNSClient({ region }))),
   ]);
+  const unusable = errors.find(unusableCredentials);
+  if (unusable) throw unusable;
+  const names = new Set(errors.map((e) => (e as { name?: string }).name));
+  if (errors.length === 6 && names.size === 1 && credentialsProblem(errors[0], ctx.env)) throw errors[0];
   return {
     environment: ctx.env.name,
     stackName: ctx.env.stackName,
@@ -244,6 +296,46 @@ export function shortImage(image: string): string {
 const LABEL = 16;
 const label = (text: string) => text.padEnd(LABEL);
 const failed = (s: { error: string }) => `error: ${s.error}`;
+
+/** `12 OK, 3 INSUFFICIENT_DATA`: how many alarms are in each state, states in a fixed order. */
+function countStates(alarms: readonly AlarmStatus[]): string {
+  const counts = new Map<string, number>();
+  for (const a of alarms) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
+  return [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([state, n]) => `${n} ${state}`)
+    .join(', ');
+}
+
+/**
+ * The live-trading verdict, first line after the label: ON, OFF by an emergency stop (in force while
+ * no resume is recorded after it), OFF by configuration, or a flag that disagrees with both.
+ */
+export function liveTradingLines(flag: LiveTradingStatus, environment: string): string[] {
+  const configFile = `environments/${environment}.ts`;
+  const stop = `emergency stop by ${flag.stoppedBy ?? 'unknown'} at ${flag.stoppedAt}${flag.stoppedReason ? `: ${flag.stoppedReason}` : ''}`;
+  const resumed = flag.resumedAt
+    ? `resumed by ${flag.resumedBy ?? 'unknown'} at ${flag.resumedAt}`
+    : undefined;
+  if (flag.enabled === undefined)
+    return ['unreadable: live_trading_enabled is missing or not true/false (the bot treats this as OFF)'];
+  if (flag.enabled)
+    return flag.configured
+      ? ['ON']
+      : [`ON, though ${configFile} configures it OFF (liveTradingEnabled: false): someone set it by hand`];
+  if (stopInForce(flag))
+    return [
+      `OFF: ${stop}`,
+      `no resume since; after fixing the cause: npm run ops -- resume --env ${environment}`,
+    ];
+  const history = flag.stoppedAt ? [`last ${stop}; ${resumed}`] : [];
+  if (!flag.configured)
+    return [`OFF by configuration (liveTradingEnabled: false in ${configFile})`, ...history];
+  return [
+    `OFF, though ${configFile} configures it ON and no emergency stop is in force: someone set it by hand`,
+    ...history,
+  ];
+}
 
 /** The status screen, one line per string. Pure: tests feed it reports built from mocked answers. */
 export function formatStatus(report: StatusReport, now: Date): string[] {
@@ -279,32 +371,26 @@ export function formatStatus(report: StatusReport, now: Date): string[] {
       `${label('Live trading')}${failed(report.liveTrading)} (the bot treats an unreadable flag as OFF)`,
     );
   } else {
-    const flag = report.liveTrading.value;
-    const state =
-      flag.enabled === true
-        ? 'ON'
-        : flag.enabled === false
-          ? 'OFF'
-          : 'unreadable: live_trading_enabled is missing or not true/false (the bot treats this as OFF)';
-    lines.push(`${label('Live trading')}${state}`);
-    if (flag.enabled === false && flag.stoppedBy) {
-      lines.push(
-        `${label('')}stopped by ${flag.stoppedBy} at ${flag.stoppedAt ?? 'unknown time'}` +
-          `${flag.stoppedReason ? `: ${flag.stoppedReason}` : ''}`,
-      );
-    }
+    const [first, ...more] = liveTradingLines(report.liveTrading.value, report.environment);
+    lines.push(`${label('Live trading')}${first}`, ...more.map((l) => `${label('')}${l}`));
   }
   lines.push('');
 
   if (!report.alarms.ok) {
     lines.push(`${label('Alarms')}${failed(report.alarms)}`);
-  } else if (report.alarms.value.length === 0) {
-    lines.push(`${label('Alarms')}none in ALARM (${report.alarmPrefix}*)`);
   } else {
-    lines.push(`Alarms in ALARM (${report.alarms.value.length})`);
-    for (const a of report.alarms.value) {
-      const reason = a.reason ? `: ${a.reason.length > 100 ? `${a.reason.slice(0, 99)}…` : a.reason}` : '';
-      lines.push(`  ${a.name} since ${formatTime(a.since)}${reason}`);
+    const all = report.alarms.value;
+    const firing = all.filter((a) => a.state === 'ALARM');
+    const counts = countStates(all.filter((a) => a.state !== 'ALARM'));
+    const scope = `${report.alarmPrefix}*`;
+    if (all.length === 0) lines.push(`${label('Alarms')}none found under ${scope}`);
+    else if (firing.length === 0) lines.push(`${label('Alarms')}none in ALARM; ${counts} (${scope})`);
+    else {
+      lines.push(`Alarms in ALARM (${firing.length})${counts ? `; ${counts}` : ''} (${scope})`);
+      for (const a of firing) {
+        const reason = a.reason ? `: ${a.reason.length > 100 ? `${a.reason.slice(0, 99)}…` : a.reason}` : '';
+        lines.push(`  ${a.name} since ${formatTime(a.since)}${reason}`);
+      }
     }
   }
   lines.push('');
@@ -354,7 +440,8 @@ export function formatStatus(report: StatusReport, now: Date): string[] {
       lines.push(
         `  ${svc.name.padEnd(LABEL - 2)}${latest.rolloutState ?? latest.status} ${latest.taskDefinition} ` +
           `at ${formatTime(latest.updatedAt)}` +
-          `${latest.rolloutStateReason ? `: ${latest.rolloutStateReason}` : ''}` +
+          // ECS keeps the reason of an earlier state ("… in progress.") on a COMPLETED deployment.
+          `${latest.rolloutStateReason && latest.rolloutState !== 'COMPLETED' ? `: ${latest.rolloutStateReason}` : ''}` +
           `${draining.length > 0 ? `; still running ${draining.join(', ')}` : ''}`,
       );
     }
@@ -362,27 +449,68 @@ export function formatStatus(report: StatusReport, now: Date): string[] {
   return lines;
 }
 
-/** True when every section could be read and every alarm topic reaches a confirmed subscriber. */
-export function complete(report: StatusReport): boolean {
-  const sections = [report.services, report.liveTrading, report.alarms, report.migration, report.stack];
-  const routed =
-    !report.subscriptions ||
-    (report.subscriptions.ok && report.subscriptions.value.every((t) => !subscriptionProblem(t)));
-  return (
-    routed &&
-    sections.every((s) => s.ok) &&
-    (!report.services.ok || report.services.value.every((s) => 'missing' in s || s.images.ok))
-  );
+/**
+ * What a person must look at, one line each; empty when all is well. A section that could not be
+ * read, an alarm topic that reaches nobody, an alarm in ALARM, live trading not as configured, a
+ * service below its desired count, a failed deployment or stack update, a dirty migration.
+ */
+export function attention(report: StatusReport): string[] {
+  const out: string[] = [];
+  const sections = {
+    services: report.services,
+    'live trading': report.liveTrading,
+    alarms: report.alarms,
+    migration: report.migration,
+    stack: report.stack,
+    ...(report.subscriptions ? { 'alarm routing': report.subscriptions } : {}),
+  };
+  for (const [name, s] of Object.entries(sections)) if (!s.ok) out.push(`${name}: could not be read`);
+  if (report.subscriptions?.ok)
+    for (const t of report.subscriptions.value) {
+      const problem = subscriptionProblem(t);
+      if (problem) out.push(`alarm routing: ${problem}`);
+    }
+  if (report.alarms.ok) {
+    if (report.alarms.value.length === 0) out.push(`alarms: none found under ${report.alarmPrefix}*`);
+    for (const a of report.alarms.value) if (a.state === 'ALARM') out.push(`alarm ${a.name} in ALARM`);
+  }
+  if (report.liveTrading.ok) {
+    const flag = report.liveTrading.value;
+    if (flag.enabled === undefined) out.push('live trading: flag unreadable');
+    else if (stopInForce(flag) && flag.enabled === false) out.push('live trading: emergency stop in force');
+    else if (flag.enabled !== flag.configured) out.push('live trading: not as configured');
+  }
+  if (report.services.ok)
+    for (const svc of report.services.value) {
+      if ('missing' in svc) {
+        out.push(`${svc.name}: not found`);
+        continue;
+      }
+      if (!svc.images.ok) out.push(`${svc.name}: image could not be read`);
+      if (svc.running < svc.desired) out.push(`${svc.name}: running ${svc.running} of ${svc.desired}`);
+      if (svc.deployments[0]?.rolloutState === 'FAILED') out.push(`${svc.name}: last deployment FAILED`);
+    }
+  if (report.migration.ok && report.migration.value?.includes('(dirty')) out.push('migration: dirty');
+  if (report.stack.ok && /FAILED|ROLLBACK/.test(report.stack.value.status))
+    out.push(`stack: ${report.stack.value.status}`);
+  return out;
 }
 
 registerCommand('status', {
   usage:
-    'status --env <env>   one screen: services (running/desired, image), live trading, alarms in ALARM, migration version, last deployment',
+    'status --env <env>   one screen: services (running/desired, image), live trading, alarms by state, migration version, last deployment; exit 0 all well, 1 something to look at',
   options: {},
   async run(_args, ctx) {
     const report = await collectStatus(ctx);
     for (const line of formatStatus(report, new Date())) ctx.print(line);
-    // Exit 1 when something could not be read or an alarm topic reaches nobody, so scripts notice; alarms alone do not fail it.
-    return complete(report) ? 0 : 1;
+    // Exit codes (docs/runbooks.md): 0 all well, 1 something a person must look at, 2 usage.
+    const look = attention(report);
+    ctx.print('');
+    if (look.length === 0) ctx.print('All well.');
+    else {
+      ctx.print(`Needs a look (${look.length}):`);
+      for (const line of look) ctx.print(`  - ${line}`);
+    }
+    return look.length === 0 ? 0 : 1;
   },
 });

@@ -85,13 +85,22 @@ test('version with no migration prints the CLI error and exits 1', async () => {
 });
 
 test('up prints one line per migration, without asking', async () => {
-  lambda
-    .on(InvokeCommand)
-    .resolves(reply(response({ command: 'up', output: ['20240201090000/u ml_predictions (41.2ms)'] })));
+  lambda.on(InvokeCommand).resolves(
+    reply(
+      response({
+        command: 'up',
+        steps: [{ version: '20240201090000', target: '20240201090000', direction: 'up', file: 'x.up.sql' }],
+        output: ['20240201090000/u ml_predictions (41.2ms)'],
+      }),
+    ),
+  );
   const { ctx, lines, questions } = context();
   expect(await main(['migrate', 'up', '--env', 'staging'], () => ctx)).toBe(0);
   expect(sent()).toEqual([{ command: 'up' }]);
-  expect(lines).toEqual(['20240201090000/u ml_predictions (41.2ms)']);
+  expect(lines).toEqual([
+    '20240201090000/u ml_predictions (41.2ms)',
+    'staging: migrate up done: 1 migration file(s) ran; the database is at version 20240201090000',
+  ]);
   expect(questions).toEqual([]);
 });
 
@@ -103,7 +112,7 @@ test('down N lists the files it will run, asks, and runs nothing when declined',
   expect(lines).toEqual([
     'staging: the database is at version 20240201090000. These down migrations will run, in order (they can drop tables and the data in them):',
     '  20240201090000_ml_predictions.down.sql  -> version 20240125090000',
-    'Not applying down migrations',
+    'Not applying down migrations: nothing changed (confirm interactively, or pass --yes).',
   ]);
   expect(questions).toEqual(['Run 1 down migration(s) on staging?']);
 });
@@ -127,7 +136,10 @@ test('down N runs the down migrations once confirmed', async () => {
     { command: 'down', steps: 1, dryRun: true },
     { command: 'down', steps: 1 },
   ]);
-  expect(lines[lines.length - 1]).toBe('20240201090000/d ml_predictions (9ms)');
+  expect(lines.slice(-2)).toEqual([
+    '20240201090000/d ml_predictions (9ms)',
+    'staging: migrate down done: 0 migration file(s) ran; the database is at version 20240125090000',
+  ]);
 });
 
 test('--end-service-sessions reaches the function with down (a down past the service roles ends their sessions)', async () => {
@@ -175,11 +187,54 @@ test("goto to a lower version asks first (the guide's goto 20240115120000)", asy
   expect(questions).toHaveLength(1);
 });
 
-test('force sends the version as a string, -1 included', async () => {
+test('force sends the version as a string, -1 included, and says what it did (golang-migrate prints nothing)', async () => {
   lambda.on(InvokeCommand).resolves(reply(response({ command: 'force', version: null, output: [] })));
-  const { ctx } = context();
+  const { ctx, lines } = context();
   expect(await main(['migrate', 'force', '-1', '--env', 'staging'], () => ctx)).toBe(0);
   expect(sent()).toEqual([{ command: 'force', version: '-1' }]);
+  expect(lines).toEqual([
+    'staging: migrate force done: forced the recorded version to -1, no migration ran; the database is at version no version',
+  ]);
+});
+
+test('every verb but version ends with one line saying what it did', async () => {
+  for (const verb of ['up', 'ensure-partitions']) {
+    lambda.reset();
+    lambda.on(InvokeCommand).resolves(reply(response({ command: verb as 'up', output: [] })));
+    const { ctx, lines } = context();
+    expect(await main(['migrate', verb, '--env', 'staging'], () => ctx)).toBe(0);
+    expect(lines[lines.length - 1]).toMatch(
+      new RegExp(`^staging: migrate ${verb} done: .*version 20240201090000$`),
+    );
+  }
+});
+
+test('goto to a version the files do not have: a clear usage error before anything runs', async () => {
+  lambda.on(InvokeCommand).resolves(
+    reply(
+      response({
+        command: 'goto',
+        dryRun: true,
+        output: [
+          'then fail: no migration found for version 12345: read down for version 12345 .: file does not exist',
+        ],
+        exitCode: 1,
+      }),
+    ),
+  );
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const { ctx, questions } = context(true);
+    expect(await main(['migrate', 'goto', '12345', '--env', 'staging'], () => ctx)).toBe(2);
+    expect(String(stderr.mock.calls[0][0])).toBe(
+      'error: goto 12345: 12345 is not a version of the deployed migrations (the database is at 20240201090000); ' +
+        'nothing was run. A version is the number before "_" in migrations/<version>_<title>.up.sql, e.g. migrate goto 20240115120000\n',
+    );
+    expect(sent()).toEqual([{ command: 'goto', version: '12345', dryRun: true }]);
+    expect(questions).toEqual([]);
+  } finally {
+    stderr.mockRestore();
+  }
 });
 
 test('ensure-partitions runs the daily partition upkeep by hand', async () => {

@@ -8,7 +8,7 @@
  * at start-up otherwise. Amazon RDS User Guide, "Using SSL/TLS to encrypt a connection to a DB
  * instance" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html): clients
  * verify the server against the RDS CA bundle, which is not in the system trust store; libpq reads it
- * from `PGSSLROOTCERT`. README "The runtime contract" says what the images must contain.
+ * from `PGSSLROOTCERT`. docs/runtime-contract.md "The runtime contract" says what the images must contain.
  */
 import { allResources, expectChecked } from './walk';
 

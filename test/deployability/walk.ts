@@ -1,16 +1,13 @@
 /**
- * Shared walker of test/deployability/: synthesizes every stack the app defines (lib/app.ts, the same
- * set `bin/app.ts` deploys) once per test file and lets a rule visit their resources generically.
+ * Shared walker of test/deployability/: reads every stack the app defines (lib/app.ts, the same set
+ * `bin/app.ts` deploys), synthesized once per jest run, and lets a rule visit their resources generically.
  *
  * A rule file walks resources by type or property, never by logical id, collects violations as
  * readable strings, counts what it checked, and ends with `expectChecked`, so it cannot pass
  * vacuously when a refactor removes what it guards. Each rule file names the AWS document it encodes.
  */
-import { App } from 'aws-cdk-lib';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { defineStacks } from '../../lib/app';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { sharedAssemblyDir } from '../helpers/shared-assembly';
 
 /** One resource of a template, as far as the rules read it. */
 export interface CfnResource {
@@ -42,39 +39,19 @@ export interface Located {
   readonly where: string;
 }
 
-/** cdk.json's feature flags: the CLI passes them to the app, so the walker must too. */
-const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
-).context;
-
 let cache: SynthesizedStack[] | undefined;
 
 /**
- * Every stack the app synthesizes, without bundling Lambda code (no rule reads it). The cloud
- * assembly is written to a temporary directory that is removed before this returns.
+ * Every stack the app synthesizes, without bundling Lambda code (no rule reads it), read from the
+ * run's one synthesis of the app (test/helpers/shared-assembly.ts, path metadata on).
  */
 export function appStacks(): SynthesizedStack[] {
-  if (cache) return cache;
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'deployability-'));
-  try {
-    const app = new App({
-      outdir,
-      context: {
-        ...CDK_JSON_CONTEXT,
-        'aws:cdk:bundling-stacks': [],
-        'aws:cdk:enable-path-metadata': true,
-      },
-    });
-    defineStacks(app);
-    cache = app.synth().stacksRecursively.map((artifact) => ({
-      name: artifact.stackName,
-      account: artifact.environment.account,
-      region: artifact.environment.region,
-      resources: (artifact.template as { Resources?: Record<string, CfnResource> }).Resources ?? {},
-    }));
-  } finally {
-    fs.rmSync(outdir, { recursive: true, force: true });
-  }
+  cache ??= new CloudAssembly(sharedAssemblyDir()).stacksRecursively.map((artifact) => ({
+    name: artifact.stackName,
+    account: artifact.environment.account,
+    region: artifact.environment.region,
+    resources: (artifact.template as { Resources?: Record<string, CfnResource> }).Resources ?? {},
+  }));
   return cache;
 }
 

@@ -1,59 +1,80 @@
-import { App } from 'aws-cdk-lib';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import type { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { environments } from '../../environments';
 import { EnvironmentConfig } from '../../environments/types';
-import { addEnvironmentStacks } from '../../lib/app';
-import { CleverBetterStack } from '../../lib/clever-better-stack';
-import { RegistryStack } from '../../lib/registry-stack';
-
-/** cdk.json's feature flags: the CLI passes them to the app, so the tests must too. */
-const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
-).context;
+import type { CleverBetterStack } from '../../lib/clever-better-stack';
+import type { RegistryStack } from '../../lib/registry-stack';
+import { registryStackName } from '../../lib/stack-names';
+import { cdkJsonContext, templateOf } from './shared-assembly';
 
 /**
  * Builds the real app (both environments from environments/) without bundling Lambda code, which
- * template assertions do not need and which would make every test file pay for esbuild.
+ * template assertions do not need and which would make every test file pay for esbuild. For tests
+ * that need the construct tree (`stack.getLogicalId`, `stack.resolve`, changed configs); a test that
+ * needs only templates uses {@link synthesized}, which reads the run's one synthesis.
  */
 export function buildApp(
   configs: readonly EnvironmentConfig[] = environments,
   outdir?: string,
 ): { app: App; stacks: CleverBetterStack[]; registries: RegistryStack[] } {
-  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  // Required here: files that only read templates never load the app's code.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { App: AppClass } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { addEnvironmentStacks } = require('../../lib/app') as typeof import('../../lib/app');
+  const app = new AppClass({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   return { app, ...addEnvironmentStacks(app, configs) };
 }
 
-const cache = new Map<string, { stack: CleverBetterStack; template: Template }>();
-const registryCache = new Map<string, { stack: RegistryStack; template: Template }>();
+/** The real app's construct tree, built at most once per test file, and only when a test asks for a stack. */
+let built: ReturnType<typeof buildApp> | undefined;
+const tree = () => (built ??= buildApp());
 
-/** The synthesized template of one environment's stack, built once per test file. */
+const cache = new Map<string, { readonly stack: CleverBetterStack; readonly template: Template }>();
+const registryCache = new Map<string, { readonly stack: RegistryStack; readonly template: Template }>();
+
+/**
+ * One environment's stack: `template` is its template from the run's one synthesis of the app
+ * (test/helpers/shared-assembly.ts); `stack` (the construct) is built on first access, once per file.
+ */
 export function synthesized(name: EnvironmentConfig['name']): {
-  stack: CleverBetterStack;
-  template: Template;
+  readonly stack: CleverBetterStack;
+  readonly template: Template;
 } {
   let hit = cache.get(name);
   if (!hit) {
-    const { stacks } = buildApp();
-    for (const stack of stacks) cache.set(stack.config.name, { stack, template: Template.fromStack(stack) });
-    hit = cache.get(name)!;
+    const config = environments.find((e) => e.name === name);
+    if (!config) throw new Error(`no environment ${name}: use one of ${ENVIRONMENT_NAMES.join(', ')}`);
+    const template = Template.fromJSON(templateOf(config.stackName));
+    hit = {
+      template,
+      get stack() {
+        return tree().stacks.find((s) => s.config.name === name)!;
+      },
+    };
+    cache.set(name, hit);
   }
   return hit;
 }
 
-/** The synthesized template of the registry stack of one environment's account, built once per test file. */
+/** The registry stack of one environment's account: template from the run's one synthesis, construct on demand. */
 export function synthesizedRegistry(name: EnvironmentConfig['name']): {
-  stack: RegistryStack;
-  template: Template;
+  readonly stack: RegistryStack;
+  readonly template: Template;
 } {
   let hit = registryCache.get(name);
   if (!hit) {
-    const { registries, stacks } = buildApp();
-    registries.forEach((stack, i) =>
-      registryCache.set(stacks[i].config.name, { stack, template: Template.fromStack(stack) }),
-    );
-    hit = registryCache.get(name)!;
+    const config = environments.find((e) => e.name === name);
+    if (!config) throw new Error(`no environment ${name}: use one of ${ENVIRONMENT_NAMES.join(', ')}`);
+    const template = Template.fromJSON(templateOf(registryStackName(config)));
+    const index = environments.indexOf(config);
+    hit = {
+      template,
+      get stack() {
+        return tree().registries[index];
+      },
+    };
+    registryCache.set(name, hit);
   }
   return hit;
 }

@@ -4,7 +4,7 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } fro
 import { InvokeCommand, InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { production } from '../../environments';
+import { production, staging } from '../../environments';
 import { main } from '../../lib/ops';
 import { collectStatus, formatStatus, shortImage, shortTaskDefinition } from '../../lib/ops/status';
 import { fakeContext } from './ops-context';
@@ -77,7 +77,13 @@ function healthy(): void {
   secretsMock
     .on(GetSecretValueCommand)
     .resolves({ SecretString: JSON.stringify({ live_trading_enabled: true }) });
-  cwMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+  cwMock.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: [
+      { AlarmName: 'clever-better-production-bot-cpu', StateValue: 'OK' },
+      { AlarmName: 'clever-better-production-bot-silent', StateValue: 'OK' },
+      { AlarmName: 'clever-better-production-ml-latency', StateValue: 'INSUFFICIENT_DATA' },
+    ],
+  });
   lambdaMock.on(InvokeCommand).resolves({
     StatusCode: 200,
     Payload: encode({
@@ -100,7 +106,7 @@ function healthy(): void {
 }
 
 beforeEach(() => {
-  for (const m of [ecsMock, secretsMock, cwMock, lambdaMock, cfnMock]) m.reset();
+  for (const m of [ecsMock, secretsMock, cwMock, lambdaMock, cfnMock, snsMock]) m.reset();
   healthy();
 });
 
@@ -123,7 +129,7 @@ describe('npm run ops -- status', () => {
         '',
         'Live trading    ON',
         '',
-        'Alarms          none in ALARM (clever-better-production-*)',
+        'Alarms          none in ALARM; 1 INSUFFICIENT_DATA, 2 OK (clever-better-production-*)',
         '',
         'Migration       20240115120000',
         '',
@@ -144,10 +150,10 @@ describe('npm run ops -- status', () => {
     expect(secretsMock.commandCalls(GetSecretValueCommand)[0].args[0].input).toEqual({
       SecretId: 'clever-better/production/config',
     });
-    expect(cwMock.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toMatchObject({
-      AlarmNamePrefix: 'clever-better-production-',
-      StateValue: 'ALARM',
-    });
+    const alarmsAsked = cwMock.commandCalls(DescribeAlarmsCommand)[0].args[0].input;
+    expect(alarmsAsked).toMatchObject({ AlarmNamePrefix: 'clever-better-production-' });
+    // No state filter: the state of each alarm is read from the answer (moto ignores the filter).
+    expect(alarmsAsked.StateValue).toBeUndefined();
     const invoke = lambdaMock.commandCalls(InvokeCommand)[0].args[0].input;
     expect(invoke.FunctionName).toBe('ProductionStack-Migrations-Fn');
     expect(JSON.parse(new TextDecoder().decode(invoke.Payload as Uint8Array))).toEqual({
@@ -189,11 +195,13 @@ describe('npm run ops -- status', () => {
       MetricAlarms: [
         {
           AlarmName: 'clever-better-production-bot-silent',
+          StateValue: 'ALARM',
           StateUpdatedTimestamp: new Date('2026-05-01T11:46:00Z'),
           StateReason: 'Threshold Crossed: 5 datapoints were not less than the threshold (1.0).',
         },
         {
           AlarmName: 'clever-better-production-emergency-stop-loss-limit',
+          StateValue: 'ALARM',
           StateUpdatedTimestamp: new Date('2026-05-01T11:40:00Z'),
           StateReason: 'x'.repeat(150),
         },
@@ -205,10 +213,11 @@ describe('npm run ops -- status', () => {
       '  ml-service    running 1/2, pending 1, task definition clever-better-ml:17  << below desired',
     );
     expect(out).toContain(
-      'Live trading    OFF\n                stopped by alarm clever-better-production-emergency-stop-loss-limit at 2026-05-01T11:40:00.000Z: Threshold Crossed',
+      'Live trading    OFF: emergency stop by alarm clever-better-production-emergency-stop-loss-limit at 2026-05-01T11:40:00.000Z: Threshold Crossed\n' +
+        '                no resume since; after fixing the cause: npm run ops -- resume --env production',
     );
     expect(out).toContain(
-      `Alarms in ALARM (2)\n  clever-better-production-emergency-stop-loss-limit since 2026-05-01 11:40 UTC: ${'x'.repeat(99)}…\n` +
+      `Alarms in ALARM (2) (clever-better-production-*)\n  clever-better-production-emergency-stop-loss-limit since 2026-05-01 11:40 UTC: ${'x'.repeat(99)}…\n` +
         '  clever-better-production-bot-silent since 2026-05-01 11:46 UTC: Threshold Crossed',
     );
     expect(out).toContain('  bot           no deployment');
@@ -259,6 +268,131 @@ describe('npm run ops -- status', () => {
     );
   });
 
+  test('lists alarms by the state DescribeAlarms returns for each, even when the answer mixes states (as moto does)', async () => {
+    cwMock.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'clever-better-production-emergency-stop-loss-limit', StateValue: 'OK' },
+        { AlarmName: 'clever-better-production-bot-errors', StateValue: 'ALARM', StateReason: 'errors' },
+        { AlarmName: 'clever-better-production-bot-cpu', StateValue: 'OK' },
+      ],
+    });
+    const ctx = fakeContext(production, OUTPUTS);
+    expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+    const out = ctx.lines.join('\n');
+    expect(out).toContain(
+      'Alarms in ALARM (1); 2 OK (clever-better-production-*)\n  clever-better-production-bot-errors since unknown time: errors\n',
+    );
+    expect(out).not.toContain('emergency-stop-loss-limit since');
+  });
+
+  test('says when no alarm exists under the prefix, and counts it as something to look at', async () => {
+    cwMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    const ctx = fakeContext(production, OUTPUTS);
+    expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+    expect(ctx.lines).toContain('Alarms          none found under clever-better-production-*');
+  });
+
+  describe('live trading: ON, OFF by an emergency stop until a resume is recorded after it, OFF by configuration', () => {
+    const stop = {
+      stopped_by: 'alarm clever-better-staging-emergency-stop-loss-limit',
+      stopped_at: '2026-05-01T11:40:00.000Z',
+      stopped_reason: 'Threshold Crossed',
+    };
+    test.each([
+      [
+        'staging after a resume: OFF by configuration, stop and resume as history, exit 0',
+        staging,
+        { live_trading_enabled: false, ...stop, resumed_by: 'root', resumed_at: '2026-05-01T11:50:00.000Z' },
+        [
+          'Live trading    OFF by configuration (liveTradingEnabled: false in environments/staging.ts)',
+          '                last emergency stop by alarm clever-better-staging-emergency-stop-loss-limit at 2026-05-01T11:40:00.000Z: Threshold Crossed; resumed by root at 2026-05-01T11:50:00.000Z',
+        ],
+        0,
+      ],
+      [
+        'staging stopped again after a resume: the stop is in force',
+        staging,
+        {
+          live_trading_enabled: false,
+          ...stop,
+          stopped_at: '2026-05-01T12:10:00.000Z',
+          resumed_by: 'root',
+          resumed_at: '2026-05-01T11:50:00.000Z',
+        },
+        [
+          'Live trading    OFF: emergency stop by alarm clever-better-staging-emergency-stop-loss-limit at 2026-05-01T12:10:00.000Z: Threshold Crossed',
+          '                no resume since; after fixing the cause: npm run ops -- resume --env staging',
+        ],
+        1,
+      ],
+      [
+        'staging never stopped: OFF by configuration',
+        staging,
+        { live_trading_enabled: false },
+        ['Live trading    OFF by configuration (liveTradingEnabled: false in environments/staging.ts)'],
+        0,
+      ],
+      [
+        'production resumed: ON',
+        production,
+        { live_trading_enabled: true, ...stop, resumed_by: 'ana', resumed_at: '2026-05-01T11:50:00.000Z' },
+        ['Live trading    ON'],
+        0,
+      ],
+      [
+        'production OFF with no stop recorded: set by hand',
+        production,
+        { live_trading_enabled: false },
+        [
+          'Live trading    OFF, though environments/production.ts configures it ON and no emergency stop is in force: someone set it by hand',
+        ],
+        1,
+      ],
+      [
+        'staging ON although configured OFF',
+        staging,
+        { live_trading_enabled: true },
+        [
+          'Live trading    ON, though environments/staging.ts configures it OFF (liveTradingEnabled: false): someone set it by hand',
+        ],
+        1,
+      ],
+    ])('%s', async (_name, env, secret, expected, code) => {
+      secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(secret) });
+      const ctx = fakeContext(env, OUTPUTS);
+      expect(await main(['status', '--env', env.name], () => ctx)).toBe(code);
+      const at = ctx.lines.findIndex((l) => l.startsWith('Live trading'));
+      expect(ctx.lines.slice(at, at + expected.length + 1)).toEqual([...expected, '']);
+    });
+  });
+
+  test('"Last deployment" leaves out the reason ECS keeps from an earlier state on a COMPLETED deployment', async () => {
+    ecsMock.on(DescribeServicesCommand).resolves({
+      services: [
+        {
+          serviceName: 'bot',
+          runningCount: 1,
+          desiredCount: 1,
+          taskDefinition: `${TD}/clever-better-bot:42`,
+          deployments: [
+            {
+              status: 'PRIMARY',
+              rolloutState: 'COMPLETED',
+              rolloutStateReason: 'ECS deployment ecs-svc/1 in progress.',
+              taskDefinition: `${TD}/clever-better-bot:42`,
+              runningCount: 1,
+              desiredCount: 1,
+              updatedAt: new Date('2026-05-01T10:02:00Z'),
+            },
+          ],
+        },
+      ],
+    });
+    expect((await screen()).split('\n')).toContain(
+      '  bot           COMPLETED clever-better-bot:42 at 2026-05-01 10:02 UTC',
+    );
+  });
+
   test('reports a dirty migration version with the way out', async () => {
     lambdaMock
       .on(InvokeCommand)
@@ -290,8 +424,13 @@ describe('npm run ops -- status', () => {
   test('pages through every alarm in ALARM', async () => {
     cwMock
       .on(DescribeAlarmsCommand)
-      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'clever-better-production-bot-cpu' }], NextToken: 't1' })
-      .resolvesOnce({ CompositeAlarms: [{ AlarmName: 'clever-better-production-composite' }] });
+      .resolvesOnce({
+        MetricAlarms: [{ AlarmName: 'clever-better-production-bot-cpu', StateValue: 'ALARM' }],
+        NextToken: 't1',
+      })
+      .resolvesOnce({
+        CompositeAlarms: [{ AlarmName: 'clever-better-production-composite', StateValue: 'ALARM' }],
+      });
     const out = await screen();
     expect(out).toContain('Alarms in ALARM (2)');
     expect(cwMock.commandCalls(DescribeAlarmsCommand)[1].args[0].input.NextToken).toBe('t1');
@@ -353,13 +492,23 @@ describe('npm run ops -- status', () => {
     });
   });
 
-  test('exits 0 when every section was read, even with alarms in ALARM', async () => {
-    cwMock
-      .on(DescribeAlarmsCommand)
-      .resolves({ MetricAlarms: [{ AlarmName: 'clever-better-production-bot-cpu' }] });
+  test('exits 0 and says so when all is well', async () => {
     const ctx = fakeContext(production, OUTPUTS);
     expect(await main(['status', '--env', 'production'], () => ctx)).toBe(0);
-    expect(ctx.lines).toContain('Alarms in ALARM (1)');
+    expect(ctx.lines.slice(-1)).toEqual(['All well.']);
+  });
+
+  test('exits 1 with an alarm in ALARM, naming it under "Needs a look"', async () => {
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: 'clever-better-production-bot-cpu', StateValue: 'ALARM' }] });
+    const ctx = fakeContext(production, OUTPUTS);
+    expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+    expect(ctx.lines).toContain('Alarms in ALARM (1) (clever-better-production-*)');
+    expect(ctx.lines.slice(-2)).toEqual([
+      'Needs a look (1):',
+      '  - alarm clever-better-production-bot-cpu in ALARM',
+    ]);
   });
 
   test('exits 1 when an alarm topic has a subscription pending confirmation: pages would go nowhere', async () => {
@@ -383,6 +532,43 @@ describe('npm run ops -- status', () => {
       '  PageTopicArn   https https://pager pending confirmation  << pages go nowhere',
     );
     expect(ctx.lines).toContain('  TicketTopicArn email ops@x');
+  });
+
+  test.each([
+    ['no credentials', 'CredentialsProviderError', 'Could not load credentials from any providers'],
+    ['expired credentials', 'ExpiredTokenException', 'The security token included in the request is expired'],
+  ])('with %s: one error, printed once, naming the role status needs', async (_what, name, message) => {
+    const refusal = Object.assign(new Error(message), { name });
+    const mocks: { onAnyCommand(): { rejects(e: Error): unknown } }[] = [
+      ecsMock,
+      secretsMock,
+      cwMock,
+      lambdaMock,
+      cfnMock,
+      snsMock,
+    ];
+    for (const m of mocks) m.onAnyCommand().rejects(refusal);
+    const ctx = { ...fakeContext(production, OUTPUTS), outputs: () => Promise.reject(refusal) };
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+      expect(stderr).toHaveBeenCalledTimes(1);
+      const text = String(stderr.mock.calls[0][0]);
+      expect(text.match(new RegExp(name, 'g'))).toHaveLength(1);
+      expect(text).toContain('ops status needs the clever-better-viewer role');
+      expect(ctx.lines).toEqual([]);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  test('a refusal of one call only (the viewer may not invoke the migration function) stays in its section', async () => {
+    lambdaMock
+      .on(InvokeCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    const ctx = fakeContext(production, OUTPUTS);
+    expect(await main(['status', '--env', 'production'], () => ctx)).toBe(1);
+    expect(ctx.lines).toContain('Migration       error: AccessDeniedException: not authorized');
   });
 
   test('exits 1 when a section could not be read, after printing the others', async () => {

@@ -26,9 +26,7 @@ import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-ser
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { environments, production, staging } from '../../environments';
 import { main } from '../../lib/ops';
 import { runbookNames } from '../../lib/names';
@@ -44,7 +42,8 @@ import {
 } from '../../lib/ops/preflight-checks';
 import { preflightDeps } from '../../lib/ops/preflight';
 import { templateFacts, TemplateFacts } from '../../lib/ops/template-facts';
-import { buildApp } from '../helpers/app';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { sharedAssemblyDir } from '../helpers/shared-assembly';
 import { fakeContext } from '../ops/ops-context';
 import { testClients } from './clients';
 
@@ -61,12 +60,13 @@ const mocks = {
 const c = testClients();
 const TOPIC = 'arn:aws:sns:eu-west-1:222222222222:oncall';
 
-// One synth of the real app for this file: the facts come from the synthesized templates.
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-preflight-'));
+// The facts come from the synthesized templates: the run's one synthesis of the real app.
+let outdir: string;
 let factsOf: Record<string, TemplateFacts>;
 let reservedInTemplate: Record<string, number>;
 beforeAll(() => {
-  const assembly = buildApp(environments, outdir).app.synth();
+  outdir = sharedAssemblyDir();
+  const assembly = new CloudAssembly(outdir);
   factsOf = Object.fromEntries(environments.map((e) => [e.name, templateFacts(e, outdir)]));
   reservedInTemplate = Object.fromEntries(
     environments.map((e) => {
@@ -85,7 +85,6 @@ beforeAll(() => {
     }),
   );
 });
-afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
 const input = (name: 'staging' | 'production' = 'production'): PreflightInput => ({
   env: name === 'staging' ? staging : production,
@@ -280,6 +279,27 @@ describe('npm run ops -- preflight', () => {
     expect(lines).toContain('FAIL service linked roles: could not check: AccessDenied: not authorized');
     expect(lines.filter((l) => l.startsWith('PASS'))).toHaveLength(8);
     expect(lines.at(-1)).toBe('preflight failed: account, service linked roles');
+  });
+
+  test('without credentials: one error, printed once, naming the administrator it needs (no operator role exists yet)', async () => {
+    const none = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    for (const m of Object.values(mocks) as { onAnyCommand(): { rejects(e: Error): unknown } }[])
+      m.onAnyCommand().rejects(none);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { code, lines } = await run(['preflight', '--env', 'production', '--assembly', outdir]);
+      expect(code).toBe(1);
+      expect(lines.filter((l) => l.includes('CredentialsProviderError'))).toEqual([]);
+      expect(stderr).toHaveBeenCalledTimes(1);
+      const text = String(stderr.mock.calls[0][0]);
+      expect(text.match(/CredentialsProviderError/g)).toHaveLength(1);
+      expect(text).toContain(`ops preflight needs an administrator of account ${production.account}`);
+      expect(text).not.toContain('needs the clever-better-operator role');
+    } finally {
+      stderr.mockRestore();
+    }
   });
 
   test('rejects an undeclared option before any AWS call', async () => {

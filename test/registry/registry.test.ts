@@ -1,27 +1,24 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { environments, production, staging } from '../../environments';
 import { EnvironmentConfig } from '../../environments/types';
 import { registryStackName } from '../../lib/app';
 import { CleverBetterStack } from '../../lib/clever-better-stack';
 import { RegistryStack } from '../../lib/registry-stack';
 import { buildApp, ENVIRONMENT_NAMES } from '../helpers/app';
+import { sharedAssemblyDir } from '../helpers/shared-assembly';
 
 const configs = { staging, production };
 
-// One synth of the whole app for this file (every stack), removed afterwards.
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-registry-'));
-const built = buildApp(environments, outdir);
+// The templates come from the run's one synthesis of the app; the constructs (for their accounts
+// and configs) from one build of the app for this file.
+const built = buildApp(environments);
 const registries: RegistryStack[] = built.registries;
 const stacks: CleverBetterStack[] = built.stacks;
 let assembly: CloudAssembly;
 beforeAll(() => {
-  assembly = built.app.synth();
+  assembly = new CloudAssembly(sharedAssemblyDir());
 });
-afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
 const resourcesOf = (stackName: string) => assembly.getStackByName(stackName).template.Resources as Resources;
 const templateOf = (stackName: string) => Template.fromJSON(assembly.getStackByName(stackName).template);

@@ -63,7 +63,7 @@ export async function commandRequests(policies: Policies, env: string, command: 
   });
 }
 
-/** The ops commands a role's people run (README "Roles for people"). */
+/** The ops commands a role's people run (docs/deployment.md "Roles for people"). */
 export const commandsOf = (role: 'viewer' | 'operator') =>
   Object.entries(OPS_COMMAND_ROLES)
     .filter(([, need]) => need === 'viewer' || (role === 'operator' && need === 'operator'))
