@@ -72,7 +72,10 @@ const hours = (count: number, what: string): LineDraft['basis'] =>
 const usageBasis = (field: string, value: number, extra = ''): string =>
   `cost.usage.${field} = ${value}${extra}`;
 
-/** ECS on Fargate: the tasks a service runs, from the template, else the config, else ECS's default. */
+/**
+ * ECS on Fargate: the tasks a service runs: its DesiredCount, else the MinCapacity of the scalable
+ * target that targets it, else the config's count for its name, else ECS's default.
+ */
 function fargateService({ logicalId, resource, template, inputs }: PricerContext): LineDraft[] {
   const p = propsOf(resource);
   const resources = resourcesOf(template);
@@ -100,15 +103,19 @@ function fargateService({ logicalId, resource, template, inputs }: PricerContext
     (r) =>
       r.Type === 'AWS::ApplicationAutoScaling::ScalableTarget' && mentions(propsOf(r).ResourceId, logicalId),
   );
+  // The template's own evidence first, so each side of a change is priced with its own counts
+  // (lib/cost/delta.ts); the config only where the template says nothing (the bot).
+  let configCount: string | undefined;
   if (typeof p.DesiredCount === 'number') {
     tasks = p.DesiredCount;
     source = 'DesiredCount';
-  } else if (typeof p.ServiceName === 'string' && inputs.serviceTaskCounts[p.ServiceName] !== undefined) {
-    tasks = inputs.serviceTaskCounts[p.ServiceName];
-    source = 'config desiredCount';
   } else if (scaling && typeof propsOf(scaling).MinCapacity === 'number') {
     tasks = propsOf(scaling).MinCapacity;
     source = 'autoscaling minimum';
+  } else if (typeof p.ServiceName === 'string' && inputs.serviceTaskCounts[p.ServiceName] !== undefined) {
+    tasks = inputs.serviceTaskCounts[p.ServiceName];
+    source = 'config desiredCount';
+    configCount = p.ServiceName;
   } else {
     // AWS::ECS::Service: "If no value is specified, the default value is 1" (on create).
     tasks = 1;
@@ -119,18 +126,21 @@ function fargateService({ logicalId, resource, template, inputs }: PricerContext
   const arm = t.RuntimePlatform?.CpuArchitecture === 'ARM64';
   const family = spot ? 'fargate-spot' : arm ? 'fargate.arm' : 'fargate';
   const basis = `${tasks} task${tasks === 1 ? '' : 's'} (${source}) × ${HOURS_PER_MONTH} h`;
+  const fromConfig = configCount === undefined ? {} : { configCount };
   const lines: LineDraft[] = [
     {
       priceId: family === 'fargate' ? 'fargate.vcpu-hour' : `${family}-vcpu-hour`,
       quantity: tasks * HOURS_PER_MONTH * vcpu,
       kind: 'fixed',
       basis: `${basis} × ${vcpu} vCPU`,
+      ...fromConfig,
     },
     {
       priceId: family === 'fargate' ? 'fargate.gb-hour' : `${family}-gb-hour`,
       quantity: tasks * HOURS_PER_MONTH * gb,
       kind: 'fixed',
       basis: `${basis} × ${gb} GB`,
+      ...fromConfig,
     },
   ];
   const ephemeral = Number(t.EphemeralStorage?.SizeInGiB ?? 20);
@@ -141,6 +151,7 @@ function fargateService({ logicalId, resource, template, inputs }: PricerContext
       quantity: tasks * HOURS_PER_MONTH * (ephemeral - 20),
       kind: 'fixed',
       basis: `${basis} × ${ephemeral - 20} GB beyond the included 20`,
+      ...fromConfig,
     });
   }
   return lines;

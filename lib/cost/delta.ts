@@ -19,6 +19,16 @@ export interface CostDelta {
   readonly dimensions: readonly DimensionDelta[];
   /** Lines of unknown price, head minus base: a positive number means the real increase is larger. */
   readonly unknownLines: number;
+  /**
+   * USD a month of the usage lines, head minus base. Both sides are priced with one usage profile
+   * (the working tree's), so this part moves with the template only, never with the assumptions.
+   */
+  readonly usageUsd: number;
+  /**
+   * Services whose task count neither side's template gives (no DesiredCount, no scalable target):
+   * both sides run the count of the working tree's config, so their count change cannot show.
+   */
+  readonly configCounts: readonly string[];
 }
 
 function byDimension(lines: readonly CostLine[]): Map<string, number> {
@@ -33,7 +43,11 @@ function byDimension(lines: readonly CostLine[]): Map<string, number> {
 // Differences below half a cent are floating-point noise, not a change of the bill.
 const NOISE_USD = 0.005;
 
-/** The monthly cost change between two templates of one stack (either side may be missing). */
+/**
+ * The monthly cost change between two templates of one stack (either side may be missing). Each
+ * side's task counts come from its own template (lib/cost/coverage.ts); `inputs` (one config, the
+ * working tree's) supplies the usage profile and the counts no template gives.
+ */
 export function costDelta(
   base: CfnTemplate | undefined,
   head: CfnTemplate | undefined,
@@ -55,6 +69,12 @@ export function costDelta(
     headUsd: headTotal.usd,
     dimensions,
     unknownLines: headTotal.unknownLines - baseTotal.unknownLines,
+    usageUsd: totalOf(headLines, 'usage').usd - totalOf(baseLines, 'usage').usd,
+    configCounts: [
+      ...new Set(
+        [...baseLines, ...headLines].flatMap((l) => (l.configCount === undefined ? [] : [l.configCount])),
+      ),
+    ].sort(),
   };
 }
 
@@ -76,10 +96,22 @@ export function costDeltaSentence(environment: string, delta: CostDelta, top = 3
   const named = delta.dimensions.slice(0, top).map((d) => `${d.dimension} ${signedUsd(d.usd)}`);
   const more = delta.dimensions.length - named.length;
   if (more > 0) named.push(`${more} more`);
-  const unknown =
-    delta.unknownLines === 0
-      ? ''
-      : `; ${delta.unknownLines > 0 ? '+' : ''}${delta.unknownLines} line${Math.abs(delta.unknownLines) === 1 ? '' : 's'} of unknown price`;
-  const detail = named.length > 0 || unknown ? ` (${named.join(', ')}${unknown})` : '';
+  const notes: string[] = [];
+  if (named.length > 0) notes.push(named.join(', '));
+  if (delta.unknownLines !== 0) {
+    const n = Math.abs(delta.unknownLines);
+    notes.push(
+      `${delta.unknownLines > 0 ? '+' : ''}${delta.unknownLines} line${n === 1 ? '' : 's'} of unknown price`,
+    );
+  }
+  if (Math.abs(delta.usageUsd) >= NOISE_USD)
+    notes.push(`usage lines ${signedUsd(delta.usageUsd)}: usage assumptions from the head's config`);
+  if (delta.configCounts.length > 0) {
+    const plural = delta.configCounts.length === 1 ? '' : 's';
+    notes.push(
+      `${delta.configCounts.join(', ')} task count${plural} from the head's config desiredCount, the same on both sides`,
+    );
+  }
+  const detail = notes.length > 0 ? ` (${notes.join('; ')})` : '';
   return `${signedUsd(delta.usd)}/month in ${environment}${detail}`;
 }

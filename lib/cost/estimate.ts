@@ -16,6 +16,11 @@ export interface LineDraft {
   readonly kind: CostKind;
   /** What the quantity rests on, e.g. `cost.usage.natProcessedGbPerMonth = 300`, or `2 tasks × 730 h`. */
   readonly basis: string;
+  /**
+   * Name of the ECS service whose task count came from the config (`serviceTaskCounts`) because the
+   * template gives none: in a pull-request delta both sides then use the working tree's count.
+   */
+  readonly configCount?: string;
 }
 
 /** One priced line of the estimate. */
@@ -48,9 +53,9 @@ export interface EstimateInputs {
   /** The environment's usage assumptions (environments/, `cost.usage`). */
   readonly usage: UsageProfile;
   /**
-   * Tasks each ECS service runs, by service name, for services whose template omits `DesiredCount`
-   * (the bot, so a deploy cannot undo an emergency scale-to-zero). From `bot.desiredCount` /
-   * `ml.desiredCount`.
+   * Tasks each ECS service runs, by service name, used only for services whose template has neither
+   * `DesiredCount` nor a scalable target's `MinCapacity` (the bot, so a deploy cannot undo an
+   * emergency scale-to-zero). From `bot.desiredCount` / `ml.desiredCount`.
    */
   readonly serviceTaskCounts: Readonly<Record<string, number>>;
   /** Log groups with their own usage figure, by log-group name: GB a day and the profile field. */

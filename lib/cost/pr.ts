@@ -31,6 +31,9 @@ export function costFinding(
 ): Finding | undefined {
   const config = environmentOfStack(stackName, configs);
   if (!config) return undefined;
+  // Only the working tree's config is at hand: it gives the usage profile of both sides and the
+  // counts no template gives (the bot's); every other task count comes from each side's own template,
+  // and the sentence says which parts rest on the head's config.
   const delta: CostDelta = costDelta(base, head, inputsFor(config));
   if (!isCostChange(delta)) return undefined;
   const threshold = config.cost.warnAboveUsdPerMonth;
@@ -51,8 +54,8 @@ export function costFinding(
 
 /**
  * The cost line as a finding provider of lib/diff (FINDING_PROVIDERS): each environment stack's
- * summary says what the change adds to its monthly estimate, priced with the working tree's usage
- * profile. It claims no resource, so no other rule skips anything because of it.
+ * summary says what the change adds to its monthly estimate: task counts from each side's template,
+ * the usage profile (and the bot's count, which no template gives) from the working tree's config. It claims no resource, so no other rule skips anything because of it.
  */
 export const COST_PROVIDER: FindingProvider = {
   id: 'cost',

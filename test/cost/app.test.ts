@@ -250,6 +250,21 @@ describe('npm run cost', () => {
 });
 
 describe('pull-request delta', () => {
+  test("the synthesized ml service's count is its autoscaling minimum, so lowering it shows on the head side", () => {
+    const base = templates.get(production.stackName)!;
+    const head = JSON.parse(JSON.stringify(base)) as { Resources: Record<string, CfnResource> };
+    const targets = Object.values(head.Resources).filter(
+      (r) => r.Type === 'AWS::ApplicationAutoScaling::ScalableTarget',
+    );
+    expect(targets).toHaveLength(1);
+    expect(targets[0].Properties!.MinCapacity).toBe(production.ml.desiredCount);
+    targets[0].Properties!.MinCapacity = 1;
+    const delta = costDelta(base, head as CfnTemplate, inputsFor(production));
+    // One ml task fewer (2 vCPU, 4 GB): 730 × (2 × $0.04048 + 4 × $0.004445) = $72.0802.
+    expect(delta.usd).toBeCloseTo(-72.0802, 6);
+    expect(delta.configCounts).toEqual(['bot']);
+  });
+
   test('a change that adds a NAT gateway in production shows +$38.69/month, named by dimension', () => {
     const base = templates.get(production.stackName)!;
     const head = JSON.parse(JSON.stringify(base)) as { Resources: Record<string, CfnResource> };
@@ -267,7 +282,7 @@ describe('pull-request delta', () => {
       'Public IPv4 address in use (Elastic IP, internet-facing load balancer node)',
     ]);
     expect(costDeltaSentence('production', delta)).toBe(
-      '+$38.69/month in production (NAT gateway hour +$35.04, Public IPv4 address in use (Elastic IP, internet-facing load balancer node) +$3.65)',
+      "+$38.69/month in production (NAT gateway hour +$35.04, Public IPv4 address in use (Elastic IP, internet-facing load balancer node) +$3.65; bot task count from the head's config desiredCount, the same on both sides)",
     );
     // Removing it again is the same amount with the other sign.
     expect(costDelta(head as CfnTemplate, base, inputsFor(production)).usd).toBeCloseTo(-38.69, 6);

@@ -111,6 +111,7 @@ describe('how each dimension is counted', () => {
     expect(totalOf(running).usd).toBeCloseTo(730 * (0.04048 + 2 * 0.004445), 6);
     expect(totalOf(stopped).usd).toBe(0);
     expect(running[0].basis).toContain('config desiredCount');
+    expect(running[0].configCount).toBe('bot');
   });
 
   test('an autoscaled service without a config count runs its scaling minimum', () => {
@@ -130,6 +131,35 @@ describe('how each dimension is counted', () => {
       },
     });
     expect(lines.find((l) => l.priceId === 'fargate.vcpu-hour')?.quantity).toBe(3 * 730);
+  });
+
+  test("an autoscaled service runs its template's scaling minimum even when the config names a count", () => {
+    // A pull-request delta prices both sides with the working tree's config: the template must win.
+    const lines = estimateTemplate(
+      'T',
+      {
+        Resources: {
+          Task: { Type: 'AWS::ECS::TaskDefinition', Properties: { Cpu: '1024', Memory: '2048' } },
+          Svc: {
+            Type: 'AWS::ECS::Service',
+            Properties: { LaunchType: 'FARGATE', ServiceName: 'ml-service', TaskDefinition: { Ref: 'Task' } },
+          },
+          Scaling: {
+            Type: 'AWS::ApplicationAutoScaling::ScalableTarget',
+            Properties: {
+              MinCapacity: 1,
+              MaxCapacity: 4,
+              ResourceId: { 'Fn::Join': ['', ['service/', { 'Fn::GetAtt': ['Svc', 'Name'] }]] },
+            },
+          },
+        },
+      },
+      { ...inputs, serviceTaskCounts: { 'ml-service': 2 } },
+    ).lines;
+    const vcpu = lines.find((l) => l.priceId === 'fargate.vcpu-hour');
+    expect(vcpu?.quantity).toBe(730);
+    expect(vcpu?.basis).toContain('autoscaling minimum');
+    expect(vcpu?.configCount).toBeUndefined();
   });
 
   test('an alarm bills every metric it evaluates, not its expressions', () => {

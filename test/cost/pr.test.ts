@@ -136,3 +136,63 @@ describe('pull-request comment: cost line', () => {
     expect(md).not.toContain('cost-delta');
   });
 });
+
+describe('pull-request comment: task counts come from each side', () => {
+  // Both services on Fargate, as the app synthesizes them (the shared fixture leaves LaunchType out).
+  const onFargate = (template: CfnTemplate, mlMinimum: number) =>
+    changed(template, (r) => {
+      r.ServicesBotService0E8F015B.Properties.LaunchType = 'FARGATE';
+      r.ServicesMlService25D5C526.Properties.LaunchType = 'FARGATE';
+      r.ServicesMlTaskCountTarget9DD9E5B8.Properties.MinCapacity = mlMinimum;
+    });
+
+  async function diffPair(base: CfnTemplate, head: CfnTemplate): Promise<string> {
+    const out: string[] = [];
+    const deps: DiffDeps = {
+      projectRoot: path.resolve(__dirname, '..', '..'),
+      synthesize: () => Promise.reject(new Error('unused')),
+      resolveRef: () => 'unused',
+      exportCommit: () => undefined,
+      appStackNames: () => ['ProductionStack'],
+      deployedTemplate: () => Promise.reject(new Error('unused')),
+      out: (t) => out.push(t),
+      err: () => undefined,
+    };
+    await runDiff(
+      ['--base-dir', assembly({ ProductionStack: base }), '--head-dir', assembly({ ProductionStack: head })],
+      deps,
+    );
+    return out.join('');
+  }
+
+  test("lowering the ml-service's autoscaling minimum from 2 to 1 shows -$72.08/month, whatever the config says", async () => {
+    const production = environments.find((e) => e.name === 'production')!;
+    // The working tree's config says 2: before the fix both sides were priced with it (no change).
+    expect(production.ml.desiredCount).toBe(2);
+    const out = await diffPair(onFargate(BASE, 2), onFargate(BASE, 1));
+    // By hand: one ml task fewer (2048 CPU units = 2 vCPU, 4096 MiB = 4 GB) × 730 h:
+    // 730 × 2 × $0.04048 (Fargate vCPU-hour) = $59.1008, 730 × 4 × $0.004445 (Fargate GB-hour) = $12.9794,
+    // together -$72.0802 → -$72.08. The bot's count (no DesiredCount, no scaling) is the config's on
+    // both sides, and the line says so.
+    expect(out).toContain(
+      "-$72.08/month in production (Fargate vCPU-hour (Linux/x86) -$59.10, Fargate GB-hour (Linux/x86) -$12.98; bot task count from the head's config desiredCount, the same on both sides) (estimate: docs/cost.md)",
+    );
+  });
+
+  test("a usage line that moves is labelled as priced with the head's usage assumptions", async () => {
+    // The first NAT gateway brings the profile's processed GB along: production's
+    // natProcessedGbPerMonth 300 × $0.048 = $14.40 of usage, plus $35.04 + $3.65 fixed = +$53.09.
+    const out = await diffPair(appTemplate(), BASE);
+    expect(out).toContain(
+      "+$53.09/month in production (NAT gateway hour +$35.04, NAT gateway data processed +$14.40, Public IPv4 address in use (Elastic IP, internet-facing load balancer node) +$3.65; usage lines +$14.40: usage assumptions from the head's config)",
+    );
+  });
+
+  test('raising it from 1 to 3 shows twice that amount with a plus sign', async () => {
+    const out = await diffPair(onFargate(BASE, 1), onFargate(BASE, 3));
+    // 2 × $72.0802 = $144.1604: above production's $100, so a warning.
+    expect(out).toContain(
+      '+$144.16/month in production (Fargate vCPU-hour (Linux/x86) +$118.20, Fargate GB-hour (Linux/x86) +$25.96;',
+    );
+  });
+});
