@@ -179,7 +179,9 @@ export function refuseInheritedEmulator(
 
 /**
  * `--endpoint-url <url>`: every AWS client of this run talks to `url` (an emulator in tests and
- * drills), said on the command line rather than inherited from the shell. Returns the undo.
+ * drills), said on the command line rather than inherited from the shell. The option wins over
+ * every inherited endpoint: the per-service `AWS_ENDPOINT_URL_<SERVICE>` variables (which the SDK
+ * prefers to the global one) are set aside for the run too. Returns the undo.
  */
 export function useEndpoint(url: string, vars: NodeJS.ProcessEnv = process.env): () => void {
   try {
@@ -187,10 +189,11 @@ export function useEndpoint(url: string, vars: NodeJS.ProcessEnv = process.env):
   } catch {
     throw new UsageError(`--endpoint-url "${url}" is not a URL: e.g. --endpoint-url http://127.0.0.1:5000`);
   }
-  const before = vars.AWS_ENDPOINT_URL;
+  const before = Object.entries(vars).filter(([name]) => /^AWS_ENDPOINT_URL(_[A-Z0-9_]+)?$/.test(name));
+  for (const [name] of before) delete vars[name];
   vars.AWS_ENDPOINT_URL = url;
   return () => {
-    if (before === undefined) delete vars.AWS_ENDPOINT_URL;
-    else vars.AWS_ENDPOINT_URL = before;
+    delete vars.AWS_ENDPOINT_URL;
+    for (const [name, value] of before) vars[name] = value;
   };
 }

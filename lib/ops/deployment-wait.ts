@@ -52,7 +52,8 @@ export async function waitForDeployment(
       if (d.rolloutState === 'COMPLETED' || d.rolloutState === 'FAILED')
         return {
           state: d.rolloutState,
-          detail: `${line}${d.rolloutStateReason ? `: ${d.rolloutStateReason}` : ''}`,
+          // ECS keeps an earlier state's reason ("… in progress.") on a COMPLETED deployment.
+          detail: `${line}${d.rolloutStateReason && d.rolloutState === 'FAILED' ? `: ${d.rolloutStateReason}` : ''}`,
         };
     } catch (err) {
       lastError = `${(err as { name?: string }).name}: ${(err as Error).message}`;

@@ -129,10 +129,11 @@ export async function main(
     if (cmd.notLocal && args.options.env === 'local')
       throw new UsageError(`${command} does not apply to --env local: ${cmd.notLocal}`);
     const envName = typeof args.options.env === 'string' ? args.options.env : undefined;
-    // Checked before `--endpoint-url` applies: only the inherited shell variables are refused.
-    refuseInheritedEmulator(envName);
+    // An explicit `--endpoint-url` replaces every inherited endpoint for this run; without it, an
+    // inherited one that points at this machine is refused.
     if (typeof args.options['endpoint-url'] === 'string')
       restoreEndpoint = useEndpoint(args.options['endpoint-url']);
+    else refuseInheritedEmulator(envName);
     ctx = makeContext(args);
     return await cmd.run(args, ctx);
   } catch (err) {

@@ -72,6 +72,30 @@ describe('an inherited emulator endpoint', () => {
     expect((await run(['status', '--env', 'staging'])).stderr).toBe('error: context reached\n');
   });
 
+  test('--endpoint-url wins over inherited endpoints, per-service ones included, and restores them after', async () => {
+    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:5000';
+    process.env.AWS_ENDPOINT_URL_ECS = 'https://ecs.proxy.example';
+    let during: Record<string, string | undefined> = {};
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const code = await main(
+        ['status', '--env', 'staging', '--endpoint-url', 'http://127.0.0.1:5055'],
+        () => {
+          during = { global: process.env.AWS_ENDPOINT_URL, ecs: process.env.AWS_ENDPOINT_URL_ECS };
+          throw new Error('context reached');
+        },
+      );
+      // Not refused as an inherited emulator: the option says it on purpose.
+      expect(code).toBe(1);
+      expect(err.mock.calls.join('')).toBe('error: context reached\n');
+    } finally {
+      err.mockRestore();
+    }
+    expect(during).toEqual({ global: 'http://127.0.0.1:5055', ecs: undefined });
+    expect(process.env.AWS_ENDPOINT_URL).toBe('http://127.0.0.1:5000');
+    expect(process.env.AWS_ENDPOINT_URL_ECS).toBe('https://ecs.proxy.example');
+  });
+
   test('--endpoint-url that is not a URL is a usage error', async () => {
     const { code, stderr } = await run(['status', '--env', 'staging', '--endpoint-url', 'moto']);
     expect(code).toBe(2);

@@ -168,6 +168,11 @@ describe('npm run ops -- release', () => {
     [['--accept-scan-status', 'FAILED'], /needs --reason/],
     [['--reason', 'because'], /--reason is given without --accept-scan-status/],
     [['--accept-scan-status', 'COMPLETE', '--reason', 'x'], /accept one of the statuses release refuses/],
+    [
+      ['--accept-scan-status', 'BOGUS', '--reason', 'x'],
+      /accept one of the statuses release refuses: FAILED, /,
+    ],
+    [['--accept-scan-status', 'IN_PROGRESS', '--reason', 'x'], /accept one of the statuses release refuses/],
   ])('%j is a usage error before any AWS call', async (extra, message) => {
     const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {

@@ -195,6 +195,18 @@ describe('resume runs a deployment and reports its outcome', () => {
     expect(ctx.lines.at(-1)).toBe('Deployment completed: ecs-svc/1: COMPLETED (1/1 running, 0 failed)');
   });
 
+  test("a COMPLETED deployment is not reported with ECS's stale '… in progress.' reason", async () => {
+    ecsMock.on(DescribeServicesCommand).resolves(
+      deployment('COMPLETED', {
+        runningCount: 1,
+        rolloutStateReason: 'ECS deployment ecs-svc/0 in progress.',
+      }),
+    );
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'alice'], () => ctx)).toBe(0);
+    expect(ctx.lines.at(-1)).toBe('Deployment completed: ecs-svc/1: COMPLETED (1/1 running, 0 failed)');
+  });
+
   test("fails with the circuit breaker's reason when the deployment FAILED", async () => {
     ecsMock.on(DescribeServicesCommand).resolves(
       deployment('FAILED', {
