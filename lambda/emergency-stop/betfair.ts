@@ -107,14 +107,24 @@ export class BetfairError extends Error {
     readonly operation: string,
     readonly code: string,
     detail?: string,
+    /** The HTTP status the answer came with, when there was one. */
+    readonly httpStatus?: number,
   ) {
     super(`Betfair ${operation}: ${code}${detail ? ` (${detail})` : ''}`);
     this.name = 'BetfairError';
   }
 
-  /** Whether the same request may succeed later (see {@link TRANSIENT_CODES}). */
+  /**
+   * Whether the same request may succeed later (see {@link TRANSIENT_CODES}). A 5xx status is the
+   * server saying it is at fault, whatever code it carries (Betfair's own `DSC-0019` "Timeout" comes
+   * on a 504; a code this client does not know yet may come on a 500): retried until the deadline.
+   */
   get transient(): boolean {
-    return TRANSIENT_CODES.has(this.code) || /^HTTP_5\d\d$/.test(this.code);
+    return (
+      TRANSIENT_CODES.has(this.code) ||
+      /^HTTP_5\d\d$/.test(this.code) ||
+      (this.httpStatus !== undefined && this.httpStatus >= 500)
+    );
   }
 }
 
@@ -388,7 +398,9 @@ export class BetfairClient {
     );
     const json = parseJson(res.body);
     if (json === undefined) throw new BetfairError(operation, answerCode(res.status), snippet(res.body));
-    const fault = isObject(json) && (json.detail !== undefined || json.faultcode !== undefined);
+    // A null `detail` beside a documented answer is no fault (the schema allows unknown fields).
+    const fault =
+      isObject(json) && ((json.detail !== undefined && json.detail !== null) || json.faultcode !== undefined);
     if (res.status === 200 && !fault) {
       const answer = ANSWER_SCHEMAS[operation].safeParse(json);
       if (!answer.success) throw unexpected(operation, json, answer.error, res.body);
@@ -401,7 +413,12 @@ export class BetfairClient {
       (isObject(json) && typeof json.faultstring === 'string' && faultCode(json.faultstring)) ||
       `HTTP_${res.status}`;
     const details = typeof apiException?.errorDetails === 'string' ? apiException.errorDetails : '';
-    throw new BetfairError(operation, code, details || (apiException ? undefined : snippet(res.body)));
+    throw new BetfairError(
+      operation,
+      code,
+      details || (apiException ? undefined : snippet(res.body)),
+      res.status,
+    );
   }
 
   private authHeaders(extra: Record<string, string>): Record<string, string> {

@@ -412,6 +412,38 @@ describe('every Betfair answer is checked against the shape its operation return
     await expect(c.login()).rejects.toMatchObject({ code: 'UNEXPECTED_ANSWER' });
   });
 
+  test.each([
+    [
+      "Betfair's own DSC-0019 Timeout on a 504",
+      504,
+      { faultcode: 'Server', faultstring: 'DSC-0019', detail: {} },
+    ],
+    [
+      'an APINGException code this client does not know, on a 500',
+      500,
+      {
+        faultcode: 'Server',
+        faultstring: 'ANGX-0099',
+        detail: { APINGException: { errorCode: 'NEW_CODE' } },
+      },
+    ],
+  ])(
+    'a fault with %s is transient (a 5xx is the server at fault, whatever its code)',
+    async (_, status, body) => {
+      await c.login();
+      fake.fail('cancelOrders', answer(body, status));
+      const err = await c.cancelAllOrders().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BetfairError);
+      expect(classify(err)).toBe('transient');
+    },
+  );
+
+  test('a documented answer with a null "detail" beside it is read, not taken for a fault', async () => {
+    await c.login();
+    fake.fail('cancelOrders', answer({ ...documented.cancelOrders, detail: null }));
+    await expect(c.cancelAllOrders()).resolves.toMatchObject({ status: 'SUCCESS' });
+  });
+
   test('a logout answer of another shape is UNEXPECTED_ANSWER', async () => {
     await c.login();
     fake.fail('logout', answer({ ok: true }));
