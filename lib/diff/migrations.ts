@@ -96,11 +96,15 @@ export function migrationChanges(
     const old = baseByName.get(f.name);
     return old !== undefined && old.sha256 !== f.sha256;
   });
-  // Which tables the services use: the grants of every file the head deploys (base files first).
+  // Which tables the services use: the grants as they stand before the new files run (the files
+  // the head keeps from the base, or all head files older than the first added one when the base's
+  // files are unknown). Not after them: a REVOKE in the same PR would hide a rename it comes with.
   // Required when needed: lib/secrets.ts loads aws-cdk-lib (see protections.ts).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SERVICE_DATABASE_ROLES } = require('../secrets') as typeof import('../secrets');
-  const tables = serviceTablesOf([...(sets.base ?? []), ...sets.head], Object.values(SERVICE_DATABASE_ROLES));
+  const addedSet = new Set(added);
+  const before = sets.base ?? sets.head.filter((f) => !addedSet.has(f));
+  const tables = serviceTablesOf(before, Object.values(SERVICE_DATABASE_ROLES));
   const sql = added.flatMap((f) => (f.sql === undefined ? [] : analyzeSql(f.name, f.sql, tables)));
   return { baseLatest, added, outOfOrder, edited, sql };
 }

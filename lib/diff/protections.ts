@@ -438,6 +438,53 @@ function betfairSecrets(template: CfnTemplate): Set<string> {
   );
 }
 
+/**
+ * What a stop trigger reads: which metric (or metric math), of which series, how aggregated and
+ * compared. Any change can make it read a metric nobody publishes, which with missing data not
+ * breaching never fires; no direction can be judged, so every change is a weakening. Periods and
+ * labels inside `Metrics` are left out (the period row judges those; a label is only a name).
+ */
+export const STOP_METRIC_PROPERTIES = [
+  'MetricName',
+  'Namespace',
+  'Dimensions',
+  'Statistic',
+  'ExtendedStatistic',
+  'Unit',
+  'Metrics',
+  'ComparisonOperator',
+] as const;
+
+function metricIdentity(r: CfnResource | undefined, key: string): unknown {
+  const v = r?.Properties?.[key];
+  if (key !== 'Metrics' || v === undefined) return v;
+  return asList(v).map((m) => {
+    const { Label: _label, MetricStat, ...rest } = m as Record<string, unknown>;
+    if (!MetricStat || typeof MetricStat !== 'object') return rest;
+    const { Period: _period, ...stat } = MetricStat as Record<string, unknown>;
+    return { ...rest, MetricStat: stat };
+  });
+}
+
+function compareStopMetric(ctx: RuleContext): Verdict[] {
+  const out: Verdict[] = [];
+  for (const [id, after] of Object.entries(ctx.newRes)) {
+    const before = ctx.oldRes[id];
+    if (after.Type !== ALARM || before?.Type !== ALARM) continue;
+    if (!isStopTrigger(ctx.after, id) && !isStopTrigger(ctx.before, id)) continue;
+    const changes = STOP_METRIC_PROPERTIES.filter(
+      (k) => !jsonEqual(metricIdentity(before, k), metricIdentity(after, k)),
+    ).map((k) => `${k} ${scalar(before.Properties?.[k])} → ${scalar(after.Properties?.[k])}`);
+    if (changes.length === 0) continue;
+    out.push({
+      id,
+      weaker: true,
+      what: `${changes.join(', ')}: the trigger reads a different metric, which may never breach (no direction can be judged)`,
+    });
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const always = () => true;
@@ -457,6 +504,21 @@ export const PROTECTIONS: readonly Protection[] = [
     property: 'Threshold',
     applies: isStopTrigger,
     read: (r) => num(r?.Properties?.Threshold),
+  },
+  {
+    id: 'stop-metric',
+    path: `${ALARM} ${STOP_METRIC_PROPERTIES.join(', ')}`,
+    covers: 'emergency-stop trigger alarms',
+    protects: 'the trigger reads the metric the stop is meant for (trigger reads a different metric)',
+    weakens: 'any change: a metric nobody publishes never breaches, and no direction can be judged',
+    direction: { kind: 'custom' },
+    label: LABELS.tradingSafety,
+    source: `${ALARM_SOURCE}; ${STOP_SOURCE}`,
+    type: ALARM,
+    property: 'MetricName',
+    applies: isStopTrigger,
+    read: (r) => Object.fromEntries(STOP_METRIC_PROPERTIES.map((k) => [k, metricIdentity(r, k)])),
+    compare: compareStopMetric,
   },
   {
     id: 'stop-period',

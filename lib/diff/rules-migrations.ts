@@ -52,10 +52,11 @@ function migrationSql(ctx: RuleContext): Finding[] {
     const rule =
       s.risk === 'destructive'
         ? 'migration-sql-destructive'
-        : s.risk === 'locks'
+        : s.risk === 'locks' || s.risk === 'opaque'
           ? 'migration-sql-lock'
           : 'migration-sql-unparsable';
-    const blocks = s.risk !== 'locks';
+    // Opaque code (a DO block) warns under the lock rule: nothing in it can be judged either way.
+    const blocks = s.risk === 'destructive' || s.risk === 'unparsable';
     const quoted = s.statement ? `: ${code(s.statement)}` : '';
     return {
       rule,
@@ -66,11 +67,13 @@ function migrationSql(ctx: RuleContext): Finding[] {
       message:
         s.risk === 'unparsable'
           ? `**Migration does not parse**: ${code(s.file)} ${s.why}${quoted}.`
-          : `${s.risk === 'destructive' ? '**Destructive migration**' : 'Migration takes a blocking lock'}: ${code(s.file)}${quoted}: ${s.why}.`,
+          : s.risk === 'opaque'
+            ? `Migration cannot be analysed: ${code(s.file)}${quoted}: ${s.why}.`
+            : `${s.risk === 'destructive' ? '**Destructive migration**' : 'Migration takes a blocking lock'}: ${code(s.file)}${quoted}: ${s.why}.`,
       headline:
         s.risk === 'unparsable'
           ? `migration ${code(s.file)} does not parse`
-          : `migration ${code(s.file)}: ${s.statement.split(' ').slice(0, 4).join(' ')}${s.risk === 'destructive' ? ' (destructive)' : ' (blocking lock)'}`,
+          : `migration ${code(s.file)}: ${s.statement.split(' ').slice(0, 4).join(' ')}${s.risk === 'destructive' ? ' (destructive)' : s.risk === 'opaque' ? ' (review by hand)' : ' (blocking lock)'}`,
     };
   });
 }

@@ -11,7 +11,9 @@ export type SqlRisk =
   /** Takes a lock that stops the services' writes (and, while it waits, their reads): warns. */
   | 'locks'
   /** The file does not parse: nothing in it would run, and nothing can be judged: blocks. */
-  | 'unparsable';
+  | 'unparsable'
+  /** Code the parser cannot see into (a `DO` block's PL/pgSQL body): warns, review by hand. */
+  | 'opaque';
 
 /** One risky statement of a migration file. */
 export interface SqlFinding {
@@ -29,6 +31,8 @@ export interface ServiceTables {
   readonly written: ReadonlySet<string>;
   /** A grant on every table of a schema (or to PUBLIC): every table counts. */
   readonly all: boolean;
+  /** The service roles the grants were read for: a REVOKE from one of them is destructive. */
+  readonly roles?: readonly string[];
 }
 
 let loaded: Promise<void> | undefined;
@@ -151,7 +155,7 @@ export function serviceTablesOf(files: readonly { sql?: string }[], roles: reado
     }
   }
   // Nothing known about grants (no SQL at hand): every table counts, the safe side.
-  return { used, written, all: all || (used.size === 0 && written.size === 0) };
+  return { used, written, all: all || (used.size === 0 && written.size === 0), roles };
 }
 
 const uses = (t: ServiceTables, table: string) => t.all || t.used.has(table);
@@ -179,57 +183,176 @@ export function analyzeSql(file: string, sql: string, tables: ServiceTables): Sq
   const out: SqlFinding[] = [];
   for (const { stmt, stmt_location = 0, stmt_len } of stmts) {
     const statement = text(sql, stmt_location, stmt_len ?? sql.length - stmt_location);
-    const add = (risk: SqlRisk, why: string) => out.push({ file, risk, statement, why });
-    const [kind] = Object.keys(stmt);
-    const node = stmt[kind] as Node;
-    switch (kind) {
-      case 'DropStmt': {
-        const type = String(node.removeType);
-        if (type === 'OBJECT_TABLE') add('destructive', 'drops a table and its data');
-        else if (type === 'OBJECT_SCHEMA') add('destructive', 'drops a schema and every table in it');
-        break;
+    // Every node of the tree, not only the top statement: a DELETE in a data-modifying CTE
+    // (`WITH g AS (DELETE FROM bets RETURNING 1) SELECT 1`) runs all the same.
+    const walk = (v: unknown): void => {
+      if (v === null || typeof v !== 'object') return;
+      if (Array.isArray(v)) return v.forEach(walk);
+      for (const [kind, child] of Object.entries(v as Node)) {
+        if (child !== null && typeof child === 'object' && !Array.isArray(child))
+          out.push(...classify(file, statement, kind, child as Node, tables));
+        walk(child);
       }
-      case 'TruncateStmt':
-        add('destructive', 'deletes every row');
-        break;
-      case 'DeleteStmt':
-        if (!node.whereClause) add('destructive', 'DELETE without WHERE deletes every row');
-        break;
-      case 'UpdateStmt':
-        if (!node.whereClause) add('destructive', 'UPDATE without WHERE overwrites every row');
-        break;
-      case 'RenameStmt': {
-        const table = relName(node.relation);
-        const type = String(node.renameType);
-        if ((type === 'OBJECT_TABLE' || type === 'OBJECT_COLUMN') && uses(tables, table)) {
-          add(
-            'destructive',
-            `renames ${type === 'OBJECT_TABLE' ? 'table' : `column ${String(node.subname)} of`} ${table}, which the services use: their queries fail until they are redeployed`,
-          );
-        }
-        break;
-      }
-      case 'IndexStmt': {
-        const table = relName(node.relation);
-        if (!node.concurrent && writes(tables, table)) {
-          add(
-            'locks',
-            `builds an index on ${table} without CONCURRENTLY: the services' writes to ${table} wait until it is built`,
-          );
-        }
-        break;
-      }
-      case 'AlterTableStmt':
-        for (const c of list(node.cmds))
-          out.push(
-            ...alterTable(file, statement, relName(node.relation), one(c, 'AlterTableCmd') ?? {}, tables),
-          );
-        break;
-      default:
-        break;
-    }
+    };
+    walk(stmt);
   }
   return out;
+}
+
+/** What one node of a parse tree does (nothing for nodes that are not statements). */
+function classify(
+  file: string,
+  statement: string,
+  kind: string,
+  node: Node,
+  tables: ServiceTables,
+): SqlFinding[] {
+  const at = (risk: SqlRisk, why: string): SqlFinding[] => [{ file, risk, statement, why }];
+  switch (kind) {
+    case 'DropStmt': {
+      const type = String(node.removeType);
+      if (type === 'OBJECT_TABLE') return at('destructive', 'drops a table and its data');
+      if (type === 'OBJECT_SCHEMA') return at('destructive', 'drops a schema and every table in it');
+      const what =
+        type === 'OBJECT_MATVIEW'
+          ? 'materialized view'
+          : type
+              .replace(/^OBJECT_/, '')
+              .replace(/_/g, ' ')
+              .toLowerCase();
+      return at(
+        'destructive',
+        `drops ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}: the services' queries (or their speed) may depend on it`,
+      );
+    }
+    case 'TruncateStmt':
+      return at('destructive', 'deletes every row');
+    case 'DeleteStmt':
+      return noWhere(node.whereClause) ? at('destructive', 'DELETE without WHERE deletes every row') : [];
+    case 'UpdateStmt':
+      return noWhere(node.whereClause) ? at('destructive', 'UPDATE without WHERE overwrites every row') : [];
+    case 'RenameStmt': {
+      const table = relName(node.relation);
+      const type = String(node.renameType);
+      if ((type === 'OBJECT_TABLE' || type === 'OBJECT_COLUMN') && uses(tables, table)) {
+        return at(
+          'destructive',
+          `renames ${type === 'OBJECT_TABLE' ? 'table' : `column ${String(node.subname)} of`} ${table}, which the services use: their queries fail until they are redeployed`,
+        );
+      }
+      return [];
+    }
+    case 'IndexStmt': {
+      const table = relName(node.relation);
+      if (!node.concurrent && writes(tables, table)) {
+        return at(
+          'locks',
+          `builds an index on ${table} without CONCURRENTLY: the services' writes to ${table} wait until it is built`,
+        );
+      }
+      return [];
+    }
+    case 'AlterTableStmt':
+      return list(node.cmds).flatMap((c) =>
+        alterTable(file, statement, relName(node.relation), one(c, 'AlterTableCmd') ?? {}, tables),
+      );
+    case 'AlterDefaultPrivilegesStmt':
+      // Its action is a GrantStmt's fields without the GrantStmt key.
+      return classify(file, statement, 'GrantStmt', one(node, 'action') ?? {}, tables);
+    case 'GrantStmt':
+    case 'GrantRoleStmt': {
+      if (node.is_grant) return [];
+      const from = list(kind === 'GrantRoleStmt' ? node.grantee_roles : node.grantees)
+        .map((r) => one(r, 'RoleSpec'))
+        .filter(
+          (r) =>
+            r?.roletype === 'ROLESPEC_PUBLIC' || (tables.roles ?? []).includes(String(r?.rolename ?? '')),
+        )
+        .map((r) => (r?.roletype === 'ROLESPEC_PUBLIC' ? 'PUBLIC' : String(r?.rolename)));
+      return from.length > 0
+        ? at(
+            'destructive',
+            `revokes privileges from ${from.join(', ')}: the services' queries fail with permission denied`,
+          )
+        : [];
+    }
+    case 'VacuumStmt': {
+      const full = list(node.options).some(
+        (o) => String(one(o, 'DefElem')?.defname ?? '').toLowerCase() === 'full',
+      );
+      return full
+        ? at(
+            'locks',
+            "VACUUM FULL rewrites each table under an ACCESS EXCLUSIVE lock: the services' reads and writes wait",
+          )
+        : [];
+    }
+    case 'DoStmt':
+      return at(
+        'opaque',
+        'a DO block (PL/pgSQL) cannot be analysed, review by hand: it can do anything a migration can',
+      );
+    default:
+      return [];
+  }
+}
+
+/** A WHERE that is absent or always true (`WHERE true`, `WHERE 1 = 1`): every row. */
+function noWhere(where: unknown): boolean {
+  return where === undefined || where === null || constantTrue(where);
+}
+
+const stripLocations = (v: unknown): unknown =>
+  v === null || typeof v !== 'object'
+    ? v
+    : Array.isArray(v)
+      ? v.map(stripLocations)
+      : Object.fromEntries(
+          Object.entries(v as Node)
+            .filter(([k]) => k !== 'location')
+            .map(([k, x]) => [k, stripLocations(x)]),
+        );
+
+/** A constant (possibly cast), as comparable JSON; undefined when `v` is not one. */
+function constant(v: unknown): string | undefined {
+  const c = one(v, 'A_Const');
+  if (c) return JSON.stringify(stripLocations(c));
+  const cast = one(v, 'TypeCast');
+  if (cast) {
+    const inner = constant(cast.arg);
+    return inner === undefined ? undefined : JSON.stringify([inner, stripLocations(cast.typeName)]);
+  }
+  return undefined;
+}
+
+function constantTrue(v: unknown): boolean {
+  const c = one(v, 'A_Const');
+  if (c) return one(c, 'boolval')?.boolval === true;
+  const cast = one(v, 'TypeCast');
+  if (cast) {
+    const arg = one(one(cast.arg, 'A_Const'), 'sval')?.sval;
+    return constantTrue(cast.arg) || ['t', 'true', 'y', 'yes', 'on', '1'].includes(String(arg).toLowerCase());
+  }
+  const e = one(v, 'A_Expr');
+  if (e && e.kind === 'AEXPR_OP') {
+    const op = list(e.name).map(sval).at(-1) ?? '';
+    const [l, r] = [constant(e.lexpr), constant(e.rexpr)];
+    if (l === undefined || r === undefined) return false;
+    if (['=', '<=', '>='].includes(op)) return l === r;
+    return false;
+  }
+  const b = one(v, 'BoolExpr');
+  if (b) {
+    const args = list(b.args);
+    if (b.boolop === 'OR_EXPR') return args.some(constantTrue);
+    if (b.boolop === 'AND_EXPR') return args.length > 0 && args.every(constantTrue);
+  }
+  const n = one(v, 'NullTest');
+  if (n)
+    return (
+      n.nulltesttype === 'IS_NOT_NULL' && constant(n.arg) !== undefined && !one(n.arg, 'A_Const')?.isnull
+    );
+  return false;
 }
 
 function alterTable(

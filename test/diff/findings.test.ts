@@ -164,4 +164,44 @@ describe('a new migration’s SQL', () => {
     expect(broken.findings[0].rule).toBe('migration-sql-unparsable');
     expect(broken.blocked).toBe(true);
   });
+
+  // Two tables granted: the REVOKE of one leaves grants (none at all would make every table count).
+  const grants = [
+    file(
+      '20240201090000_ml_predictions.up.sql',
+      'GRANT SELECT, INSERT ON bet_events, bets TO clever_better_bot;',
+    ),
+  ];
+  test('a REVOKE in the same PR does not hide a rename: the grants are read as they were before the new files', () => {
+    const found = summarize(BASE, 'ProductionStack', {
+      migrations: {
+        base: grants,
+        head: [
+          ...grants,
+          file(
+            '20270101000000_r.up.sql',
+            'REVOKE ALL ON bet_events FROM clever_better_bot;\nALTER TABLE bet_events RENAME TO events;',
+          ),
+        ],
+      },
+    }).summary.findings.filter((f) => f.rule === 'migration-sql-destructive');
+    expect(found.map((f) => f.message)).toEqual([
+      expect.stringMatching(/revokes privileges from clever_better_bot/),
+      expect.stringMatching(/renames table bet_events, which the services use/),
+    ]);
+  });
+
+  test('a DO block warns (review by hand) without blocking', () => {
+    const d = summarize(BASE, 'ProductionStack', {
+      migrations: { base, head: [...base, file('20270101000000_d.up.sql', 'DO $$ BEGIN NULL; END $$;')] },
+    }).summary;
+    expect([d.blocked, d.findings.map((f) => [f.rule, f.severity])]).toEqual([
+      false,
+      [
+        ['migration-sql-lock', 'warn'],
+        ['migration-added', expect.anything()],
+      ],
+    ]);
+    expect(d.findings[0].message).toMatch(/Migration cannot be analysed: .*review by hand/);
+  });
 });

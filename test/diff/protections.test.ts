@@ -209,6 +209,60 @@ function fail(message: string): never {
 const budget = Math.ceil(WORST_CASE_RUN_MS / 1000);
 
 const CUSTOM: Record<string, (id: string) => Generator> = {
+  // Any change of what a stop trigger reads is a weakening: there is no strengthening.
+  'stop-metric': (id) => {
+    const renamed = (p: Json, what: string) => {
+      const [m] = p.Metrics ?? [];
+      const stat = m?.MetricStat ?? p.Metrics?.find((x: Json) => x.MetricStat)?.MetricStat;
+      switch (what) {
+        case 'MetricName':
+          if (stat) stat.Metric.MetricName = 'NobodyPublishesThis';
+          else p.MetricName = 'NobodyPublishesThis';
+          break;
+        case 'Namespace':
+          if (stat) stat.Metric.Namespace = 'Elsewhere';
+          else p.Namespace = 'Elsewhere';
+          break;
+        case 'Dimensions':
+          if (stat) stat.Metric.Dimensions = [{ Name: 'Stage', Value: 'nowhere' }];
+          else p.Dimensions = [{ Name: 'Stage', Value: 'nowhere' }];
+          break;
+        case 'Statistic':
+          if (stat) stat.Stat = stat.Stat === 'SampleCount' ? 'Minimum' : 'SampleCount';
+          else if (p.Statistic) p.Statistic = p.Statistic === 'SampleCount' ? 'Minimum' : 'SampleCount';
+          else p.ExtendedStatistic = 'p1';
+          break;
+        case 'ComparisonOperator':
+          p.ComparisonOperator = /^LessThan/.test(p.ComparisonOperator)
+            ? 'GreaterThanThreshold'
+            : 'LessThanThreshold';
+          break;
+        case 'Metrics':
+          // Metric math over a metric nobody publishes.
+          for (const k of ['MetricName', 'Namespace', 'Dimensions', 'Statistic', 'ExtendedStatistic', 'Unit'])
+            delete p[k];
+          delete p.Period;
+          p.Metrics = [
+            {
+              Id: 'm',
+              ReturnData: true,
+              MetricStat: {
+                Metric: { Namespace: 'Elsewhere', MetricName: 'NobodyPublishesThis' },
+                Period: 60,
+                Stat: 'Sum',
+              },
+            },
+          ];
+          break;
+      }
+    };
+    return {
+      weaken: fc
+        .constantFrom('MetricName', 'Namespace', 'Dimensions', 'Statistic', 'ComparisonOperator', 'Metrics')
+        .map((what) => edited((r) => renamed(r[id].Properties, what))),
+      neutral: edited((r) => (r[id].Properties.AlarmDescription = 'reworded')),
+    };
+  },
   'stop-timeout': (id) => ({
     weaken: fc.integer({ min: 1, max: budget - 1 }).map((t) => edited((r) => (r[id].Properties.Timeout = t))),
     strengthen: fc.integer({ min: budget, max: 900 }).map((t) =>
@@ -481,6 +535,59 @@ describe('protection findings read as the issue asks', () => {
     expect(s.findings.find((f) => f.rule === 'protection:alarm-routing')!.message).toMatch(
       /ALARM now goes to ticket, was page/,
     );
+  });
+});
+
+describe('a stop trigger that reads a different metric', () => {
+  const row = PROTECTIONS.find((p) => p.id === 'stop-metric')!;
+  test.each([
+    ['MetricName', (p: Json) => (p.MetricName = 'NobodyPublishesThis')],
+    ['Namespace', (p: Json) => (p.Namespace = 'Elsewhere')],
+    ['Dimensions', (p: Json) => (p.Dimensions = [{ Name: 'Stage', Value: 'nowhere' }])],
+    ['ExtendedStatistic', (p: Json) => (p.ExtendedStatistic = 'p1')],
+    ['ComparisonOperator', (p: Json) => (p.ComparisonOperator = 'LessThanLowerThreshold')],
+    ['Unit', (p: Json) => (p.Unit = 'Bytes')],
+  ])('a change of %s blocks in production with override-trading-safety', (name, edit) => {
+    for (const id of resourcesOfType(TEMPLATE, row)) {
+      const s = summary(edited((r) => edit(r[id].Properties)));
+      const mineFound = mine(row, s.findings);
+      expect([id, mineFound.map((f) => [f.severity, f.override])]).toEqual([
+        id,
+        [['block', 'override-trading-safety']],
+      ]);
+      expect(mineFound[0].message).toContain(name);
+      expect(mineFound[0].message).toMatch(/reads a different metric/);
+    }
+  });
+
+  test('a period change inside metric math is the period row’s, not this one’s', () => {
+    const [id] = resourcesOfType(TEMPLATE, row);
+    const pair = edited(
+      (r) => {
+        const p = r[id].Properties;
+        p.Metrics = [
+          {
+            Id: 'm',
+            ReturnData: true,
+            MetricStat: { Metric: { MetricName: 'X', Namespace: 'Y' }, Period: 300, Stat: 'Sum' },
+          },
+        ];
+        delete p.MetricName;
+      },
+      (r) => {
+        const p = r[id].Properties;
+        p.Metrics = [
+          {
+            Id: 'm',
+            ReturnData: true,
+            Label: 'a',
+            MetricStat: { Metric: { MetricName: 'X', Namespace: 'Y' }, Period: 60, Stat: 'Sum' },
+          },
+        ];
+        delete p.MetricName;
+      },
+    );
+    expect(mine(row, summary(pair).findings)).toEqual([]);
   });
 });
 

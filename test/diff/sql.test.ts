@@ -60,9 +60,81 @@ describe('migration SQL', () => {
     'UPDATE bets SET status = 1 WHERE id = 3;',
     // reports is only read by the services: an index on it blocks no write of theirs.
     'CREATE INDEX reports_day ON reports (day);',
-    'DROP INDEX IF EXISTS old_idx;',
+    'WITH g AS (SELECT 1) SELECT * FROM g;',
+    'DELETE FROM bets WHERE 1 = 2;',
+    'UPDATE bets SET status = 1 WHERE status = 1;',
+    'VACUUM bets;',
+    'REVOKE ALL ON bets FROM analyst;',
+    'GRANT SELECT ON bets TO clever_better_ml;',
   ])('%j is harmless', (sql) => {
     expect(risks(sql)).toEqual([]);
+  });
+
+  // Every node of the tree is read, not only the top statement.
+  test.each([
+    ['WITH g AS (DELETE FROM bets RETURNING 1) SELECT 1;', /DELETE without WHERE/],
+    ['WITH g AS (UPDATE bets SET status = 1 RETURNING 1) SELECT * FROM g;', /UPDATE without WHERE/],
+    ['INSERT INTO reports WITH g AS (DELETE FROM bets RETURNING *) SELECT * FROM g;', /DELETE without WHERE/],
+  ])('%j is destructive (data-modifying CTE)', (sql, why) => {
+    const found = analyze(sql);
+    expect(found.map((f) => f.risk)).toEqual(['destructive']);
+    expect(found[0].why).toMatch(why);
+  });
+
+  // A WHERE that is always true is no WHERE.
+  test.each([
+    'DELETE FROM bets WHERE true;',
+    'DELETE FROM bets WHERE 1=1;',
+    "DELETE FROM bets WHERE 'a' = 'a';",
+    'DELETE FROM bets WHERE 2 >= 2;',
+    "UPDATE bets SET status = 1 WHERE 'x'::text = 'x'::text;",
+    'UPDATE bets SET status = 1 WHERE 1 = 1 OR id = 3;',
+    'UPDATE bets SET status = 1 WHERE true AND 1 = 1;',
+  ])('%j has a constant-true WHERE: destructive', (sql) => {
+    expect(risks(sql)).toEqual(['destructive']);
+  });
+
+  test.each([
+    ['DROP INDEX IF EXISTS old_idx;', /drops an index/],
+    ['DROP VIEW open_bets;', /drops a view/],
+    ['DROP MATERIALIZED VIEW daily_pnl;', /drops a materialized view/],
+    ['DROP FUNCTION settle(bigint);', /drops a function/],
+    ['DROP SEQUENCE bets_id_seq;', /drops a sequence/],
+    ['DROP TYPE bet_status;', /drops a type/],
+    ['DROP TRIGGER audit ON bets;', /drops a trigger/],
+    ['DROP EXTENSION timescaledb;', /drops an extension/],
+  ])('%j (DROP of any object) is destructive', (sql, why) => {
+    const [f] = analyze(sql);
+    expect(f.risk).toBe('destructive');
+    expect(f.why).toMatch(why);
+  });
+
+  test.each([
+    'REVOKE INSERT ON bets FROM clever_better_bot;',
+    'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM clever_better_ml;',
+    'REVOKE SELECT ON markets FROM PUBLIC;',
+    'REVOKE USAGE ON SCHEMA public FROM clever_better_bot;',
+    'ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM clever_better_ml;',
+    'REVOKE some_group FROM clever_better_bot;',
+  ])('%j (REVOKE from a service role) is destructive', (sql) => {
+    const found = analyze(sql);
+    expect(found.map((f) => f.risk)).toEqual(['destructive']);
+    expect(found[0].why).toMatch(/revokes privileges from (clever_better_\w+|PUBLIC)/);
+  });
+
+  test.each(['VACUUM FULL bets;', 'VACUUM (FULL, ANALYZE) bets;'])(
+    '%j warns of an ACCESS EXCLUSIVE lock',
+    (sql) => {
+      const [f] = analyze(sql);
+      expect(f.risk).toBe('locks');
+      expect(f.why).toMatch(/ACCESS EXCLUSIVE/);
+    },
+  );
+
+  test('a DO block cannot be analysed: it warns, review by hand', () => {
+    const found = analyze("DO $$ BEGIN EXECUTE 'DROP TABLE bets'; END $$;");
+    expect(found.map((f) => f.risk)).toEqual(['opaque']);
+    expect(found[0].why).toMatch(/cannot be analysed, review by hand/);
   });
 
   test('a file that does not parse is reported with the parser message and the line', () => {
