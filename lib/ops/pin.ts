@@ -1,12 +1,7 @@
 import * as ts from 'typescript';
 
-/**
- * Rewrites `environments/<env>.ts` so `key` (`bot` or `ml`) pins `imageTag` and `imageDigest`,
- * touching nothing else: the two properties are replaced where they are written, or added to the
- * service's override object (created when the file has none). Parses the file rather than matching
- * text, so formatting and comments elsewhere survive.
- */
-export function pinImage(source: string, key: 'bot' | 'ml', tag: string, digest: string): string {
+/** The environment file parsed, and the overrides object of its `defineEnvironment(base, { … })`. */
+function parseOverrides(source: string): { file: ts.SourceFile; overrides: ts.ObjectLiteralExpression } {
   const file = ts.createSourceFile('env.ts', source, ts.ScriptTarget.Latest, true);
   let overrides: ts.ObjectLiteralExpression | undefined;
   const visit = (node: ts.Node): void => {
@@ -23,15 +18,29 @@ export function pinImage(source: string, key: 'bot' | 'ml', tag: string, digest:
   };
   visit(file);
   if (!overrides) throw new Error('no defineEnvironment(base, { … }) call found: edit the file by hand');
-  const prop = (obj: ts.ObjectLiteralExpression, name: string) =>
-    obj.properties.find(
-      (p): p is ts.PropertyAssignment =>
-        ts.isPropertyAssignment(p) &&
-        (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) &&
-        p.name.text === name,
-    );
+  return { file, overrides };
+}
+
+/** The property `name` written directly in `obj` (identifier or string key), if any. */
+function propertyOf(obj: ts.ObjectLiteralExpression, name: string): ts.PropertyAssignment | undefined {
+  return obj.properties.find(
+    (p): p is ts.PropertyAssignment =>
+      ts.isPropertyAssignment(p) &&
+      (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) &&
+      p.name.text === name,
+  );
+}
+
+/**
+ * Rewrites `environments/<env>.ts` so `key` (`bot` or `ml`) pins `imageTag` and `imageDigest`,
+ * touching nothing else: the two properties are replaced where they are written, or added to the
+ * service's override object (created when the file has none). Parses the file rather than matching
+ * text, so formatting and comments elsewhere survive.
+ */
+export function pinImage(source: string, key: 'bot' | 'ml', tag: string, digest: string): string {
+  const { file, overrides } = parseOverrides(source);
   const edits: { start: number; end: number; text: string }[] = [];
-  const service = prop(overrides, key);
+  const service = propertyOf(overrides, key);
   const pins = `imageTag: '${tag}', imageDigest: '${digest}'`;
   if (!service) {
     const last = overrides.properties[overrides.properties.length - 1];
@@ -45,7 +54,7 @@ export function pinImage(source: string, key: 'bot' | 'ml', tag: string, digest:
       ['imageTag', tag],
       ['imageDigest', digest],
     ] as const) {
-      const p = prop(obj, name);
+      const p = propertyOf(obj, name);
       if (p) edits.push({ start: p.initializer.getStart(file), end: p.initializer.end, text: `'${value}'` });
       else missing.push(`${name}: '${value}'`);
     }
@@ -69,31 +78,11 @@ export function pinImage(source: string, key: 'bot' | 'ml', tag: string, digest:
  * has, with the missing levels created around it.
  */
 export function setConfigValue(source: string, keyPath: readonly string[], valueText: string): string {
-  const file = ts.createSourceFile('env.ts', source, ts.ScriptTarget.Latest, true);
-  let overrides: ts.ObjectLiteralExpression | undefined;
-  const visit = (node: ts.Node): void => {
-    if (
-      !overrides &&
-      ts.isCallExpression(node) &&
-      ts.isIdentifier(node.expression) &&
-      node.expression.text === 'defineEnvironment'
-    ) {
-      const arg = node.arguments[1];
-      if (arg && ts.isObjectLiteralExpression(arg)) overrides = arg;
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  if (!overrides) throw new Error('no defineEnvironment(base, { … }) call found: edit the file by hand');
+  const { file, overrides } = parseOverrides(source);
   let obj = overrides;
   for (let i = 0; i < keyPath.length; i++) {
     const name = keyPath[i];
-    const p = obj.properties.find(
-      (x): x is ts.PropertyAssignment =>
-        ts.isPropertyAssignment(x) &&
-        (ts.isIdentifier(x.name) || ts.isStringLiteral(x.name)) &&
-        x.name.text === name,
-    );
+    const p = propertyOf(obj, name);
     const last = i === keyPath.length - 1;
     if (p && last)
       return source.slice(0, p.initializer.getStart(file)) + valueText + source.slice(p.initializer.end);
