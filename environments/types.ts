@@ -366,7 +366,7 @@ export interface AlertingConfig {
  * - a full role or user ARN (`arn:aws:iam::<account>:role/…`): its account must be `account`, or
  *   be listed in `crossAccountPrincipalAccounts` on purpose;
  * - a 12-digit account id: that account's root, so the account's own IAM policies decide who
- *   (refused in production unless `acknowledgeAccountRootTrust` or `sandbox`).
+ *   (refused in production, and wherever `liveTradingEnabled` is on, unless `acknowledgeAccountRootTrust` or `sandbox`).
  *
  * An empty list means this account's root.
  */
@@ -386,7 +386,7 @@ export interface AccessConfig {
   readonly crossAccountPrincipalAccounts?: readonly string[];
   /**
    * Set to `true` to trust a whole account (its root: every principal its IAM lets assume the role)
-   * in production (unless it is a `sandbox`). Without it validation refuses such a principal there: name the people's roles
+   * in production or any environment with `liveTradingEnabled` (unless it is a `sandbox`). Without it validation refuses such a principal there: name the people's roles
    * instead. @default false
    */
   readonly acknowledgeAccountRootTrust?: boolean;

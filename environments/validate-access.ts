@@ -42,10 +42,11 @@ export function resolvePrincipals(
 }
 
 /**
- * Production trades real money while people sleep: an account root is refused there unless
- * acknowledged. (Live trading elsewhere already needs its own acknowledgement; one is enough.)
+ * An environment trades real money while people sleep when live trading is on in it, whatever its
+ * name (and production always counts): an account root is refused there unless acknowledged or a sandbox.
  */
-const tradesRealMoney = (env: EnvironmentConfig) => env.name === 'production';
+export const tradesRealMoney = (env: EnvironmentConfig) =>
+  env.liveTradingEnabled || env.name === 'production';
 
 /** Problems in the `access` section of one environment, empty when it is valid. */
 export function accessProblems(env: EnvironmentConfig): ConfigProblem[] {
@@ -115,7 +116,7 @@ export function accessProblems(env: EnvironmentConfig): ConfigProblem[] {
         problems.push({
           field: name,
           value: list.length === 0 ? [] : p.arn,
-          problem: `trusts the whole account ${p.account} (its root) in production: anyone its IAM lets assume roles could turn live trading on or run migrate down`,
+          problem: `trusts the whole account ${p.account} (its root) in ${env.name}, where live trading can run: anyone its IAM lets assume roles could turn live trading on or run migrate down`,
           fix: `name the people's roles (e.g. 'role/aws-reserved/sso.amazonaws.com/${env.region}/AWSReservedSSO_Operator_0123abcd') in ${file}, or set access.acknowledgeAccountRootTrust: true beside it`,
         });
       }

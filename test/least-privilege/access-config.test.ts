@@ -1,6 +1,22 @@
-import { environmentProblems, production, staging } from '../../environments';
+import { environmentProblems, production, staging as committedStaging } from '../../environments';
+import { base } from '../../environments/base';
 import { EnvironmentConfig } from '../../environments/types';
 import { resolvePrincipals } from '../../environments/validate-access';
+
+/**
+ * The tests' own non-production environment (not the committed staging: editing staging's access
+ * on purpose must not break these tests): account 111111111111, no live trading, default access.
+ */
+const staging: EnvironmentConfig = {
+  ...base,
+  name: 'staging',
+  stackName: 'AccessConfigTestStack',
+  account: '111111111111',
+  alarmEmail: 'ops@example.com',
+  liveTradingEnabled: false,
+  sandbox: false,
+  access: { operatorPrincipals: [], viewerPrincipals: [] },
+};
 
 const SSO_OPERATOR = 'role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Operator_0123abcd';
 
@@ -15,7 +31,7 @@ const accessProblems = (config: EnvironmentConfig) =>
 
 describe('access: who may assume the operator and viewer roles', () => {
   test('the committed environments are valid', () => {
-    expect(accessProblems(staging)).toEqual([]);
+    expect(accessProblems(committedStaging)).toEqual([]);
     expect(accessProblems(production)).toEqual([]);
   });
 
@@ -117,6 +133,24 @@ describe('access: who may assume the operator and viewer roles', () => {
         [],
       );
     });
+  });
+
+  test('an account root is refused wherever live trading is on, whatever the environment is called', () => {
+    const live = withAccess(
+      staging,
+      { operatorPrincipals: [], viewerPrincipals: [SSO_OPERATOR] },
+      { liveTradingEnabled: true },
+    );
+    expect(accessProblems(live).filter((p) => /whole account/.test(p.problem))).toEqual([
+      expect.objectContaining({
+        field: 'staging.access.operatorPrincipals',
+        fix: expect.stringMatching(/acknowledgeAccountRootTrust/),
+      }),
+    ]);
+    expect(accessProblems(withAccess(live, { acknowledgeAccountRootTrust: true }))).toEqual([]);
+    expect(accessProblems({ ...live, sandbox: true })).toEqual([]);
+    // Live trading off and not production: the account root is fine.
+    expect(accessProblems(staging)).toEqual([]);
   });
 
   test('an unknown key under access is an error', () => {

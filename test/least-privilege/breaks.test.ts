@@ -5,7 +5,7 @@
  * simulation.test.ts; these keep that proof from silently going vacuous.)
  */
 import { synthesized, synthesizedRegistry } from '../helpers/app';
-import { environmentCases, serviceDeliveries } from './simulation/actors';
+import { environmentCases, foreignServiceRequests, serviceDeliveries } from './simulation/actors';
 import { simulateAll, unexpected } from './simulation/simulate';
 import { Policies, PolicyDocument, World } from './simulation/world';
 
@@ -23,7 +23,7 @@ const registry = synthesizedRegistry('production');
 /** The matrices' failures for a changed copy of the production template. */
 async function failures(
   change: (t: Template) => void,
-): Promise<{ allow: string[]; deny: string[]; deliveries: string[] }> {
+): Promise<{ allow: string[]; deny: string[]; deliveries: string[]; foreign: string[] }> {
   const copy = JSON.parse(JSON.stringify(template.toJSON())) as Template;
   change(copy);
   const world = new World(copy, stack);
@@ -39,7 +39,10 @@ async function failures(
   const deliveries: string[] = [];
   for (const d of serviceDeliveries(policies))
     deliveries.push(...unexpected(await simulateAll(worlds, d.actor, [d.request]), 'Allowed'));
-  return { allow, deny, deliveries };
+  const foreign: string[] = [];
+  for (const d of await foreignServiceRequests(policies, '999999999999'))
+    foreign.push(...unexpected(await simulateAll(worlds, d.actor, [d.request]), 'Denied'));
+  return { allow, deny, deliveries, foreign };
 }
 
 const statementsOf = (t: Template, type: string) =>
@@ -120,4 +123,43 @@ test('break 3: PutSecretValue on the config secret added to the ml task role fai
       /^production clever-better-ml TaskRoleArn: secretsmanager:PutSecretValue on .*clever-better\/production\/config.* was Allowed: allowed by identity policy BreakMlWritesConfig statement #1$/,
     ),
   ]);
+});
+
+test('break 4: lambda:InvokeFunction and sns:Publish on * added to the bot task role fail must-deny', async () => {
+  const result = await failures((t) => {
+    const bot = Object.entries(t.Resources).find(
+      ([, r]) => r.Type === 'AWS::ECS::TaskDefinition' && r.Properties.Family === 'clever-better-bot',
+    )![1];
+    t.Resources.BreakBotInvokesAndPublishes = {
+      Type: 'AWS::IAM::Policy',
+      Properties: {
+        PolicyName: 'break',
+        Roles: [{ Ref: (bot.Properties.TaskRoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['lambda:InvokeFunction', 'sns:Publish'], Resource: '*' }],
+        },
+      },
+    };
+  });
+  const actions = new Set(result.deny.map((d) => / TaskRoleArn: ([\w:]+) on /.exec(d)?.[1]));
+  expect([...actions].sort()).toEqual(['lambda:InvokeFunction', 'sns:Publish']);
+  expect(result.deny.every((d) => d.startsWith('production clever-better-bot TaskRoleArn: '))).toBe(true);
+});
+
+test('break 5: sns.amazonaws.com allowed kms:Decrypt and GenerateDataKey* on the key, unconditioned, fails', async () => {
+  const result = await failures((t) => {
+    const key = Object.values(t.Resources).find((r) => r.Type === 'AWS::KMS::Key')!;
+    (key.Properties.KeyPolicy as PolicyDocument).Statement.push({
+      Effect: 'Allow',
+      Principal: { Service: 'sns.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+    });
+  });
+  expect(result.foreign.length).toBeGreaterThan(0);
+  expect(result.foreign.every((f) => f.startsWith('sns.amazonaws.com: kms:'))).toBe(true);
+  expect(result.foreign).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^sns\.amazonaws\.com: kms:Decrypt on .* was Allowed/)]),
+  );
 });

@@ -15,6 +15,7 @@ import {
   Case,
   commandRequests,
   environmentCases,
+  foreignServiceRequests,
   projectFunctions,
   roleActor,
   serviceDeliveries,
@@ -199,6 +200,25 @@ describe.each(ENVIRONMENT_NAMES)('%s: every request, simulated', (name) => {
     expect(failures).toEqual([]);
   });
 
+  test('must-deny: every task and execution role is refused every write other actors may do that its task does not need', async () => {
+    const failures: string[] = [];
+    for (const td of world.ofType('AWS::ECS::TaskDefinition'))
+      for (const kind of ['TaskRoleArn', 'ExecutionRoleArn']) {
+        const c = cases.get(`${kind} ${td.name}`)!;
+        const writes = c.deny.filter((r) => r.from.startsWith("another actor's write"));
+        expect(c.deny.map((r) => r.action)).toEqual(
+          expect.arrayContaining([
+            'lambda:InvokeFunction',
+            'sns:Publish',
+            'ecs:UpdateService',
+            'secretsmanager:PutSecretValue',
+          ]),
+        );
+        failures.push(...unexpected(await simulateAll(worlds, c.actor, writes), 'Denied'));
+      }
+    expect(failures).toEqual([]);
+  });
+
   test('must-deny: the ML task and execution roles cannot touch the bot service', async () => {
     const bot = world.ofType('AWS::ECS::Service').find((s) => s.name === 'bot')!;
     const ml = world.ofType('AWS::ECS::TaskDefinition').find((t) => t.name === runbookNames(name).mlFamily)!;
@@ -266,6 +286,20 @@ describe.each(ENVIRONMENT_NAMES)('%s: every request, simulated', (name) => {
         failures.push(...unexpected(await simulateAll(worlds, d.actor, [request]), 'Denied'));
       }
       expect(all.length).toBeGreaterThan(10);
+      expect(failures).toEqual([]);
+    });
+
+    test('every service principal of every key, topic, secret and function policy is refused on behalf of another account', async () => {
+      const requests = [
+        ...(await foreignServiceRequests(policies, FOREIGN_ACCOUNT)),
+        ...(await foreignServiceRequests(worlds[1], FOREIGN_ACCOUNT)),
+      ];
+      expect([...new Set(requests.map((r) => r.actor.principal))]).toEqual(
+        expect.arrayContaining(['cloudwatch.amazonaws.com', `logs.${region}.amazonaws.com`]),
+      );
+      const failures: string[] = [];
+      for (const { actor, request } of requests)
+        failures.push(...unexpected(await simulateAll(worlds, actor, [request]), 'Denied'));
       expect(failures).toEqual([]);
     });
 

