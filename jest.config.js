@@ -9,6 +9,9 @@ const common = {
   cacheDirectory: '<rootDir>/node_modules/.cache/jest',
 };
 module.exports = {
+  // Both cores: jest's default (cores - 1) runs one worker on a 2-core machine, and the suite is
+  // mostly synthesis and PostgreSQL waits, which overlap well.
+  maxWorkers: 2,
   projects: [
     {
       displayName: 'unit',
