@@ -148,9 +148,17 @@ describe('bad configuration fails synth with field, value and fix', () => {
       'staging.liveTradingEnabled = true: live trading outside production bets real money',
     );
     expect(msg).toContain('acknowledgeLiveTradingOutsideProduction: true');
+    // Live trading anywhere also refuses account-root trust for people (validate-access.ts).
+    const acknowledged = variant(staging, {
+      liveTradingEnabled: true,
+      acknowledgeLiveTradingOutsideProduction: true,
+    });
+    expect(rejection([acknowledged, production])).toContain(
+      'staging.access.operatorPrincipals = []: trusts the whole account',
+    );
     expect(() =>
       validateEnvironments([
-        variant(staging, { liveTradingEnabled: true, acknowledgeLiveTradingOutsideProduction: true }),
+        variant(acknowledged, { access: { ...staging.access, acknowledgeAccountRootTrust: true } }),
         production,
       ]),
     ).not.toThrow();
