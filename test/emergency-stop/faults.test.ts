@@ -15,7 +15,17 @@ import { formatReport, StepName, StopReport } from '../../lambda/emergency-stop/
 import { runEmergencyStop } from '../../lambda/emergency-stop/stop';
 import { TimeoutError } from '../../lambda/emergency-stop/time';
 import { Fault, FakeBetfair } from '../../lib/local/betfair-server';
-import { awsError, BETFAIR_ARN, bets, CONFIG_ARN, networkError, step, stopWorld, TRIGGER } from './harness';
+import {
+  AWS_FIRST_ATTEMPT_MS,
+  awsError,
+  BETFAIR_ARN,
+  bets,
+  CONFIG_ARN,
+  networkError,
+  step,
+  stopWorld,
+  TRIGGER,
+} from './harness';
 
 const world = stopWorld();
 const { secretsMock, ecsMock, snsMock } = world;
@@ -131,9 +141,11 @@ describe.each(Object.entries(AWS_CALLS))('%s', (_, { step: stepName, operation, 
         expect(outcome.ok).toBe(true);
         expect(outcome.permanent).toBeUndefined();
         expect(outcome.lastError).toMatch(new RegExp(`^${operation}: `));
-        // A hung attempt times out on the ladder: 150 ms, then twice as long each time.
+        // A hung attempt times out on the ladder: the first attempt's deadline, then twice as long each time.
         if (faultName === 'a request that hangs')
-          expect(outcome.lastError).toMatch(new RegExp(`timed out after ${150 * 2 ** (times - 1)} ms$`));
+          expect(outcome.lastError).toMatch(
+            new RegExp(`timed out after ${AWS_FIRST_ATTEMPT_MS * 2 ** (times - 1)} ms$`),
+          );
         // Exponential waits with jitter between the attempts (random 0.5: three quarters of each cap).
         expect(world.sleeps.slice(0, times)).toEqual([75, 150, 300].slice(0, times));
       },
