@@ -1,6 +1,10 @@
-import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   Budget,
   BUDGET,
@@ -14,7 +18,7 @@ import { attemptMs, classify, RetryPolicy } from '../../lambda/emergency-stop/re
 import { formatReport, StepName, StopReport } from '../../lambda/emergency-stop/report';
 import { runEmergencyStop } from '../../lambda/emergency-stop/stop';
 import { TimeoutError } from '../../lambda/emergency-stop/time';
-import { Fault, FakeBetfair } from '../../lib/local/betfair-server';
+import { Fault, FakeBetfair, FakeBetfairOptions } from '../../lib/local/betfair-server';
 import {
   AWS_FIRST_ATTEMPT_MS,
   awsError,
@@ -24,22 +28,43 @@ import {
   networkError,
   step,
   stopWorld,
+  testDeps,
   TRIGGER,
 } from './harness';
 
 const world = stopWorld();
 const { secretsMock, ecsMock, snsMock } = world;
 
+/** What a test sees of a stop's world: the file's mocked one, or one of its own (a concurrent row). */
+interface Seen {
+  /** The config secret as last written. */
+  written(): { live_trading_enabled?: unknown };
+  /** The desired counts of every UpdateService sent. */
+  scaledTo(): (number | undefined)[];
+  readonly fake: FakeBetfair;
+  /** SNS Publish calls sent. */
+  published(): number;
+}
+
+const fileWorld: Seen = {
+  written: () => world.written(),
+  scaledTo: () => ecsMock.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input.desiredCount),
+  get fake() {
+    return world.fake;
+  },
+  published: () => snsMock.commandCalls(PublishCommand).length,
+};
+
 /** The promise of the issue, after any transient fault: bot at 0, flag off, no unmatched bet, on-call told. */
-function expectStopped(report: StopReport, started: number): void {
+function expectStopped(report: StopReport, started: number, seen: Seen = fileWorld): void {
   expect(report.steps.filter((s) => !s.ok)).toEqual([]);
-  expect(world.written().live_trading_enabled).toBe(false);
-  const scaled = ecsMock.commandCalls(UpdateServiceCommand);
+  expect(seen.written().live_trading_enabled).toBe(false);
+  const scaled = seen.scaledTo();
   expect(scaled.length).toBeGreaterThan(0);
-  expect(scaled.every((c) => c.args[0].input.desiredCount === 0)).toBe(true);
-  expect(world.fake.open).toEqual([]);
+  expect(scaled.every((count) => count === 0)).toBe(true);
+  expect(seen.fake.open).toEqual([]);
   expect(bets(report)).toMatchObject({ openBets: 0, listTruncated: false });
-  expect(snsMock.commandCalls(PublishCommand).length).toBeGreaterThan(0);
+  expect(seen.published()).toBeGreaterThan(0);
   expect(performance.now() - started).toBeLessThan(WORST_CASE_RUN_MS);
 }
 
@@ -163,31 +188,46 @@ const BETFAIR_FAULTS: readonly Fault[] = [
   'too-many-requests',
 ];
 
-describe.each([
-  // The first listCurrentOrders is the listing sent with the cancel-all (one attempt, for the report);
-  // the faults are aimed at the check after the cancel, the one the step's success rests on.
-  ['login', 0],
-  ['cancelOrders', 0],
-  ['listCurrentOrders', 1],
-] as const)('Betfair %s', (operation, skip) => {
-  describe.each([1, 3])('failing %i time(s) in a row', (times) => {
-    test.each(BETFAIR_FAULTS)(
-      '%s: retried until it succeeds; bot at 0, flag off, no bet open',
-      async (fault) => {
-        world.fake.fail(operation, 'none', skip);
-        world.fake.fail(operation, fault, times);
-        const started = performance.now();
-        const report = await runEmergencyStop(TRIGGER, world.deps());
-        expectStopped(report, started);
-        const cancel = step(report, 'cancel-bets');
-        expect(cancel.ok).toBe(true);
-        expect(world.fake.calls(operation)).toHaveLength(skip + times + 1);
-        expect(cancel.lastError).toMatch(new RegExp(`^${operation}: `));
-        expect(bets(report).sizeCancelled).toBe(12.5);
-      },
-    );
-  });
-});
+/**
+ * Every Betfair operation × count × fault, flat so that the rows run at once: each has its own
+ * Betfair stand-in and AWS clients, and most of their time is the deadlines of hung requests.
+ * The first listCurrentOrders is the listing sent with the cancel-all (one attempt, for the report);
+ * the faults are aimed at the check after the cancel, the one the step's success rests on.
+ */
+const BETFAIR_ROWS = (
+  [
+    ['login', 0],
+    ['cancelOrders', 0],
+    ['listCurrentOrders', 1],
+  ] as const
+).flatMap(([operation, skip]) =>
+  [1, 3].flatMap((times) => BETFAIR_FAULTS.map((fault) => [operation, times, fault, skip] as const)),
+);
+
+test.concurrent.each(BETFAIR_ROWS)(
+  'Betfair %s failing %i time(s) in a row %s: retried until it succeeds; bot at 0, flag off, no bet open',
+  async (operation, times, fault, skip) => {
+    const { aws, sent, clients } = ownAws();
+    const fake = await ownFake();
+    try {
+      fake.fail(operation, 'none', skip);
+      fake.fail(operation, fault, times);
+      const started = performance.now();
+      const report = await runEmergencyStop(
+        TRIGGER,
+        testDeps(fake.endpoints, { ...clients, sleep: async () => undefined }),
+      );
+      expectStopped(report, started, seenIn(aws, sent, fake));
+      const cancel = step(report, 'cancel-bets');
+      expect(cancel.ok).toBe(true);
+      expect(fake.calls(operation)).toHaveLength(skip + times + 1);
+      expect(cancel.lastError).toMatch(new RegExp(`^${operation}: `));
+      expect(bets(report).sizeCancelled).toBe(12.5);
+    } finally {
+      await fake.stop();
+    }
+  },
+);
 
 describe.each([1, 3])('Betfair cancelOrders refused with ERROR_IN_MATCHER %i time(s)', (times) => {
   test('is retried with growing waits until the cancel-all goes through', async () => {
@@ -341,27 +381,33 @@ describe('classification', () => {
  * the same race at a tenth of the wall time. Real timers, real waits, a real HTTP Betfair stand-in.
  */
 const SCALE = 0.1;
-const scaled = (ms: number) => Math.round(ms * SCALE);
-const SCALED_BUDGET: Budget = {
-  tradingFlagMs: scaled(BUDGET.tradingFlagMs),
-  scaleBotMs: scaled(BUDGET.scaleBotMs),
-  cancelBetsMs: scaled(BUDGET.cancelBetsMs),
-  notifyMs: scaled(BUDGET.notifyMs),
-  checkReserveMs: scaled(BUDGET.checkReserveMs),
-  logoutGraceMs: scaled(BUDGET.logoutGraceMs),
+/**
+ * The stop in which every call is slower than its whole step budget waits out every budget (the
+ * worst case, 50 s), so it runs at a twentieth: each answer still comes a scaled second after the
+ * deadline it misses, and a deadline always fires before a later timer.
+ */
+const ALL_SLOW_SCALE = 0.05;
+const scaled = (ms: number, scale = SCALE) => Math.round(ms * scale);
+const scaledBudget = (scale: number): Budget => ({
+  tradingFlagMs: scaled(BUDGET.tradingFlagMs, scale),
+  scaleBotMs: scaled(BUDGET.scaleBotMs, scale),
+  cancelBetsMs: scaled(BUDGET.cancelBetsMs, scale),
+  notifyMs: scaled(BUDGET.notifyMs, scale),
+  checkReserveMs: scaled(BUDGET.checkReserveMs, scale),
+  logoutGraceMs: scaled(BUDGET.logoutGraceMs, scale),
   aws: {
-    firstAttemptMs: scaled(BUDGET.aws.firstAttemptMs),
-    baseDelayMs: scaled(BUDGET.aws.baseDelayMs),
-    maxDelayMs: scaled(BUDGET.aws.maxDelayMs),
+    firstAttemptMs: scaled(BUDGET.aws.firstAttemptMs, scale),
+    baseDelayMs: scaled(BUDGET.aws.baseDelayMs, scale),
+    maxDelayMs: scaled(BUDGET.aws.maxDelayMs, scale),
   },
   betfair: {
-    firstAttemptMs: scaled(BUDGET.betfair.firstAttemptMs),
-    baseDelayMs: scaled(BUDGET.betfair.baseDelayMs),
-    maxDelayMs: scaled(BUDGET.betfair.maxDelayMs),
+    firstAttemptMs: scaled(BUDGET.betfair.firstAttemptMs, scale),
+    baseDelayMs: scaled(BUDGET.betfair.baseDelayMs, scale),
+    maxDelayMs: scaled(BUDGET.betfair.maxDelayMs, scale),
   },
-};
+});
 /** The function's timeout (lib/emergency-stop.ts), scaled. */
-const FUNCTION_TIMEOUT_MS = FUNCTION_TIMEOUT_SECONDS * 1000 * SCALE;
+const functionTimeoutMs = (scale = SCALE) => FUNCTION_TIMEOUT_SECONDS * 1000 * scale;
 
 /** How long each dependency takes to answer every call, in production milliseconds. */
 interface Slowness {
@@ -373,119 +419,127 @@ interface Slowness {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Every AWS call answers after its service's delay. Like a slow service behind a proxy, the
- * request is carried out when the delay ends, whether or not the client still waits for it.
- */
-function slowAws({ secretsManagerMs = 0, ecsMs = 0, snsMs = 0 }: Slowness): void {
-  const after = async <T>(ms: number, act: () => T): Promise<T> => {
-    await delay(scaled(ms));
-    return act();
-  };
-  secretsMock
-    .on(GetSecretValueCommand, { SecretId: CONFIG_ARN })
-    .callsFake(() => after(secretsManagerMs, () => ({ SecretString: world.config, VersionId: 'v1' })));
-  secretsMock.on(GetSecretValueCommand, { SecretId: BETFAIR_ARN }).callsFake(() =>
-    after(secretsManagerMs, () => ({
-      SecretString: JSON.stringify({ app_key: 'app-key-123', username: 'bot-user', password: 'bot-pass' }),
-    })),
-  );
-  secretsMock.on(PutSecretValueCommand).callsFake((input: { SecretString: string }) =>
-    after(secretsManagerMs, () => {
-      world.config = input.SecretString;
-      return { VersionId: 'v2' };
-    }),
-  );
-  ecsMock.on(UpdateServiceCommand).callsFake((input: { desiredCount: number }) =>
-    after(ecsMs, () => {
-      world.desiredCount = input.desiredCount;
-      return { service: { desiredCount: world.desiredCount, runningCount: 1 } };
-    }),
-  );
-  ecsMock
-    .on(DescribeServicesCommand)
-    .callsFake(() => after(ecsMs, () => ({ services: [{ desiredCount: world.desiredCount }] })));
-  snsMock.on(PublishCommand).callsFake(() => after(snsMs, () => ({ MessageId: 'msg-1' })));
+/** What the AWS side of one stop of its own holds and was sent. */
+interface OwnAws {
+  config: string;
+  desiredCount: number;
+  readonly sent: { readonly command: object; readonly input: Record<string, unknown> }[];
 }
 
-/** One stop against slow dependencies: a Betfair stand-in answering every call after `betfairMs`. */
-async function slowStop(slowness: Slowness): Promise<{ report: StopReport; ms: number; fake: FakeBetfair }> {
-  slowAws(slowness);
-  const ms = scaled(slowness.betfairMs ?? 0);
-  const fake = new FakeBetfair({ loginDelayMs: ms, callDelayMs: ms, cancelLatencyMs: 0 });
-  const endpoints = await fake.start();
+/**
+ * AWS clients of one stop, of its own, each `send` answering after its service's delay (at once,
+ * within the attempt's microtasks, without one). Like a slow service behind a proxy, a request is
+ * carried out when its delay ends, whether or not the client still waits for it. Not
+ * aws-sdk-client-mock, which mocks the clients' prototype for the whole file: the stops that use
+ * these run at once (their time is waiting), each with its own state.
+ */
+function ownAws({ secretsManagerMs = 0, ecsMs = 0, snsMs = 0 }: Slowness = {}, scale = SCALE) {
+  const aws: OwnAws = {
+    config: JSON.stringify({ live_trading_enabled: true, max_stake_gbp: 25, strategy: 'value-v3' }),
+    desiredCount: 1,
+    sent: [],
+  };
+  const client = <C>(ms: number, answer: (command: object, input: Record<string, unknown>) => unknown) =>
+    ({
+      send: async (command: { input: Record<string, unknown> }) => {
+        aws.sent.push({ command, input: command.input });
+        if (ms > 0) await delay(scaled(ms, scale));
+        return answer(command, command.input);
+      },
+    }) as unknown as C;
+  const clients = {
+    secrets: client<SecretsManagerClient>(secretsManagerMs, (command, input) => {
+      if (command instanceof PutSecretValueCommand) {
+        aws.config = input.SecretString as string;
+        return { VersionId: 'v2' };
+      }
+      if (input.SecretId === CONFIG_ARN) return { SecretString: aws.config, VersionId: 'v1' };
+      return {
+        SecretString: JSON.stringify({ app_key: 'app-key-123', username: 'bot-user', password: 'bot-pass' }),
+      };
+    }),
+    ecs: client<ECSClient>(ecsMs, (command, input) => {
+      if (command instanceof UpdateServiceCommand) {
+        aws.desiredCount = input.desiredCount as number;
+        return { service: { desiredCount: aws.desiredCount, runningCount: 1 } };
+      }
+      return { services: [{ desiredCount: aws.desiredCount }] };
+    }),
+    sns: client<SNSClient>(snsMs, () => ({ MessageId: 'msg-1' })),
+  };
+  const sent = (type: new (...args: never[]) => object) => aws.sent.filter((c) => c.command instanceof type);
+  return { aws, sent, clients };
+}
+
+/** A Betfair stand-in of its own, started, with the file world's bets: two unmatched (12.50), one matched. */
+async function ownFake(options: FakeBetfairOptions = {}): Promise<FakeBetfair> {
+  const fake = new FakeBetfair(options);
+  await fake.start();
   fake.placeUnmatched('101', 10);
   fake.placeUnmatched('102', 2.5);
   fake.placeMatched('103', 20);
-  const deps = world.deps(SCALED_BUDGET, { sleep: undefined });
+  return fake;
+}
+
+/** What a test sees of a stop run with {@link ownAws} and {@link ownFake}. */
+function seenIn(aws: OwnAws, sent: ReturnType<typeof ownAws>['sent'], fake: FakeBetfair): Seen {
+  return {
+    written: () => JSON.parse(aws.config),
+    scaledTo: () => sent(UpdateServiceCommand).map((c) => c.input.desiredCount as number),
+    fake,
+    published: () => sent(PublishCommand).length,
+  };
+}
+
+/**
+ * One stop against slow dependencies at `scale`: a Betfair stand-in answering every call after
+ * `betfairMs`, the AWS clients of {@link ownAws}.
+ */
+async function slowStop(slowness: Slowness, scale = SCALE) {
+  const { aws, sent, clients } = ownAws(slowness, scale);
+  const ms = scaled(slowness.betfairMs ?? 0, scale);
+  const fake = await ownFake({ loginDelayMs: ms, callDelayMs: ms, cancelLatencyMs: 0 });
+  const deps = testDeps(fake.endpoints, clients, scaledBudget(scale));
   const started = performance.now();
   try {
-    const report = await runEmergencyStop(TRIGGER, {
-      ...deps,
-      settings: { ...deps.settings, betfairEndpoints: endpoints },
-    });
-    return { report, ms: performance.now() - started, fake };
+    const report = await runEmergencyStop(TRIGGER, deps);
+    return {
+      report,
+      ms: performance.now() - started,
+      fake,
+      aws,
+      sent,
+      written: () => JSON.parse(aws.config),
+      notification: () => sent(PublishCommand)[0]?.input,
+    };
   } finally {
     await fake.stop();
   }
 }
 
+// Concurrent: every stop here has a world of its own (ownAws, ownFake), and nearly all their time is waiting
+// on the scaled delays, so the rows overlap instead of adding up.
 describe('slow but working dependencies: the stop completes within the function timeout', () => {
-  // The rows of issue 29's table, and the slowness around them. Under the old fixed deadlines
-  // (2 s per AWS request, 5 s per Betfair request) every one of these failed.
-  test.each<[string, Slowness]>([
-    ['Betfair answers every call after 6 s', { betfairMs: 6_000 }],
-    ['Betfair answers every call after 7 s', { betfairMs: 7_000 }],
-    ['Betfair answers every call after 9 s', { betfairMs: 9_000 }],
-    ['every ECS call answers after 3 s', { ecsMs: 3_000 }],
-    ['every Secrets Manager call answers after 2.5 s', { secretsManagerMs: 2_500 }],
-    ['every SNS call answers after 3 s', { snsMs: 3_000 }],
-    ['ECS answers after 8.5 s of its 10 s step: an answer within the budget is taken', { ecsMs: 8_500 }],
-  ])(
-    '%s: bot at 0, flag off, no bet open, on-call told',
-    async (_, slowness) => {
-      const { report, ms, fake } = await slowStop(slowness);
-      expect(report.steps.filter((s) => !s.ok)).toEqual([]);
-      expect(world.desiredCount).toBe(0);
-      expect(world.written().live_trading_enabled).toBe(false);
-      expect(fake.open).toEqual([]);
-      expect(bets(report)).toMatchObject({ openBets: 0, listTruncated: false });
-      expect(world.notification()?.Subject).toBe('[production] EMERGENCY STOP: trading halted');
-      expect(ms).toBeLessThan(FUNCTION_TIMEOUT_MS);
-      expect(ms).toBeLessThan(scaled(WORST_CASE_RUN_MS));
-      // Something was slow, and the report says which call timed out on its first, short attempt.
-      expect(report.steps.some((s) => /timed out after/.test(s.lastError ?? ''))).toBe(true);
-      // A slow dependency is not sent a duplicate of every call: once one call needed the longer
-      // rung, its later calls start there (the run's Pace). Betfair: two logins (the first timed out
-      // on its short attempt and still answered), then one cancel-all, the size listing, one check.
-      if (slowness.betfairMs)
-        expect(
-          [fake.calls('login'), fake.calls('cancelOrders'), fake.calls('listCurrentOrders')].map(
-            (c) => c.length,
-          ),
-        ).toEqual([2, 1, 2]);
-      if (slowness.secretsManagerMs) expect(secretsMock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
-    },
-    2 * FUNCTION_TIMEOUT_MS,
-  );
-
-  test(
+  test.concurrent(
     'every call slower than its whole step budget: incomplete, reported truthfully, before the function timeout',
     async () => {
-      const { report, ms, fake } = await slowStop({
-        secretsManagerMs: BUDGET.tradingFlagMs + 1_000,
-        ecsMs: BUDGET.scaleBotMs + 1_000,
-        snsMs: BUDGET.notifyMs + 1_000,
-        betfairMs: BUDGET.cancelBetsMs + 1_000,
-      });
-      expect(ms).toBeLessThan(FUNCTION_TIMEOUT_MS);
+      const { report, ms, fake, sent } = await slowStop(
+        {
+          secretsManagerMs: BUDGET.tradingFlagMs + 1_000,
+          ecsMs: BUDGET.scaleBotMs + 1_000,
+          snsMs: BUDGET.notifyMs + 1_000,
+          betfairMs: BUDGET.cancelBetsMs + 1_000,
+        },
+        ALL_SLOW_SCALE,
+      );
+      expect(ms).toBeLessThan(functionTimeoutMs(ALL_SLOW_SCALE));
       expect(report.ok).toBe(false);
       expect(report.failedSteps).toEqual(['trading-flag', 'scale-bot', 'cancel-bets', 'notify']);
       // Nothing is claimed that was not seen: the flag was never written, the scale-to-zero was sent
       // but never confirmed, the bets were never listed.
-      expect(secretsMock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+      expect(sent(PutSecretValueCommand)).toHaveLength(0);
       expect(step(report, 'trading-flag').summary).toBe(
-        `trading-flag timed out after ${SCALED_BUDGET.tradingFlagMs} ms`,
+        `trading-flag timed out after ${scaledBudget(ALL_SLOW_SCALE).tradingFlagMs} ms`,
       );
       expect(step(report, 'scale-bot').unanswered?.UpdateService).toBeGreaterThanOrEqual(1);
       expect(step(report, 'scale-bot').appliedLate).toBeUndefined();
@@ -500,7 +554,45 @@ describe('slow but working dependencies: the stop completes within the function 
       );
       expect(text).toContain('Bets still open: UNKNOWN');
     },
-    2 * FUNCTION_TIMEOUT_MS,
+    2 * functionTimeoutMs(ALL_SLOW_SCALE),
+  );
+
+  // The rows of issue 29's table, and the slowness around them. Under the old fixed deadlines
+  // (2 s per AWS request, 5 s per Betfair request) every one of these failed.
+  test.concurrent.each<[string, Slowness]>([
+    ['Betfair answers every call after 6 s', { betfairMs: 6_000 }],
+    ['Betfair answers every call after 7 s', { betfairMs: 7_000 }],
+    ['Betfair answers every call after 9 s', { betfairMs: 9_000 }],
+    ['every ECS call answers after 3 s', { ecsMs: 3_000 }],
+    ['every Secrets Manager call answers after 2.5 s', { secretsManagerMs: 2_500 }],
+    ['every SNS call answers after 3 s', { snsMs: 3_000 }],
+    ['ECS answers after 8.5 s of its 10 s step: an answer within the budget is taken', { ecsMs: 8_500 }],
+  ])(
+    '%s: bot at 0, flag off, no bet open, on-call told',
+    async (_, slowness) => {
+      const { report, ms, fake, aws, sent, written, notification } = await slowStop(slowness);
+      expect(report.steps.filter((s) => !s.ok)).toEqual([]);
+      expect(aws.desiredCount).toBe(0);
+      expect(written().live_trading_enabled).toBe(false);
+      expect(fake.open).toEqual([]);
+      expect(bets(report)).toMatchObject({ openBets: 0, listTruncated: false });
+      expect(notification()?.Subject).toBe('[production] EMERGENCY STOP: trading halted');
+      expect(ms).toBeLessThan(functionTimeoutMs());
+      expect(ms).toBeLessThan(scaled(WORST_CASE_RUN_MS));
+      // Something was slow, and the report says which call timed out on its first, short attempt.
+      expect(report.steps.some((s) => /timed out after/.test(s.lastError ?? ''))).toBe(true);
+      // A slow dependency is not sent a duplicate of every call: once one call needed the longer
+      // rung, its later calls start there (the run's Pace). Betfair: two logins (the first timed out
+      // on its short attempt and still answered), then one cancel-all, the size listing, one check.
+      if (slowness.betfairMs)
+        expect(
+          [fake.calls('login'), fake.calls('cancelOrders'), fake.calls('listCurrentOrders')].map(
+            (c) => c.length,
+          ),
+        ).toEqual([2, 1, 2]);
+      if (slowness.secretsManagerMs) expect(sent(PutSecretValueCommand)).toHaveLength(1);
+    },
+    2 * functionTimeoutMs(),
   );
 });
 

@@ -10,6 +10,7 @@ import { Trigger } from '../../lambda/emergency-stop/event';
 import { BetsDetails, StopReport } from '../../lambda/emergency-stop/report';
 import { StopDeps } from '../../lambda/emergency-stop/steps';
 import { FakeBetfair } from '../../lib/local/betfair-server';
+import { BetfairEndpoints } from '../../lambda/emergency-stop/betfair';
 
 export const CONFIG_ARN =
   'arn:aws:secretsmanager:eu-west-1:222222222222:secret:clever-better/production/config-AbCdEf';
@@ -48,6 +49,42 @@ export function networkError(code = 'ECONNRESET'): Error {
 export const AWS_FIRST_ATTEMPT_MS = 20;
 
 /**
+ * A stop's deps in these tests: production settings pointing at `endpoints`, a fixed clock and
+ * jitter, short first attempts. `io` gives the AWS clients and the waits between attempts.
+ */
+export function testDeps(
+  endpoints: BetfairEndpoints,
+  io: Pick<StopDeps, 'secrets' | 'ecs' | 'sns' | 'sleep'>,
+  budget: StopDeps['budget'] = {},
+  overrides: Partial<StopDeps> = {},
+): StopDeps {
+  return {
+    settings: {
+      environment: 'production',
+      configSecretId: CONFIG_ARN,
+      betfairSecretId: BETFAIR_ARN,
+      clusterName: 'clever-better-production',
+      botServiceName: 'bot',
+      topicArn: TOPIC_ARN,
+      betfairEndpoints: endpoints,
+    },
+    ...io,
+    now: () => NOW,
+    random: () => 0.5,
+    // First attempts end after AWS_FIRST_ATTEMPT_MS / 250 ms here (2 s / 5 s in production), then
+    // double; a generous logout grace keeps the logout's outcome in every report (production waits 0 ms).
+    budget: {
+      aws: { firstAttemptMs: AWS_FIRST_ATTEMPT_MS, baseDelayMs: 100, maxDelayMs: 2_000 },
+      betfair: { firstAttemptMs: 250, baseDelayMs: 250, maxDelayMs: 4_000 },
+      checkReserveMs: 600,
+      logoutGraceMs: 5_000,
+      ...budget,
+    },
+    ...overrides,
+  };
+}
+
+/**
  * One emergency-stop world per test: AWS through aws-sdk-client-mock (the config secret kept in
  * `world.config`), Betfair through a local {@link FakeBetfair} with two unmatched bets (12.50) and
  * one matched bet. Registers its own beforeEach/afterEach.
@@ -69,36 +106,20 @@ export function stopWorld() {
     /** Runs on every wait, e.g. to bring a stopped fake back. */
     onSleep: undefined as undefined | ((n: number) => Promise<void> | void),
     deps(budget: StopDeps['budget'] = {}, overrides: Partial<StopDeps> = {}): StopDeps {
-      return {
-        settings: {
-          environment: 'production',
-          configSecretId: CONFIG_ARN,
-          betfairSecretId: BETFAIR_ARN,
-          clusterName: 'clever-better-production',
-          botServiceName: 'bot',
-          topicArn: TOPIC_ARN,
-          betfairEndpoints: world.fake.endpoints,
+      return testDeps(
+        world.fake.endpoints,
+        {
+          secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+          ecs: new ECSClient({ region: 'eu-west-1' }),
+          sns: new SNSClient({ region: 'eu-west-1' }),
+          sleep: async (ms) => {
+            world.sleeps.push(ms);
+            await world.onSleep?.(world.sleeps.length);
+          },
         },
-        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
-        ecs: new ECSClient({ region: 'eu-west-1' }),
-        sns: new SNSClient({ region: 'eu-west-1' }),
-        now: () => NOW,
-        sleep: async (ms) => {
-          world.sleeps.push(ms);
-          await world.onSleep?.(world.sleeps.length);
-        },
-        random: () => 0.5,
-        // First attempts end after AWS_FIRST_ATTEMPT_MS / 250 ms here (2 s / 5 s in production), then
-        // double; a generous logout grace keeps the logout's outcome in every report (production waits 0 ms).
-        budget: {
-          aws: { firstAttemptMs: AWS_FIRST_ATTEMPT_MS, baseDelayMs: 100, maxDelayMs: 2_000 },
-          betfair: { firstAttemptMs: 250, baseDelayMs: 250, maxDelayMs: 4_000 },
-          checkReserveMs: 600,
-          logoutGraceMs: 5_000,
-          ...budget,
-        },
-        ...overrides,
-      };
+        budget,
+        overrides,
+      );
     },
     /** The config secret as last written. */
     written: () => JSON.parse(world.config),
