@@ -1,10 +1,6 @@
-import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import {
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand } from '@aws-sdk/client-sns';
 import {
   Budget,
   BUDGET,
@@ -18,7 +14,7 @@ import { attemptMs, classify, RetryPolicy } from '../../lambda/emergency-stop/re
 import { formatReport, StepName, StopReport } from '../../lambda/emergency-stop/report';
 import { runEmergencyStop } from '../../lambda/emergency-stop/stop';
 import { TimeoutError } from '../../lambda/emergency-stop/time';
-import { Fault, FakeBetfair, FakeBetfairOptions } from '../../lib/local/betfair-server';
+import { Fault } from '../../lib/local/betfair-server';
 import {
   AWS_FIRST_ATTEMPT_MS,
   awsError,
@@ -27,44 +23,25 @@ import {
   CONFIG_ARN,
   networkError,
   step,
+  inOwnWorld,
+  Seen,
   stopWorld,
-  testDeps,
   TRIGGER,
 } from './harness';
 
 const world = stopWorld();
 const { secretsMock, ecsMock, snsMock } = world;
 
-/** What a test sees of a stop's world: the file's mocked one, or one of its own (a concurrent row). */
-interface Seen {
-  /** The config secret as last written. */
-  written(): { live_trading_enabled?: unknown };
-  /** The desired counts of every UpdateService sent. */
-  scaledTo(): (number | undefined)[];
-  readonly fake: FakeBetfair;
-  /** SNS Publish calls sent. */
-  published(): number;
-}
-
-const fileWorld: Seen = {
-  written: () => world.written(),
-  scaledTo: () => ecsMock.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input.desiredCount),
-  get fake() {
-    return world.fake;
-  },
-  published: () => snsMock.commandCalls(PublishCommand).length,
-};
-
 /** The promise of the issue, after any transient fault: bot at 0, flag off, no unmatched bet, on-call told. */
-function expectStopped(report: StopReport, started: number, seen: Seen = fileWorld): void {
+function expectStopped(report: StopReport, started: number, seen: Seen = world.seen): void {
   expect(report.steps.filter((s) => !s.ok)).toEqual([]);
   expect(seen.written().live_trading_enabled).toBe(false);
-  const scaled = seen.scaledTo();
+  const scaled = seen.sent(UpdateServiceCommand);
   expect(scaled.length).toBeGreaterThan(0);
-  expect(scaled.every((count) => count === 0)).toBe(true);
+  expect(scaled.every((input) => input.desiredCount === 0)).toBe(true);
   expect(seen.fake.open).toEqual([]);
   expect(bets(report)).toMatchObject({ openBets: 0, listTruncated: false });
-  expect(seen.published()).toBeGreaterThan(0);
+  expect(seen.sent(PublishCommand).length).toBeGreaterThan(0);
   expect(performance.now() - started).toBeLessThan(WORST_CASE_RUN_MS);
 }
 
@@ -206,27 +183,19 @@ const BETFAIR_ROWS = (
 
 test.concurrent.each(BETFAIR_ROWS)(
   'Betfair %s failing %i time(s) in a row %s: retried until it succeeds; bot at 0, flag off, no bet open',
-  async (operation, times, fault, skip) => {
-    const { aws, sent, clients } = ownAws();
-    const fake = await ownFake();
-    try {
+  (operation, times, fault, skip) =>
+    inOwnWorld(async ({ fake, deps, seen }) => {
       fake.fail(operation, 'none', skip);
       fake.fail(operation, fault, times);
       const started = performance.now();
-      const report = await runEmergencyStop(
-        TRIGGER,
-        testDeps(fake.endpoints, { ...clients, sleep: async () => undefined }),
-      );
-      expectStopped(report, started, seenIn(aws, sent, fake));
+      const report = await runEmergencyStop(TRIGGER, deps());
+      expectStopped(report, started, seen);
       const cancel = step(report, 'cancel-bets');
       expect(cancel.ok).toBe(true);
       expect(fake.calls(operation)).toHaveLength(skip + times + 1);
       expect(cancel.lastError).toMatch(new RegExp(`^${operation}: `));
       expect(bets(report).sizeCancelled).toBe(12.5);
-    } finally {
-      await fake.stop();
-    }
-  },
+    }),
 );
 
 describe.each([1, 3])('Betfair cancelOrders refused with ERROR_IN_MATCHER %i time(s)', (times) => {
@@ -417,113 +386,35 @@ interface Slowness {
   readonly betfairMs?: number;
 }
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** What the AWS side of one stop of its own holds and was sent. */
-interface OwnAws {
-  config: string;
-  desiredCount: number;
-  readonly sent: { readonly command: object; readonly input: Record<string, unknown> }[];
-}
-
-/**
- * AWS clients of one stop, of its own, each `send` answering after its service's delay (at once,
- * within the attempt's microtasks, without one). Like a slow service behind a proxy, a request is
- * carried out when its delay ends, whether or not the client still waits for it. Not
- * aws-sdk-client-mock, which mocks the clients' prototype for the whole file: the stops that use
- * these run at once (their time is waiting), each with its own state.
- */
-function ownAws({ secretsManagerMs = 0, ecsMs = 0, snsMs = 0 }: Slowness = {}, scale = SCALE) {
-  const aws: OwnAws = {
-    config: JSON.stringify({ live_trading_enabled: true, max_stake_gbp: 25, strategy: 'value-v3' }),
-    desiredCount: 1,
-    sent: [],
-  };
-  const client = <C>(ms: number, answer: (command: object, input: Record<string, unknown>) => unknown) =>
-    ({
-      send: async (command: { input: Record<string, unknown> }) => {
-        aws.sent.push({ command, input: command.input });
-        if (ms > 0) await delay(scaled(ms, scale));
-        return answer(command, command.input);
-      },
-    }) as unknown as C;
-  const clients = {
-    secrets: client<SecretsManagerClient>(secretsManagerMs, (command, input) => {
-      if (command instanceof PutSecretValueCommand) {
-        aws.config = input.SecretString as string;
-        return { VersionId: 'v2' };
-      }
-      if (input.SecretId === CONFIG_ARN) return { SecretString: aws.config, VersionId: 'v1' };
-      return {
-        SecretString: JSON.stringify({ app_key: 'app-key-123', username: 'bot-user', password: 'bot-pass' }),
-      };
-    }),
-    ecs: client<ECSClient>(ecsMs, (command, input) => {
-      if (command instanceof UpdateServiceCommand) {
-        aws.desiredCount = input.desiredCount as number;
-        return { service: { desiredCount: aws.desiredCount, runningCount: 1 } };
-      }
-      return { services: [{ desiredCount: aws.desiredCount }] };
-    }),
-    sns: client<SNSClient>(snsMs, () => ({ MessageId: 'msg-1' })),
-  };
-  const sent = (type: new (...args: never[]) => object) => aws.sent.filter((c) => c.command instanceof type);
-  return { aws, sent, clients };
-}
-
-/** A Betfair stand-in of its own, started, with the file world's bets: two unmatched (12.50), one matched. */
-async function ownFake(options: FakeBetfairOptions = {}): Promise<FakeBetfair> {
-  const fake = new FakeBetfair(options);
-  await fake.start();
-  fake.placeUnmatched('101', 10);
-  fake.placeUnmatched('102', 2.5);
-  fake.placeMatched('103', 20);
-  return fake;
-}
-
-/** What a test sees of a stop run with {@link ownAws} and {@link ownFake}. */
-function seenIn(aws: OwnAws, sent: ReturnType<typeof ownAws>['sent'], fake: FakeBetfair): Seen {
-  return {
-    written: () => JSON.parse(aws.config),
-    scaledTo: () => sent(UpdateServiceCommand).map((c) => c.input.desiredCount as number),
-    fake,
-    published: () => sent(PublishCommand).length,
-  };
-}
-
 /**
  * One stop against slow dependencies at `scale`: a Betfair stand-in answering every call after
- * `betfairMs`, the AWS clients of {@link ownAws}.
+ * `betfairMs`, AWS clients answering after their delays, in a world of its own.
  */
 async function slowStop(slowness: Slowness, scale = SCALE) {
-  const { aws, sent, clients } = ownAws(slowness, scale);
   const ms = scaled(slowness.betfairMs ?? 0, scale);
-  const fake = await ownFake({ loginDelayMs: ms, callDelayMs: ms, cancelLatencyMs: 0 });
-  const deps = testDeps(fake.endpoints, clients, scaledBudget(scale));
-  const started = performance.now();
-  try {
-    const report = await runEmergencyStop(TRIGGER, deps);
-    return {
-      report,
-      ms: performance.now() - started,
-      fake,
-      aws,
-      sent,
-      written: () => JSON.parse(aws.config),
-      notification: () => sent(PublishCommand)[0]?.input,
-    };
-  } finally {
-    await fake.stop();
-  }
+  const delays = {
+    secretsManagerMs: scaled(slowness.secretsManagerMs ?? 0, scale),
+    ecsMs: scaled(slowness.ecsMs ?? 0, scale),
+    snsMs: scaled(slowness.snsMs ?? 0, scale),
+  };
+  return inOwnWorld(
+    async ({ fake, deps, seen }) => {
+      const started = performance.now();
+      // Real waits between attempts (scaled), as in production.
+      const report = await runEmergencyStop(TRIGGER, deps(scaledBudget(scale), { sleep: undefined }));
+      return { report, ms: performance.now() - started, fake, seen };
+    },
+    { fake: { loginDelayMs: ms, callDelayMs: ms, cancelLatencyMs: 0 }, delays },
+  );
 }
 
-// Concurrent: every stop here has a world of its own (ownAws, ownFake), and nearly all their time is waiting
+// Concurrent: every stop here has a world of its own (inOwnWorld), and nearly all their time is waiting
 // on the scaled delays, so the rows overlap instead of adding up.
 describe('slow but working dependencies: the stop completes within the function timeout', () => {
   test.concurrent(
     'every call slower than its whole step budget: incomplete, reported truthfully, before the function timeout',
     async () => {
-      const { report, ms, fake, sent } = await slowStop(
+      const { report, ms, fake, seen } = await slowStop(
         {
           secretsManagerMs: BUDGET.tradingFlagMs + 1_000,
           ecsMs: BUDGET.scaleBotMs + 1_000,
@@ -537,7 +428,7 @@ describe('slow but working dependencies: the stop completes within the function 
       expect(report.failedSteps).toEqual(['trading-flag', 'scale-bot', 'cancel-bets', 'notify']);
       // Nothing is claimed that was not seen: the flag was never written, the scale-to-zero was sent
       // but never confirmed, the bets were never listed.
-      expect(sent(PutSecretValueCommand)).toHaveLength(0);
+      expect(seen.sent(PutSecretValueCommand)).toHaveLength(0);
       expect(step(report, 'trading-flag').summary).toBe(
         `trading-flag timed out after ${scaledBudget(ALL_SLOW_SCALE).tradingFlagMs} ms`,
       );
@@ -570,13 +461,13 @@ describe('slow but working dependencies: the stop completes within the function 
   ])(
     '%s: bot at 0, flag off, no bet open, on-call told',
     async (_, slowness) => {
-      const { report, ms, fake, aws, sent, written, notification } = await slowStop(slowness);
+      const { report, ms, fake, seen } = await slowStop(slowness);
       expect(report.steps.filter((s) => !s.ok)).toEqual([]);
-      expect(aws.desiredCount).toBe(0);
-      expect(written().live_trading_enabled).toBe(false);
+      expect(seen.desiredCount()).toBe(0);
+      expect(seen.written().live_trading_enabled).toBe(false);
       expect(fake.open).toEqual([]);
       expect(bets(report)).toMatchObject({ openBets: 0, listTruncated: false });
-      expect(notification()?.Subject).toBe('[production] EMERGENCY STOP: trading halted');
+      expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP: trading halted');
       expect(ms).toBeLessThan(functionTimeoutMs());
       expect(ms).toBeLessThan(scaled(WORST_CASE_RUN_MS));
       // Something was slow, and the report says which call timed out on its first, short attempt.
@@ -590,7 +481,7 @@ describe('slow but working dependencies: the stop completes within the function 
             (c) => c.length,
           ),
         ).toEqual([2, 1, 2]);
-      if (slowness.secretsManagerMs) expect(sent(PutSecretValueCommand)).toHaveLength(1);
+      if (slowness.secretsManagerMs) expect(seen.sent(PutSecretValueCommand)).toHaveLength(1);
     },
     2 * functionTimeoutMs(),
   );

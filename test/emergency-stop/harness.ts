@@ -4,12 +4,12 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Trigger } from '../../lambda/emergency-stop/event';
 import { BetsDetails, StopReport } from '../../lambda/emergency-stop/report';
 import { StopDeps } from '../../lambda/emergency-stop/steps';
-import { FakeBetfair } from '../../lib/local/betfair-server';
+import { FakeBetfair, FakeBetfairOptions } from '../../lib/local/betfair-server';
 import { BetfairEndpoints } from '../../lambda/emergency-stop/betfair';
 
 export const CONFIG_ARN =
@@ -124,6 +124,22 @@ export function stopWorld() {
     /** The config secret as last written. */
     written: () => JSON.parse(world.config),
     notification: () => snsMock.commandCalls(PublishCommand)[0]?.args[0].input,
+    /** The same, as {@link Seen}. */
+    seen: undefined as unknown as Seen,
+  };
+  world.seen = {
+    get fake() {
+      return world.fake;
+    },
+    written: world.written,
+    desiredCount: () => world.desiredCount,
+    sent: <T extends object>(type: CommandType<T>) =>
+      [secretsMock, ecsMock, snsMock].flatMap((mock) =>
+        (mock as unknown as { commandCalls(t: CommandType<T>): { args: [{ input: T }] }[] })
+          .commandCalls(type)
+          .map((c) => c.args[0].input),
+      ),
+    notification: world.notification,
   };
 
   beforeEach(async () => {
@@ -166,3 +182,119 @@ export function stopWorld() {
 
 export const step = (report: StopReport, name: string) => report.steps.find((s) => s.step === name)!;
 export const bets = (report: StopReport) => step(report, 'cancel-bets').details as unknown as BetsDetails;
+
+/** A world's `deps`: {@link testDeps} with its clients, waits and Betfair stand-in. */
+export type DepsFor = (budget?: StopDeps['budget'], overrides?: Partial<StopDeps>) => StopDeps;
+
+/** An AWS SDK command class, e.g. `UpdateServiceCommand`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type CommandType<T extends object> = new (...args: any[]) => { readonly input: T };
+
+/** What a test sees of a stop's world: the file's mocked one ({@link stopWorld}) or one of its own ({@link ownWorld}). */
+export interface Seen {
+  readonly fake: FakeBetfair;
+  /** The config secret as last written. */
+  written(): Record<string, unknown>;
+  /** The bot service's desired count as ECS holds it. */
+  desiredCount(): number;
+  /** The inputs of every AWS command of `type` sent, in order. */
+  sent<T extends object>(type: CommandType<T>): T[];
+  /** The first SNS Publish sent. */
+  notification(): PublishCommandInput | undefined;
+}
+
+/** Milliseconds before each AWS service answers every call (0: within the attempt's microtasks). */
+export interface AwsDelays {
+  readonly secretsManagerMs?: number;
+  readonly ecsMs?: number;
+  readonly snsMs?: number;
+}
+
+/**
+ * A command's answer instead of the default one (a value, or a rejected promise); undefined for the
+ * default.
+ */
+export type AwsAnswer = (command: object, input: Record<string, unknown>) => unknown;
+
+/**
+ * AWS clients of one stop, of its own, holding the same state as {@link stopWorld}'s mocks, each
+ * `send` answering after its service's delay. Like a slow service behind a proxy, a request is
+ * carried out when its delay ends, whether or not the client still waits for it. Not
+ * aws-sdk-client-mock, which mocks the clients' prototype for the whole file: the tests that use
+ * these run at once (test.concurrent: their time is waiting), each with its own state.
+ */
+export function ownAws({ secretsManagerMs = 0, ecsMs = 0, snsMs = 0 }: AwsDelays = {}, answer?: AwsAnswer) {
+  const aws = {
+    config: JSON.stringify({ live_trading_enabled: true, max_stake_gbp: 25, strategy: 'value-v3' }),
+    desiredCount: 1,
+    sent: [] as { readonly command: object; readonly input: Record<string, unknown> }[],
+  };
+  const client = <C>(ms: number, byDefault: AwsAnswer) =>
+    ({
+      send: async (command: { input: Record<string, unknown> }) => {
+        aws.sent.push({ command, input: command.input });
+        if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+        return answer?.(command, command.input) ?? byDefault(command, command.input);
+      },
+    }) as unknown as C;
+  const clients = {
+    secrets: client<SecretsManagerClient>(secretsManagerMs, (command, input) => {
+      if (command instanceof PutSecretValueCommand) {
+        aws.config = input.SecretString as string;
+        return { VersionId: 'v2' };
+      }
+      if (input.SecretId === CONFIG_ARN) return { SecretString: aws.config, VersionId: 'v1' };
+      return {
+        SecretString: JSON.stringify({ app_key: 'app-key-123', username: 'bot-user', password: 'bot-pass' }),
+      };
+    }),
+    ecs: client<ECSClient>(ecsMs, (command, input) => {
+      if (command instanceof UpdateServiceCommand) {
+        aws.desiredCount = input.desiredCount as number;
+        return { service: { desiredCount: aws.desiredCount, runningCount: 1 } };
+      }
+      return { services: [{ desiredCount: aws.desiredCount, runningCount: 1 }] };
+    }),
+    sns: client<SNSClient>(snsMs, () => ({ MessageId: 'msg-1' })),
+  };
+  const sent = <T extends object>(type: CommandType<T>): T[] =>
+    aws.sent.filter((c) => c.command instanceof type).map((c) => c.input as T);
+  return { aws, sent, clients };
+}
+
+/** A Betfair stand-in of its own, started, with {@link stopWorld}'s bets: two unmatched (12.50), one matched. */
+export async function ownFake(options: FakeBetfairOptions = {}): Promise<FakeBetfair> {
+  const fake = new FakeBetfair(options);
+  await fake.start();
+  fake.placeUnmatched('101', 10);
+  fake.placeUnmatched('102', 2.5);
+  fake.placeMatched('103', 20);
+  return fake;
+}
+
+/**
+ * Runs `body` in a stop's world of its own ({@link ownAws}, {@link ownFake}), for a test that runs
+ * at once with others: `deps` are {@link stopWorld}'s (waits between attempts return at once unless
+ * `sleep` is overridden), `seen` what the test reads.
+ */
+export async function inOwnWorld<T>(
+  body: (w: { fake: FakeBetfair; deps: DepsFor; seen: Seen }) => Promise<T>,
+  options: { fake?: FakeBetfairOptions; delays?: AwsDelays; answer?: AwsAnswer } = {},
+): Promise<T> {
+  const { aws, sent, clients } = ownAws(options.delays, options.answer);
+  const fake = await ownFake(options.fake);
+  const seen: Seen = {
+    fake,
+    written: () => JSON.parse(aws.config),
+    desiredCount: () => aws.desiredCount,
+    sent,
+    notification: () => sent(PublishCommand)[0],
+  };
+  const deps: DepsFor = (budget = {}, overrides = {}) =>
+    testDeps(fake.endpoints, { ...clients, sleep: async () => undefined }, budget, overrides);
+  try {
+    return await body({ fake, deps, seen });
+  } finally {
+    await fake.stop();
+  }
+}

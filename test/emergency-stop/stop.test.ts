@@ -5,7 +5,18 @@ import { StopReport, STEP_TITLES } from '../../lambda/emergency-stop/report';
 import { SIZE_SOURCES } from '../../lambda/emergency-stop/steps';
 import { runEmergencyStop } from '../../lambda/emergency-stop/stop';
 import { FakeBetfair } from '../../lib/local/betfair-server';
-import { awsError, bets, CONFIG_ARN, NOW, step, stopWorld, TOPIC_ARN, TRIGGER } from './harness';
+import {
+  awsError,
+  bets,
+  CONFIG_ARN,
+  inOwnWorld,
+  NOW,
+  Seen,
+  step,
+  stopWorld,
+  TOPIC_ARN,
+  TRIGGER,
+} from './harness';
 
 const world = stopWorld();
 const { secretsMock, ecsMock, snsMock } = world;
@@ -17,16 +28,17 @@ const writtenConfig = world.written;
 function expectEveryStepAttempted(
   report: StopReport,
   except: { flagWrite?: boolean; cancel?: boolean } = {},
+  seen: Seen = world.seen,
 ): void {
-  expect(secretsMock.commandCalls(GetSecretValueCommand, { SecretId: CONFIG_ARN }).length).toBeGreaterThan(0);
-  if (!except.flagWrite) expect(secretsMock.commandCalls(PutSecretValueCommand).length).toBeGreaterThan(0);
-  expect(ecsMock.commandCalls(UpdateServiceCommand).length).toBeGreaterThan(0);
-  expect(world.fake.calls('login').length).toBeGreaterThanOrEqual(1);
-  if (!except.cancel) expect(world.fake.calls('cancelOrders').length).toBeGreaterThanOrEqual(1);
-  expect(snsMock.commandCalls(PublishCommand).length).toBeGreaterThan(0);
+  expect(seen.sent(GetSecretValueCommand).filter((i) => i.SecretId === CONFIG_ARN).length).toBeGreaterThan(0);
+  if (!except.flagWrite) expect(seen.sent(PutSecretValueCommand).length).toBeGreaterThan(0);
+  expect(seen.sent(UpdateServiceCommand).length).toBeGreaterThan(0);
+  expect(seen.fake.calls('login').length).toBeGreaterThanOrEqual(1);
+  if (!except.cancel) expect(seen.fake.calls('cancelOrders').length).toBeGreaterThanOrEqual(1);
+  expect(seen.sent(PublishCommand).length).toBeGreaterThan(0);
   expect(report.steps.map((s) => s.step)).toEqual(['trading-flag', 'scale-bot', 'cancel-bets', 'notify']);
   for (const s of report.steps.filter((o) => !o.ok && o.step !== 'notify'))
-    expect(notification()?.Message).toContain(`[FAILED] ${STEP_TITLES[s.step]}`);
+    expect(seen.notification()?.Message).toContain(`[FAILED] ${STEP_TITLES[s.step]}`);
 }
 
 describe('an emergency stop with every dependency healthy', () => {
@@ -128,18 +140,22 @@ describe('an emergency stop with every dependency healthy', () => {
   });
 
   test('never holds the cancel-all back for the listing that measures the size cancelled', async () => {
-    // The listing hangs until its own 2 s deadline; the cancel-all must go out at once beside it.
+    // The listing hangs until its own deadline (the run waits that long for it); the cancel-all must
+    // go out at once beside it, well within half that deadline.
+    const listingMs = 800;
     world.fake.fail('listCurrentOrders', 'hang');
     const report = await runEmergencyStop(
       TRIGGER,
-      deps({ betfair: { firstAttemptMs: 2_000, baseDelayMs: 250, maxDelayMs: 4_000 } }),
+      deps({ betfair: { firstAttemptMs: listingMs, baseDelayMs: 250, maxDelayMs: 4_000 } }),
     );
     expect(report.ok).toBe(true);
     const [listing] = world.fake.calls('listCurrentOrders');
     const [cancel] = world.fake.calls('cancelOrders');
-    expect(cancel.receivedAt - listing.receivedAt).toBeLessThan(1_000);
+    expect(cancel.receivedAt - listing.receivedAt).toBeLessThan(listingMs / 2);
     expect(bets(report).sizeCancelledFrom).toMatch(
-      /^unknown: the listing sent with the cancel-all failed \(listCurrentOrders timed out after 2000 ms\)/,
+      new RegExp(
+        `^unknown: the listing sent with the cancel-all failed \\(listCurrentOrders timed out after ${listingMs} ms\\)`,
+      ),
     );
   });
 
@@ -200,38 +216,57 @@ describe('an emergency stop with every dependency healthy', () => {
 });
 
 describe('faults that do not clear: every remaining step is still attempted and the outcome reported', () => {
-  test('ECS throttling until the deadline fails only the scale step, with its requests and last error', async () => {
-    ecsMock.on(UpdateServiceCommand).rejects(awsError('ThrottlingException', 'Rate exceeded'));
-    const report = await runEmergencyStop(TRIGGER, deps({ scaleBotMs: 600 }, { sleep: undefined }));
-    expectEveryStepAttempted(report);
-    expect(report.failedSteps).toEqual(['scale-bot']);
-    const scale = step(report, 'scale-bot');
-    expect(scale.summary).toBe('scale-bot timed out after 600 ms');
-    expect(scale.attempts).toBeGreaterThanOrEqual(3);
-    expect(scale.attempts).toBe(ecsMock.commandCalls(UpdateServiceCommand).length);
-    expect(scale.lastError).toBe('UpdateService: ThrottlingException: Rate exceeded');
-    expect(writtenConfig().live_trading_enabled).toBe(false);
-    expect(world.fake.open).toEqual([]);
-    expect(notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: scale-bot failed');
-    expect(notification()?.Message).toMatch(
-      /\[FAILED\] Scale the bot to zero: scale-bot timed out after 600 ms \(\d+ requests; last error UpdateService: ThrottlingException: Rate exceeded;/,
-    );
-  });
+  // The tests that wait out a step's deadline run at once (test.concurrent), each in a world of its
+  // own (inOwnWorld): their time is waiting.
+  test.concurrent(
+    'ECS throttling until the deadline fails only the scale step, with its requests and last error',
+    () =>
+      inOwnWorld(
+        async ({ fake, deps, seen }) => {
+          const report = await runEmergencyStop(TRIGGER, deps({ scaleBotMs: 600 }, { sleep: undefined }));
+          expectEveryStepAttempted(report, {}, seen);
+          expect(report.failedSteps).toEqual(['scale-bot']);
+          const scale = step(report, 'scale-bot');
+          expect(scale.summary).toBe('scale-bot timed out after 600 ms');
+          expect(scale.attempts).toBeGreaterThanOrEqual(3);
+          expect(scale.attempts).toBe(seen.sent(UpdateServiceCommand).length);
+          expect(scale.lastError).toBe('UpdateService: ThrottlingException: Rate exceeded');
+          expect(seen.written().live_trading_enabled).toBe(false);
+          expect(fake.open).toEqual([]);
+          expect(seen.notification()?.Subject).toBe(
+            '[production] EMERGENCY STOP INCOMPLETE: scale-bot failed',
+          );
+          expect(seen.notification()?.Message).toMatch(
+            /\[FAILED\] Scale the bot to zero: scale-bot timed out after 600 ms \(\d+ requests; last error UpdateService: ThrottlingException: Rate exceeded;/,
+          );
+        },
+        {
+          answer: (command) =>
+            command instanceof UpdateServiceCommand
+              ? Promise.reject(awsError('ThrottlingException', 'Rate exceeded'))
+              : undefined,
+        },
+      ),
+  );
 
-  test('a cancel-all refused until the check reserve fails the step with the unmatched bets from the check', async () => {
-    world.fake.cancelDefault = 'matcher-busy';
-    const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
-    expectEveryStepAttempted(report);
-    const cancel = step(report, 'cancel-bets');
-    expect(cancel.ok).toBe(false);
-    expect(cancel.summary).toMatch(
-      /^cancelOrders retries \(all but the last 600 ms of the step\) timed out after \d+ ms; 2 unmatched bet\(s\) still open, stake 12.50$/,
-    );
-    expect(cancel.lastError).toBe('cancelOrders: Betfair cancelOrders: ERROR_IN_MATCHER');
-    expect(world.fake.calls('cancelOrders').length).toBeGreaterThan(1);
-    expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
-    expect(cancel.durationMs).toBeLessThan(1_500);
-  });
+  test.concurrent(
+    'a cancel-all refused until the check reserve fails the step with the unmatched bets from the check',
+    () =>
+      inOwnWorld(async ({ fake, deps, seen }) => {
+        fake.cancelDefault = 'matcher-busy';
+        const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+        expectEveryStepAttempted(report, {}, seen);
+        const cancel = step(report, 'cancel-bets');
+        expect(cancel.ok).toBe(false);
+        expect(cancel.summary).toMatch(
+          /^cancelOrders retries \(all but the last 600 ms of the step\) timed out after \d+ ms; 2 unmatched bet\(s\) still open, stake 12.50$/,
+        );
+        expect(cancel.lastError).toBe('cancelOrders: Betfair cancelOrders: ERROR_IN_MATCHER');
+        expect(fake.calls('cancelOrders').length).toBeGreaterThan(1);
+        expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
+        expect(cancel.durationMs).toBeLessThan(1_500);
+      }),
+  );
 
   test('PROCESSED_WITH_ERRORS with nothing left open succeeds, listing the instruction errors', async () => {
     world.fake.cancelScript = ['processed-with-errors'];
@@ -260,34 +295,42 @@ describe('faults that do not clear: every remaining step is still attempted and 
     );
   });
 
-  test('bets that stay open fail the step (so the retry sweeps again) and are named in the notification', async () => {
-    world.fake.cancelDefault = 'leave-open';
-    const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
-    expectEveryStepAttempted(report);
-    expect(report.failedSteps).toEqual(['cancel-bets']);
-    expect(step(report, 'cancel-bets').summary).toMatch(
-      /^cancelOrders SUCCESS after \d+ attempts in \d+ sweeps; 2 unmatched bet\(s\) still open, stake 12.50$/,
-    );
-    expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'], logout: 'ok' });
-    expect(notification()?.Message).toContain('Unmatched bets still open: 2, stake 12.50 (bet ids 101, 102)');
-  });
+  test.concurrent(
+    'bets that stay open fail the step (so the retry sweeps again) and are named in the notification',
+    () =>
+      inOwnWorld(async ({ fake, deps, seen }) => {
+        fake.cancelDefault = 'leave-open';
+        const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+        expectEveryStepAttempted(report, {}, seen);
+        expect(report.failedSteps).toEqual(['cancel-bets']);
+        expect(step(report, 'cancel-bets').summary).toMatch(
+          /^cancelOrders SUCCESS after \d+ attempts in \d+ sweeps; 2 unmatched bet\(s\) still open, stake 12.50$/,
+        );
+        expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'], logout: 'ok' });
+        expect(seen.notification()?.Message).toContain(
+          'Unmatched bets still open: 2, stake 12.50 (bet ids 101, 102)',
+        );
+      }),
+  );
 
-  test('a listing cut short is a failed check, never a success, whatever it counted', async () => {
-    world.fake.open = [];
-    for (let i = 0; i < 25; i++) world.fake.placeUnmatched(String(1000 + i), 1);
-    world.fake.pageSize = 2;
-    world.fake.cancelDefault = 'leave-open';
-    const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }));
-    expect(report.failedSteps).toEqual(['cancel-bets']);
-    expect(step(report, 'cancel-bets').summary).toMatch(
-      /the check is NOT verified: listCurrentOrders still had more after 10 pages \(at least 20 unmatched bets\)$/,
-    );
-    expect(bets(report).listTruncated).toBe(true);
-    expect(notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
-    expect(notification()?.Message).toContain(
-      'Unmatched bets still open: at least 20 (NOT verified: the listing was cut short). Check Betfair by hand.',
-    );
-  });
+  test.concurrent('a listing cut short is a failed check, never a success, whatever it counted', () =>
+    inOwnWorld(async ({ fake, deps, seen }) => {
+      fake.open = [];
+      for (let i = 0; i < 25; i++) fake.placeUnmatched(String(1000 + i), 1);
+      fake.pageSize = 2;
+      fake.cancelDefault = 'leave-open';
+      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }));
+      expect(report.failedSteps).toEqual(['cancel-bets']);
+      expect(step(report, 'cancel-bets').summary).toMatch(
+        /the check is NOT verified: listCurrentOrders still had more after 10 pages \(at least 20 unmatched bets\)$/,
+      );
+      expect(bets(report).listTruncated).toBe(true);
+      expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
+      expect(seen.notification()?.Message).toContain(
+        'Unmatched bets still open: at least 20 (NOT verified: the listing was cut short). Check Betfair by hand.',
+      );
+    }),
+  );
 
   test('a session error during the cancel is answered by one fresh login', async () => {
     world.fake.cancelScript = ['session-token-expired'];
@@ -306,38 +349,47 @@ describe('answers the stop does not understand are never a success', () => {
   ];
   const always = (body: unknown) => Array(500).fill({ status: 200, body: JSON.stringify(body) });
 
-  test.each(bodies)(
+  // These wait out the Betfair step's deadline: at once (test.concurrent), each in a world of its own.
+  test.concurrent.each(bodies)(
     'a listing answered with %s fails the step, says what came back, and never says "halted"',
-    async (_, body) => {
-      for (const f of always(body)) world.fake.fail('listCurrentOrders', f);
-      world.fake.cancelDefault = 'leave-open';
-      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
-      expect(report.ok).toBe(false);
-      expect(report.failedSteps).toEqual(['cancel-bets']);
-      const cancel = step(report, 'cancel-bets');
-      expect(cancel.lastError).toMatch(
-        /^listCurrentOrders: Betfair listCurrentOrders: UNEXPECTED_ANSWER \((a JSON-RPC envelope|an object with keys \[error\])/,
-      );
-      expect(bets(report).openBets).toBeUndefined();
-      expect(notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
-      expect(notification()?.Message).toContain('Bets still open: UNKNOWN');
-      expect(world.fake.open).toHaveLength(2);
-    },
+    (_, body) =>
+      inOwnWorld(async ({ fake, deps, seen }) => {
+        for (const f of always(body)) fake.fail('listCurrentOrders', f);
+        fake.cancelDefault = 'leave-open';
+        const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+        expect(report.ok).toBe(false);
+        expect(report.failedSteps).toEqual(['cancel-bets']);
+        const cancel = step(report, 'cancel-bets');
+        expect(cancel.lastError).toMatch(
+          /^listCurrentOrders: Betfair listCurrentOrders: UNEXPECTED_ANSWER \((a JSON-RPC envelope|an object with keys \[error\])/,
+        );
+        expect(bets(report).openBets).toBeUndefined();
+        expect(seen.notification()?.Subject).toBe(
+          '[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed',
+        );
+        expect(seen.notification()?.Message).toContain('Bets still open: UNKNOWN');
+        expect(fake.open).toHaveLength(2);
+      }),
   );
 
-  test.each(bodies)(
+  test.concurrent.each(bodies)(
     'a cancel-all answered with %s fails the step while the bets stay open',
-    async (_, body) => {
-      for (const f of always(body)) world.fake.fail('cancelOrders', f);
-      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
-      expect(report.failedSteps).toEqual(['cancel-bets']);
-      expect(step(report, 'cancel-bets').summary).toMatch(/; 2 unmatched bet\(s\) still open, stake 12.50$/);
-      expect(step(report, 'cancel-bets').lastError).toMatch(
-        /^cancelOrders: Betfair cancelOrders: UNEXPECTED_ANSWER \(/,
-      );
-      expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
-      expect(notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
-    },
+    (_, body) =>
+      inOwnWorld(async ({ fake, deps, seen }) => {
+        for (const f of always(body)) fake.fail('cancelOrders', f);
+        const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+        expect(report.failedSteps).toEqual(['cancel-bets']);
+        expect(step(report, 'cancel-bets').summary).toMatch(
+          /; 2 unmatched bet\(s\) still open, stake 12.50$/,
+        );
+        expect(step(report, 'cancel-bets').lastError).toMatch(
+          /^cancelOrders: Betfair cancelOrders: UNEXPECTED_ANSWER \(/,
+        );
+        expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
+        expect(seen.notification()?.Subject).toBe(
+          '[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed',
+        );
+      }),
   );
 
   test('an answer of the wrong shape once is retried like any transient fault', async () => {
