@@ -17,6 +17,7 @@ import { TimeoutError } from '../../lambda/emergency-stop/time';
 import { Fault } from '../../lib/local/betfair-server';
 import {
   AWS_FIRST_ATTEMPT_MS,
+  AwsAnswer,
   awsError,
   BETFAIR_ARN,
   bets,
@@ -56,73 +57,46 @@ const AWS_FAULTS: Record<string, () => Error | 'hang'> = {
   'a request that hangs': () => 'hang',
 };
 
+/**
+ * An answer that fails the next `times` calls matching `call` with `fault`, then leaves them to the
+ * world's default.
+ */
+const failing =
+  (call: (command: object, input: Record<string, unknown>) => boolean) =>
+  (fault: () => Error | 'hang', times: number): AwsAnswer => {
+    let n = 0;
+    return (command, input) => (call(command, input) && n++ < times ? fail(fault()) : undefined);
+  };
+
 /** Each AWS call of a stop: how to make its next `times` calls fail, then behave as before. */
 const AWS_CALLS: Record<
   string,
-  { step: StepName; operation: string; inject: (fault: () => Error | 'hang', times: number) => void }
+  { step: StepName; operation: string; inject: (fault: () => Error | 'hang', times: number) => AwsAnswer }
 > = {
   'Secrets Manager GetSecretValue (config)': {
     operation: 'GetSecretValue',
     step: 'trading-flag',
-    inject: (fault, times) => {
-      let n = 0;
-      secretsMock.on(GetSecretValueCommand, { SecretId: CONFIG_ARN }).callsFake(() => {
-        if (n++ < times) return fail(fault());
-        return { SecretString: world.config, VersionId: 'v1' };
-      });
-    },
+    inject: failing((c, input) => c instanceof GetSecretValueCommand && input.SecretId === CONFIG_ARN),
   },
   'Secrets Manager PutSecretValue': {
     operation: 'PutSecretValue',
     step: 'trading-flag',
-    inject: (fault, times) => {
-      let n = 0;
-      secretsMock.on(PutSecretValueCommand).callsFake((input: { SecretString: string }) => {
-        if (n++ < times) return fail(fault());
-        world.config = input.SecretString;
-        return { VersionId: 'v2' };
-      });
-    },
+    inject: failing((c) => c instanceof PutSecretValueCommand),
   },
   'ECS UpdateService': {
     operation: 'UpdateService',
     step: 'scale-bot',
-    inject: (fault, times) => {
-      let n = 0;
-      ecsMock.on(UpdateServiceCommand).callsFake(() => {
-        if (n++ < times) return fail(fault());
-        world.desiredCount = 0;
-        return { service: { desiredCount: 0, runningCount: 1 } };
-      });
-    },
+    inject: failing((c) => c instanceof UpdateServiceCommand),
   },
   'Secrets Manager GetSecretValue (Betfair)': {
     operation: 'GetSecretValue',
     step: 'cancel-bets',
-    inject: (fault, times) => {
-      let n = 0;
-      secretsMock.on(GetSecretValueCommand, { SecretId: BETFAIR_ARN }).callsFake(() => {
-        if (n++ < times) return fail(fault());
-        return {
-          SecretString: JSON.stringify({
-            app_key: 'app-key-123',
-            username: 'bot-user',
-            password: 'bot-pass',
-          }),
-        };
-      });
-    },
+    inject: failing((c, input) => c instanceof GetSecretValueCommand && input.SecretId === BETFAIR_ARN),
   },
   'SNS Publish': {
     operation: 'Publish',
     step: 'notify',
-    inject: (fault, times) => {
-      let n = 0;
-      snsMock.on(PublishCommand).callsFake(() => {
-        if (n++ < times) return fail(fault());
-        return { MessageId: 'msg-1' };
-      });
-    },
+    inject: failing((c) => c instanceof PublishCommand),
   },
 };
 
@@ -130,15 +104,22 @@ function fail(fault: Error | 'hang'): Promise<never> {
   return fault === 'hang' ? never() : Promise.reject(fault);
 }
 
-describe.each(Object.entries(AWS_CALLS))('%s', (_, { step: stepName, operation, inject }) => {
-  describe.each([1, 3])('failing %i time(s) in a row', (times) => {
-    test.each(Object.keys(AWS_FAULTS))(
-      '%s: retried until it succeeds; bot at 0, flag off, no bet open',
-      async (faultName) => {
-        inject(AWS_FAULTS[faultName], times);
+/**
+ * Every AWS call × count × fault, flat so that the rows run at once (test.concurrent), each in a
+ * world of its own: most of their time is the Betfair side's real socket round trips.
+ */
+const AWS_ROWS = Object.entries(AWS_CALLS).flatMap(([call, how]) =>
+  [1, 3].flatMap((times) => Object.keys(AWS_FAULTS).map((fault) => [call, times, fault, how] as const)),
+);
+
+test.concurrent.each(AWS_ROWS)(
+  '%s failing %i time(s) in a row %s: retried until it succeeds; bot at 0, flag off, no bet open',
+  (_, times, faultName, { step: stepName, operation, inject }) =>
+    inOwnWorld(
+      async ({ deps, seen, sleeps }) => {
         const started = performance.now();
-        const report = await runEmergencyStop(TRIGGER, world.deps());
-        expectStopped(report, started);
+        const report = await runEmergencyStop(TRIGGER, deps());
+        expectStopped(report, started, seen);
         const outcome = step(report, stepName);
         expect(outcome.ok).toBe(true);
         expect(outcome.permanent).toBeUndefined();
@@ -149,11 +130,11 @@ describe.each(Object.entries(AWS_CALLS))('%s', (_, { step: stepName, operation, 
             new RegExp(`timed out after ${AWS_FIRST_ATTEMPT_MS * 2 ** (times - 1)} ms$`),
           );
         // Exponential waits with jitter between the attempts (random 0.5: three quarters of each cap).
-        expect(world.sleeps.slice(0, times)).toEqual([75, 150, 300].slice(0, times));
+        expect(sleeps.slice(0, times)).toEqual([75, 150, 300].slice(0, times));
       },
-    );
-  });
-});
+      { answer: inject(AWS_FAULTS[faultName], times) },
+    ),
+);
 
 /** Each Betfair operation a stop retries, and how a fault is aimed at it. */
 const BETFAIR_FAULTS: readonly Fault[] = [

@@ -274,11 +274,11 @@ export async function ownFake(options: FakeBetfairOptions = {}): Promise<FakeBet
 
 /**
  * Runs `body` in a stop's world of its own ({@link ownAws}, {@link ownFake}), for a test that runs
- * at once with others: `deps` are {@link stopWorld}'s (waits between attempts return at once unless
- * `sleep` is overridden), `seen` what the test reads.
+ * at once with others: `deps` are {@link stopWorld}'s (waits between attempts return at once, noted
+ * in `sleeps`, unless `sleep` is overridden), `seen` what the test reads.
  */
 export async function inOwnWorld<T>(
-  body: (w: { fake: FakeBetfair; deps: DepsFor; seen: Seen }) => Promise<T>,
+  body: (w: { fake: FakeBetfair; deps: DepsFor; seen: Seen; sleeps: number[] }) => Promise<T>,
   options: { fake?: FakeBetfairOptions; delays?: AwsDelays; answer?: AwsAnswer } = {},
 ): Promise<T> {
   const { aws, sent, clients } = ownAws(options.delays, options.answer);
@@ -290,10 +290,21 @@ export async function inOwnWorld<T>(
     sent,
     notification: () => sent(PublishCommand)[0],
   };
+  const sleeps: number[] = [];
   const deps: DepsFor = (budget = {}, overrides = {}) =>
-    testDeps(fake.endpoints, { ...clients, sleep: async () => undefined }, budget, overrides);
+    testDeps(
+      fake.endpoints,
+      {
+        ...clients,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+      },
+      budget,
+      overrides,
+    );
   try {
-    return await body({ fake, deps, seen });
+    return await body({ fake, deps, seen, sleeps });
   } finally {
     await fake.stop();
   }
