@@ -19,6 +19,7 @@ import {
   AWS_FIRST_ATTEMPT_MS,
   AwsAnswer,
   awsError,
+  BETFAIR_POLICY,
   BETFAIR_ARN,
   bets,
   CONFIG_ARN,
@@ -118,7 +119,12 @@ test.concurrent.each(AWS_ROWS)(
     inOwnWorld(
       async ({ deps, seen, sleeps }) => {
         const started = performance.now();
-        const report = await runEmergencyStop(TRIGGER, deps());
+        // Betfair is healthy here: first attempts of 1 s cost nothing, and keep a loaded machine (these
+        // rows run five at a time) from adding a Betfair retry's wait to the waits asserted below.
+        const report = await runEmergencyStop(
+          TRIGGER,
+          deps({ betfair: { ...BETFAIR_POLICY, firstAttemptMs: 1_000 } }),
+        );
         expectStopped(report, started, seen);
         const outcome = step(report, stepName);
         expect(outcome.ok).toBe(true);
@@ -169,7 +175,13 @@ test.concurrent.each(BETFAIR_ROWS)(
       fake.fail(operation, 'none', skip);
       fake.fail(operation, fault, times);
       const started = performance.now();
-      const report = await runEmergencyStop(TRIGGER, deps());
+      // A fault that answers at once costs no deadline: its row gets first attempts of 1 s, so a
+      // loaded machine (these rows run five at a time) cannot turn a real answer into a timeout.
+      // A hang waits out its deadlines: those rows keep the 250 ms ladder.
+      const report = await runEmergencyStop(
+        TRIGGER,
+        deps(fault === 'hang' ? {} : { betfair: { ...BETFAIR_POLICY, firstAttemptMs: 1_000 } }),
+      );
       expectStopped(report, started, seen);
       const cancel = step(report, 'cancel-bets');
       expect(cancel.ok).toBe(true);

@@ -48,6 +48,9 @@ export function networkError(code = 'ECONNRESET'): Error {
  */
 export const AWS_FIRST_ATTEMPT_MS = 20;
 
+/** Betfair calls in these tests: first attempts of 250 ms (5 s in production), then double. */
+export const BETFAIR_POLICY = { firstAttemptMs: 250, baseDelayMs: 250, maxDelayMs: 4_000 } as const;
+
 /**
  * A stop's deps in these tests: production settings pointing at `endpoints`, a fixed clock and
  * jitter, short first attempts. `io` gives the AWS clients and the waits between attempts.
@@ -75,7 +78,7 @@ export function testDeps(
     // double; a generous logout grace keeps the logout's outcome in every report (production waits 0 ms).
     budget: {
       aws: { firstAttemptMs: AWS_FIRST_ATTEMPT_MS, baseDelayMs: 100, maxDelayMs: 2_000 },
-      betfair: { firstAttemptMs: 250, baseDelayMs: 250, maxDelayMs: 4_000 },
+      betfair: BETFAIR_POLICY,
       checkReserveMs: 600,
       logoutGraceMs: 5_000,
       ...budget,

@@ -16,7 +16,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { FUNCTION_TIMEOUT_SECONDS } from '../../lambda/emergency-stop/budget';
+import { Budget, BUDGET, FUNCTION_TIMEOUT_SECONDS } from '../../lambda/emergency-stop/budget';
 import { CLIENT_CONFIG } from '../../lambda/emergency-stop/index';
 import { StopReport } from '../../lambda/emergency-stop/report';
 import { StopDeps } from '../../lambda/emergency-stop/steps';
@@ -25,10 +25,32 @@ import { FakeBetfair } from '../../lib/local/betfair-server';
 import { TRIGGER } from './harness';
 
 /**
- * Issue 29's setup, rebuilt: the real AWS SDK clients, with the production budgets, against moto
- * behind a proxy that delays each service's requests (the request reaches moto when the delay
- * ends, as behind a slow network or a loaded service) or loses their answers.
+ * Issue 29's setup, rebuilt: the real AWS SDK clients, with the production budgets and ladder, against
+ * moto behind a proxy that delays each service's requests (the request reaches moto when the delay
+ * ends, as behind a slow network or a loaded service) or loses their answers. Every budget, first
+ * attempt, wait and delay is scaled by {@link SCALE}: the same race in half the wall time, with
+ * first attempts of 1 s, far above what moto takes to answer.
  */
+const SCALE = 0.5;
+const scaled = (ms: number) => Math.round(ms * SCALE);
+const SCALED_BUDGET: Budget = {
+  tradingFlagMs: scaled(BUDGET.tradingFlagMs),
+  scaleBotMs: scaled(BUDGET.scaleBotMs),
+  cancelBetsMs: scaled(BUDGET.cancelBetsMs),
+  notifyMs: scaled(BUDGET.notifyMs),
+  checkReserveMs: scaled(BUDGET.checkReserveMs),
+  logoutGraceMs: scaled(BUDGET.logoutGraceMs),
+  aws: {
+    firstAttemptMs: scaled(BUDGET.aws.firstAttemptMs),
+    baseDelayMs: scaled(BUDGET.aws.baseDelayMs),
+    maxDelayMs: scaled(BUDGET.aws.maxDelayMs),
+  },
+  betfair: {
+    firstAttemptMs: scaled(BUDGET.betfair.firstAttemptMs),
+    baseDelayMs: scaled(BUDGET.betfair.baseDelayMs),
+    maxDelayMs: scaled(BUDGET.betfair.maxDelayMs),
+  },
+};
 const endpoint = process.env.MOTO_ENDPOINT;
 const region = 'eu-west-1';
 const run = randomUUID().slice(0, 8);
@@ -42,7 +64,10 @@ function serviceOf(req: http.IncomingMessage): 'ecs' | 'secretsmanager' | 'sns' 
   return 'other';
 }
 
-/** A proxy in front of moto. `delays` per service in milliseconds; `lose` names operations whose answer never comes. */
+/**
+ * A proxy in front of moto. `delays` per service in production milliseconds (scaled when applied);
+ * `lose` names operations whose answer never comes.
+ */
 class SlowProxy {
   delays: Partial<Record<string, number>> = {};
   lose = new Set<string>();
@@ -68,7 +93,7 @@ class SlowProxy {
         .split('.')
         .pop() || 'query';
     this.seen.push(operation);
-    await new Promise((r) => setTimeout(r, this.delays[serviceOf(req)] ?? 0));
+    await new Promise((r) => setTimeout(r, scaled(this.delays[serviceOf(req)] ?? 0)));
     const upstream = http.request(
       new URL(req.url ?? '/', endpoint),
       { method: req.method, headers: req.headers },
@@ -156,6 +181,7 @@ beforeAll(async () => {
     secrets: new SecretsManagerClient(viaProxy),
     ecs: new ECSClient(viaProxy),
     sns: new SNSClient(viaProxy),
+    budget: SCALED_BUDGET,
   };
 });
 
@@ -169,7 +195,7 @@ const desiredCount = async () =>
 const config = async () =>
   JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: configArn }))).SecretString!);
 
-describe('emergency stop against a slow AWS emulator, production budgets', () => {
+describe('emergency stop against a slow AWS emulator, production budgets (scaled)', () => {
   test('ECS after 3 s, Secrets Manager after 2.5 s, SNS after 3 s: complete, within the function timeout', async () => {
     proxy.delays = { ecs: 3_000, secretsmanager: 2_500, sns: 3_000 };
     const started = performance.now();
@@ -177,13 +203,15 @@ describe('emergency stop against a slow AWS emulator, production budgets', () =>
     const ms = performance.now() - started;
     proxy.delays = {};
     expect(report.failedSteps).toEqual([]);
-    expect(ms).toBeLessThan(FUNCTION_TIMEOUT_SECONDS * 1000);
+    expect(ms).toBeLessThan(FUNCTION_TIMEOUT_SECONDS * 1000 * SCALE);
     expect(await desiredCount()).toBe(0);
     expect((await config()).live_trading_enabled).toBe(false);
     expect(fake.open).toEqual([]);
-    // Each service's first attempt (2 s) timed out, and its answer was still taken.
+    // Each service's first attempt (2 s, scaled) timed out, and its answer was still taken.
     for (const name of ['trading-flag', 'scale-bot', 'notify'])
-      expect(report.steps.find((s) => s.step === name)?.lastError).toMatch(/timed out after 2000 ms$/);
+      expect(report.steps.find((s) => s.step === name)?.lastError).toMatch(
+        new RegExp(`timed out after ${scaled(BUDGET.aws.firstAttemptMs)} ms$`),
+      );
   }, 60_000);
 
   test('an UpdateService and a PutSecretValue whose answers are lost are checked, not repeated, and reported as applied late', async () => {

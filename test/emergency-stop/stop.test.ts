@@ -319,7 +319,9 @@ describe('faults that do not clear: every remaining step is still attempted and 
       for (let i = 0; i < 25; i++) fake.placeUnmatched(String(1000 + i), 1);
       fake.pageSize = 2;
       fake.cancelDefault = 'leave-open';
-      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }));
+      // The check reads ten pages: a reserve of 1.5 s for it, so that on a loaded machine the step
+      // still ends with its verdict rather than at its deadline.
+      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 2_500, checkReserveMs: 1_500 }));
       expect(report.failedSteps).toEqual(['cancel-bets']);
       expect(step(report, 'cancel-bets').summary).toMatch(
         /the check is NOT verified: listCurrentOrders still had more after 10 pages \(at least 20 unmatched bets\)$/,
