@@ -59,6 +59,150 @@ const AWS_FAULTS: Record<string, () => Error | 'hang'> = {
 };
 
 /**
+ * Slow but working dependencies, with the production budgets and the production timeout ladder
+ * scaled down by {@link SCALE} (every budget, first attempt and wait; every delay below likewise):
+ * the same race at a tenth of the wall time. Real timers, real waits, a real HTTP Betfair stand-in.
+ */
+const SCALE = 0.1;
+/**
+ * The stop in which every call is slower than its whole step budget waits out every budget (the
+ * worst case, 50 s), so it runs at a twentieth: each answer still comes a scaled second after the
+ * deadline it misses, and a deadline always fires before a later timer.
+ */
+const ALL_SLOW_SCALE = 0.05;
+const scaled = (ms: number, scale = SCALE) => Math.round(ms * scale);
+const scaledBudget = (scale: number): Budget => ({
+  tradingFlagMs: scaled(BUDGET.tradingFlagMs, scale),
+  scaleBotMs: scaled(BUDGET.scaleBotMs, scale),
+  cancelBetsMs: scaled(BUDGET.cancelBetsMs, scale),
+  notifyMs: scaled(BUDGET.notifyMs, scale),
+  checkReserveMs: scaled(BUDGET.checkReserveMs, scale),
+  logoutGraceMs: scaled(BUDGET.logoutGraceMs, scale),
+  aws: {
+    firstAttemptMs: scaled(BUDGET.aws.firstAttemptMs, scale),
+    baseDelayMs: scaled(BUDGET.aws.baseDelayMs, scale),
+    maxDelayMs: scaled(BUDGET.aws.maxDelayMs, scale),
+  },
+  betfair: {
+    firstAttemptMs: scaled(BUDGET.betfair.firstAttemptMs, scale),
+    baseDelayMs: scaled(BUDGET.betfair.baseDelayMs, scale),
+    maxDelayMs: scaled(BUDGET.betfair.maxDelayMs, scale),
+  },
+});
+/** The function's timeout (lib/emergency-stop.ts), scaled. */
+const functionTimeoutMs = (scale = SCALE) => FUNCTION_TIMEOUT_SECONDS * 1000 * scale;
+
+/** How long each dependency takes to answer every call, in production milliseconds. */
+interface Slowness {
+  readonly secretsManagerMs?: number;
+  readonly ecsMs?: number;
+  readonly snsMs?: number;
+  readonly betfairMs?: number;
+}
+
+/**
+ * One stop against slow dependencies at `scale`: a Betfair stand-in answering every call after
+ * `betfairMs`, AWS clients answering after their delays, in a world of its own.
+ */
+async function slowStop(slowness: Slowness, scale = SCALE) {
+  const ms = scaled(slowness.betfairMs ?? 0, scale);
+  const delays = {
+    secretsManagerMs: scaled(slowness.secretsManagerMs ?? 0, scale),
+    ecsMs: scaled(slowness.ecsMs ?? 0, scale),
+    snsMs: scaled(slowness.snsMs ?? 0, scale),
+  };
+  return inOwnWorld(
+    async ({ fake, deps, seen }) => {
+      const started = performance.now();
+      // Real waits between attempts (scaled), as in production.
+      const report = await runEmergencyStop(TRIGGER, deps(scaledBudget(scale), { sleep: undefined }));
+      return { report, ms: performance.now() - started, fake, seen };
+    },
+    { fake: { loginDelayMs: ms, callDelayMs: ms, cancelLatencyMs: 0 }, delays },
+  );
+}
+
+// Concurrent: every stop here has a world of its own (inOwnWorld), and nearly all their time is waiting
+// on the scaled delays, so the rows overlap instead of adding up. At the top level, declared before
+// the fault rows, so that they share one concurrent group with those and start first (jest runs a
+// file's top-level concurrent tests as one group, in order, five at a time).
+const SLOW = 'slow but working dependencies: the stop completes within the function timeout';
+test.concurrent(
+  `${SLOW} every call slower than its whole step budget: incomplete, reported truthfully, before the function timeout`,
+  async () => {
+    const { report, ms, fake, seen } = await slowStop(
+      {
+        secretsManagerMs: BUDGET.tradingFlagMs + 1_000,
+        ecsMs: BUDGET.scaleBotMs + 1_000,
+        snsMs: BUDGET.notifyMs + 1_000,
+        betfairMs: BUDGET.cancelBetsMs + 1_000,
+      },
+      ALL_SLOW_SCALE,
+    );
+    expect(ms).toBeLessThan(functionTimeoutMs(ALL_SLOW_SCALE));
+    expect(report.ok).toBe(false);
+    expect(report.failedSteps).toEqual(['trading-flag', 'scale-bot', 'cancel-bets', 'notify']);
+    // Nothing is claimed that was not seen: the flag was never written, the scale-to-zero was sent
+    // but never confirmed, the bets were never listed.
+    expect(seen.sent(PutSecretValueCommand)).toHaveLength(0);
+    expect(step(report, 'trading-flag').summary).toBe(
+      `trading-flag timed out after ${scaledBudget(ALL_SLOW_SCALE).tradingFlagMs} ms`,
+    );
+    expect(step(report, 'scale-bot').unanswered?.UpdateService).toBeGreaterThanOrEqual(1);
+    expect(step(report, 'scale-bot').appliedLate).toBeUndefined();
+    expect(bets(report).openBets).toBeUndefined();
+    expect(fake.open).toHaveLength(2);
+    const text = formatReport(report).join('\n');
+    expect(text).toMatch(
+      /^Emergency stop of production INCOMPLETE \(trading-flag, scale-bot, cancel-bets, notify failed\)/,
+    );
+    expect(text).toMatch(
+      /Scale the bot to zero: scale-bot timed out .*no answer to UpdateService \(sent \d+ time\(s\)\): its effect is unknown/,
+    );
+    expect(text).toContain('Bets still open: UNKNOWN');
+  },
+  2 * functionTimeoutMs(ALL_SLOW_SCALE),
+);
+
+// The rows of issue 29's table, and the slowness around them. Under the old fixed deadlines
+// (2 s per AWS request, 5 s per Betfair request) every one of these failed.
+test.concurrent.each<[string, Slowness]>([
+  ['Betfair answers every call after 6 s', { betfairMs: 6_000 }],
+  ['Betfair answers every call after 7 s', { betfairMs: 7_000 }],
+  ['Betfair answers every call after 9 s', { betfairMs: 9_000 }],
+  ['every ECS call answers after 3 s', { ecsMs: 3_000 }],
+  ['every Secrets Manager call answers after 2.5 s', { secretsManagerMs: 2_500 }],
+  ['every SNS call answers after 3 s', { snsMs: 3_000 }],
+  ['ECS answers after 8.5 s of its 10 s step: an answer within the budget is taken', { ecsMs: 8_500 }],
+])(
+  `${SLOW} %s: bot at 0, flag off, no bet open, on-call told`,
+  async (_, slowness) => {
+    const { report, ms, fake, seen } = await slowStop(slowness);
+    expect(report.steps.filter((s) => !s.ok)).toEqual([]);
+    expect(seen.desiredCount()).toBe(0);
+    expect(seen.written().live_trading_enabled).toBe(false);
+    expect(fake.open).toEqual([]);
+    expect(bets(report)).toMatchObject({ openBets: 0, listTruncated: false });
+    expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP: trading halted');
+    expect(ms).toBeLessThan(functionTimeoutMs());
+    expect(ms).toBeLessThan(scaled(WORST_CASE_RUN_MS));
+    // Something was slow, and the report says which call timed out on its first, short attempt.
+    expect(report.steps.some((s) => /timed out after/.test(s.lastError ?? ''))).toBe(true);
+    // A slow dependency is not sent a duplicate of every call: once one call needed the longer
+    // rung, its later calls start there (the run's Pace). Betfair: two logins (the first timed out
+    // on its short attempt and still answered), then one cancel-all, the size listing, one check.
+    if (slowness.betfairMs)
+      expect(
+        [fake.calls('login'), fake.calls('cancelOrders'), fake.calls('listCurrentOrders')].map(
+          (c) => c.length,
+        ),
+      ).toEqual([2, 1, 2]);
+    if (slowness.secretsManagerMs) expect(seen.sent(PutSecretValueCommand)).toHaveLength(1);
+  },
+  2 * functionTimeoutMs(),
+);
+
+/**
  * An answer that fails the next `times` calls matching `call` with `fault`, then leaves them to the
  * world's default.
  */
@@ -164,9 +308,13 @@ const BETFAIR_ROWS = (
     ['cancelOrders', 0],
     ['listCurrentOrders', 1],
   ] as const
-).flatMap(([operation, skip]) =>
-  [1, 3].flatMap((times) => BETFAIR_FAULTS.map((fault) => [operation, times, fault, skip] as const)),
-);
+)
+  .flatMap(
+    ([operation, skip]) =>
+      [1, 3].flatMap((times) => BETFAIR_FAULTS.map((fault) => [operation, times, fault, skip] as const)),
+    // The hangs first: they wait out their deadlines, the others fill the slots around them.
+  )
+  .sort((a, b) => Number(b[2] === 'hang') - Number(a[2] === 'hang'));
 
 test.concurrent.each(BETFAIR_ROWS)(
   'Betfair %s failing %i time(s) in a row %s: retried until it succeeds; bot at 0, flag off, no bet open',
@@ -335,149 +483,6 @@ describe('classification', () => {
   ])('%s is %s', (err, kind) => {
     expect(classify(err)).toBe(kind);
   });
-});
-
-/**
- * Slow but working dependencies, with the production budgets and the production timeout ladder
- * scaled down by {@link SCALE} (every budget, first attempt and wait; every delay below likewise):
- * the same race at a tenth of the wall time. Real timers, real waits, a real HTTP Betfair stand-in.
- */
-const SCALE = 0.1;
-/**
- * The stop in which every call is slower than its whole step budget waits out every budget (the
- * worst case, 50 s), so it runs at a twentieth: each answer still comes a scaled second after the
- * deadline it misses, and a deadline always fires before a later timer.
- */
-const ALL_SLOW_SCALE = 0.05;
-const scaled = (ms: number, scale = SCALE) => Math.round(ms * scale);
-const scaledBudget = (scale: number): Budget => ({
-  tradingFlagMs: scaled(BUDGET.tradingFlagMs, scale),
-  scaleBotMs: scaled(BUDGET.scaleBotMs, scale),
-  cancelBetsMs: scaled(BUDGET.cancelBetsMs, scale),
-  notifyMs: scaled(BUDGET.notifyMs, scale),
-  checkReserveMs: scaled(BUDGET.checkReserveMs, scale),
-  logoutGraceMs: scaled(BUDGET.logoutGraceMs, scale),
-  aws: {
-    firstAttemptMs: scaled(BUDGET.aws.firstAttemptMs, scale),
-    baseDelayMs: scaled(BUDGET.aws.baseDelayMs, scale),
-    maxDelayMs: scaled(BUDGET.aws.maxDelayMs, scale),
-  },
-  betfair: {
-    firstAttemptMs: scaled(BUDGET.betfair.firstAttemptMs, scale),
-    baseDelayMs: scaled(BUDGET.betfair.baseDelayMs, scale),
-    maxDelayMs: scaled(BUDGET.betfair.maxDelayMs, scale),
-  },
-});
-/** The function's timeout (lib/emergency-stop.ts), scaled. */
-const functionTimeoutMs = (scale = SCALE) => FUNCTION_TIMEOUT_SECONDS * 1000 * scale;
-
-/** How long each dependency takes to answer every call, in production milliseconds. */
-interface Slowness {
-  readonly secretsManagerMs?: number;
-  readonly ecsMs?: number;
-  readonly snsMs?: number;
-  readonly betfairMs?: number;
-}
-
-/**
- * One stop against slow dependencies at `scale`: a Betfair stand-in answering every call after
- * `betfairMs`, AWS clients answering after their delays, in a world of its own.
- */
-async function slowStop(slowness: Slowness, scale = SCALE) {
-  const ms = scaled(slowness.betfairMs ?? 0, scale);
-  const delays = {
-    secretsManagerMs: scaled(slowness.secretsManagerMs ?? 0, scale),
-    ecsMs: scaled(slowness.ecsMs ?? 0, scale),
-    snsMs: scaled(slowness.snsMs ?? 0, scale),
-  };
-  return inOwnWorld(
-    async ({ fake, deps, seen }) => {
-      const started = performance.now();
-      // Real waits between attempts (scaled), as in production.
-      const report = await runEmergencyStop(TRIGGER, deps(scaledBudget(scale), { sleep: undefined }));
-      return { report, ms: performance.now() - started, fake, seen };
-    },
-    { fake: { loginDelayMs: ms, callDelayMs: ms, cancelLatencyMs: 0 }, delays },
-  );
-}
-
-// Concurrent: every stop here has a world of its own (inOwnWorld), and nearly all their time is waiting
-// on the scaled delays, so the rows overlap instead of adding up.
-describe('slow but working dependencies: the stop completes within the function timeout', () => {
-  test.concurrent(
-    'every call slower than its whole step budget: incomplete, reported truthfully, before the function timeout',
-    async () => {
-      const { report, ms, fake, seen } = await slowStop(
-        {
-          secretsManagerMs: BUDGET.tradingFlagMs + 1_000,
-          ecsMs: BUDGET.scaleBotMs + 1_000,
-          snsMs: BUDGET.notifyMs + 1_000,
-          betfairMs: BUDGET.cancelBetsMs + 1_000,
-        },
-        ALL_SLOW_SCALE,
-      );
-      expect(ms).toBeLessThan(functionTimeoutMs(ALL_SLOW_SCALE));
-      expect(report.ok).toBe(false);
-      expect(report.failedSteps).toEqual(['trading-flag', 'scale-bot', 'cancel-bets', 'notify']);
-      // Nothing is claimed that was not seen: the flag was never written, the scale-to-zero was sent
-      // but never confirmed, the bets were never listed.
-      expect(seen.sent(PutSecretValueCommand)).toHaveLength(0);
-      expect(step(report, 'trading-flag').summary).toBe(
-        `trading-flag timed out after ${scaledBudget(ALL_SLOW_SCALE).tradingFlagMs} ms`,
-      );
-      expect(step(report, 'scale-bot').unanswered?.UpdateService).toBeGreaterThanOrEqual(1);
-      expect(step(report, 'scale-bot').appliedLate).toBeUndefined();
-      expect(bets(report).openBets).toBeUndefined();
-      expect(fake.open).toHaveLength(2);
-      const text = formatReport(report).join('\n');
-      expect(text).toMatch(
-        /^Emergency stop of production INCOMPLETE \(trading-flag, scale-bot, cancel-bets, notify failed\)/,
-      );
-      expect(text).toMatch(
-        /Scale the bot to zero: scale-bot timed out .*no answer to UpdateService \(sent \d+ time\(s\)\): its effect is unknown/,
-      );
-      expect(text).toContain('Bets still open: UNKNOWN');
-    },
-    2 * functionTimeoutMs(ALL_SLOW_SCALE),
-  );
-
-  // The rows of issue 29's table, and the slowness around them. Under the old fixed deadlines
-  // (2 s per AWS request, 5 s per Betfair request) every one of these failed.
-  test.concurrent.each<[string, Slowness]>([
-    ['Betfair answers every call after 6 s', { betfairMs: 6_000 }],
-    ['Betfair answers every call after 7 s', { betfairMs: 7_000 }],
-    ['Betfair answers every call after 9 s', { betfairMs: 9_000 }],
-    ['every ECS call answers after 3 s', { ecsMs: 3_000 }],
-    ['every Secrets Manager call answers after 2.5 s', { secretsManagerMs: 2_500 }],
-    ['every SNS call answers after 3 s', { snsMs: 3_000 }],
-    ['ECS answers after 8.5 s of its 10 s step: an answer within the budget is taken', { ecsMs: 8_500 }],
-  ])(
-    '%s: bot at 0, flag off, no bet open, on-call told',
-    async (_, slowness) => {
-      const { report, ms, fake, seen } = await slowStop(slowness);
-      expect(report.steps.filter((s) => !s.ok)).toEqual([]);
-      expect(seen.desiredCount()).toBe(0);
-      expect(seen.written().live_trading_enabled).toBe(false);
-      expect(fake.open).toEqual([]);
-      expect(bets(report)).toMatchObject({ openBets: 0, listTruncated: false });
-      expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP: trading halted');
-      expect(ms).toBeLessThan(functionTimeoutMs());
-      expect(ms).toBeLessThan(scaled(WORST_CASE_RUN_MS));
-      // Something was slow, and the report says which call timed out on its first, short attempt.
-      expect(report.steps.some((s) => /timed out after/.test(s.lastError ?? ''))).toBe(true);
-      // A slow dependency is not sent a duplicate of every call: once one call needed the longer
-      // rung, its later calls start there (the run's Pace). Betfair: two logins (the first timed out
-      // on its short attempt and still answered), then one cancel-all, the size listing, one check.
-      if (slowness.betfairMs)
-        expect(
-          [fake.calls('login'), fake.calls('cancelOrders'), fake.calls('listCurrentOrders')].map(
-            (c) => c.length,
-          ),
-        ).toEqual([2, 1, 2]);
-      if (slowness.secretsManagerMs) expect(seen.sent(PutSecretValueCommand)).toHaveLength(1);
-    },
-    2 * functionTimeoutMs(),
-  );
 });
 
 describe('a request that was carried out but whose answer was lost is checked, not repeated blindly', () => {
