@@ -12,7 +12,7 @@ import { registerCommand } from './commands';
 import { requireOutput } from './context';
 import { waitForDeployment } from './deployment-wait';
 import { requester } from './emergency-stop';
-import { stopInForce } from './status';
+import { stopInForce } from './stop-record';
 
 /**
  * The only way back after an emergency stop: the trading flag to its configured value and the bot
@@ -75,12 +75,7 @@ registerCommand('resume', {
     // Nothing to undo: no stop is in force, the flag is as configured and the bot at its count. A
     // second resume used to start yet another deployment of the bot, pausing trading for nothing.
     const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    const inForce = stopInForce({
-      enabled: undefined,
-      stoppedAt: text(config.stopped_at),
-      resumedAt: text(config.resumed_at),
-      configured: liveTrading,
-    });
+    const inForce = stopInForce({ stoppedAt: text(config.stopped_at), resumedAt: text(config.resumed_at) });
     const ecs = new ECSClient({ region });
     if (!inForce && config.live_trading_enabled === liveTrading) {
       const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
