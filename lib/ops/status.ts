@@ -9,6 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { monitoringNames } from '../monitoring/names';
 import { registerCommand } from './commands';
 import { credentialsProblem, OpsContext, unusableCredentials } from './context';
+import { stopInForce } from './stop-record';
 
 /** One part of the status screen: its value, or the error that kept it from being read. */
 export type Section<T> =
@@ -203,17 +204,8 @@ async function readAlarms(prefix: string, cloudwatch: CloudWatchClient): Promise
   return alarms.sort((a, b) => (a.since?.getTime() ?? 0) - (b.since?.getTime() ?? 0));
 }
 
-/**
- * An emergency stop is in force when one is recorded and no resume is recorded after it. Times
- * are the ISO strings both writers use; an unparseable one counts as "no resume after it".
- */
-export function stopInForce(flag: LiveTradingStatus): boolean {
-  if (!flag.stoppedAt) return false;
-  if (!flag.resumedAt) return true;
-  const stopped = Date.parse(flag.stoppedAt);
-  const resumed = Date.parse(flag.resumedAt);
-  return Number.isNaN(stopped) || Number.isNaN(resumed) || resumed < stopped;
-}
+/** Words readMigration adds to a version a person must look at; {@link attention} looks for them. */
+const MIGRATION_PROBLEMS = ['(dirty', '(behind', '(ahead', '(not a deployed version'] as const;
 
 async function readMigration(ctx: OpsContext, lambda: LambdaClient): Promise<string | undefined> {
   const functionName = (await ctx.outputs()).MigrationFunctionName;
@@ -221,11 +213,24 @@ async function readMigration(ctx: OpsContext, lambda: LambdaClient): Promise<str
   const { text, json, error } = await invokeFunction(lambda, functionName, { command: 'version' });
   if (error) throw new Error(`${functionName} failed: ${error.errorMessage ?? text}`);
   const payload = json as Record<string, unknown> | undefined;
-  if (payload && 'version' in payload) {
-    if (payload.version === null) return 'no migration applied';
-    return `${String(payload.version)}${payload.dirty === true ? ' (dirty: fix, then `migrate force`)' : ''}`;
-  }
-  return text || 'empty answer';
+  if (!payload || !('version' in payload)) return text || 'empty answer';
+  // The versions of the migration files deployed with the function (absent from older functions).
+  const deployed = Array.isArray(payload.deployedVersions) ? payload.deployedVersions.map(String) : undefined;
+  const latest = deployed?.at(-1);
+  const up = `run npm run ops -- migrate up --env ${ctx.env.name}`;
+  if (payload.version === null)
+    return latest
+      ? `no migration applied (behind: the deployed migrations go to ${latest}; ${up})`
+      : 'no migration applied';
+  const version = String(payload.version);
+  let line = `${version}${payload.dirty === true ? ' (dirty: fix, then `migrate force`)' : ''}`;
+  if (deployed && latest && !deployed.includes(version))
+    line +=
+      BigInt(version) > BigInt(latest)
+        ? ` (ahead of the deployed migrations, which go to ${latest}: older code was deployed or rolled back)`
+        : ` (not a deployed version: the deployed migrations go from ${deployed[0]} to ${latest}; see docs/migrations.md)`;
+  else if (latest && version !== latest) line += ` (behind: the deployed migrations go to ${latest}; ${up})`;
+  return line;
 }
 
 async function readStack(ctx: OpsContext, cfn: CloudFormationClient): Promise<StackStatus> {
@@ -452,7 +457,8 @@ export function formatStatus(report: StatusReport, now: Date): string[] {
 /**
  * What a person must look at, one line each; empty when all is well. A section that could not be
  * read, an alarm topic that reaches nobody, an alarm in ALARM, live trading not as configured, a
- * service below its desired count, a failed deployment or stack update, a dirty migration.
+ * service below its desired count, a failed deployment or stack update, a migration that is dirty,
+ * behind or ahead of the deployed files, or at a version none of them has.
  */
 export function attention(report: StatusReport): string[] {
   const out: string[] = [];
@@ -490,7 +496,12 @@ export function attention(report: StatusReport): string[] {
       if (svc.running < svc.desired) out.push(`${svc.name}: running ${svc.running} of ${svc.desired}`);
       if (svc.deployments[0]?.rolloutState === 'FAILED') out.push(`${svc.name}: last deployment FAILED`);
     }
-  if (report.migration.ok && report.migration.value?.includes('(dirty')) out.push('migration: dirty');
+  if (report.migration.ok) {
+    const found = MIGRATION_PROBLEMS.filter(
+      (p) => report.migration.ok && report.migration.value?.includes(p),
+    );
+    for (const p of found) out.push(`migration: ${p.slice(1)}`);
+  }
   if (report.stack.ok && /FAILED|ROLLBACK/.test(report.stack.value.status))
     out.push(`stack: ${report.stack.value.status}`);
   return out;
