@@ -41,171 +41,6 @@ function expectEveryStepAttempted(
     expect(seen.notification()?.Message).toContain(`[FAILED] ${STEP_TITLES[s.step]}`);
 }
 
-// The tests that wait out a deadline run at once (test.concurrent), each in a world of its own
-// (inOwnWorld): their time is waiting. At the top level, so that they form one concurrent group
-// (jest runs a file's top-level concurrent tests together, five at a time); each title starts with
-// the name of the describe block it belongs with.
-const HEALTHY = 'an emergency stop with every dependency healthy';
-const NOT_CLEARING =
-  'faults that do not clear: every remaining step is still attempted and the outcome reported';
-const NOT_UNDERSTOOD = 'answers the stop does not understand are never a success';
-
-/** What the replay of recorded bodies found: a 200 that is not the operation's answer. */
-const bodies: [string, unknown][] = [
-  ['a JSON-RPC envelope', { jsonrpc: '2.0', result: { currentOrders: [], moreAvailable: false }, id: 1 }],
-  ['a generic {"error": …} body', { error: 'DSC-0008: temporarily unavailable' }],
-];
-const always = (body: unknown) => Array(500).fill({ status: 200, body: JSON.stringify(body) });
-
-test.concurrent(
-  `${HEALTHY} never holds the cancel-all back for the listing that measures the size cancelled`,
-  () =>
-    inOwnWorld(async ({ fake, deps }) => {
-      // The listing hangs until its own deadline (the run waits that long for it); the cancel-all must
-      // go out at once beside it, well within half that deadline.
-      const listingMs = 800;
-      fake.fail('listCurrentOrders', 'hang');
-      const report = await runEmergencyStop(
-        TRIGGER,
-        deps({ betfair: { firstAttemptMs: listingMs, baseDelayMs: 250, maxDelayMs: 4_000 } }),
-      );
-      expect(report.ok).toBe(true);
-      const [listing] = fake.calls('listCurrentOrders');
-      const [cancel] = fake.calls('cancelOrders');
-      expect(cancel.receivedAt - listing.receivedAt).toBeLessThan(listingMs / 2);
-      expect(bets(report).sizeCancelledFrom).toMatch(
-        new RegExp(
-          `^unknown: the listing sent with the cancel-all failed \\(listCurrentOrders timed out after ${listingMs} ms\\)`,
-        ),
-      );
-    }),
-);
-
-test.concurrent(
-  `${NOT_CLEARING} ECS throttling until the deadline fails only the scale step, with its requests and last error`,
-  () =>
-    inOwnWorld(
-      async ({ fake, deps, seen }) => {
-        const report = await runEmergencyStop(TRIGGER, deps({ scaleBotMs: 600 }, { sleep: undefined }));
-        expectEveryStepAttempted(report, {}, seen);
-        expect(report.failedSteps).toEqual(['scale-bot']);
-        const scale = step(report, 'scale-bot');
-        expect(scale.summary).toBe('scale-bot timed out after 600 ms');
-        expect(scale.attempts).toBeGreaterThanOrEqual(3);
-        expect(scale.attempts).toBe(seen.sent(UpdateServiceCommand).length);
-        expect(scale.lastError).toBe('UpdateService: ThrottlingException: Rate exceeded');
-        expect(seen.written().live_trading_enabled).toBe(false);
-        expect(fake.open).toEqual([]);
-        expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: scale-bot failed');
-        expect(seen.notification()?.Message).toMatch(
-          /\[FAILED\] Scale the bot to zero: scale-bot timed out after 600 ms \(\d+ requests; last error UpdateService: ThrottlingException: Rate exceeded;/,
-        );
-      },
-      {
-        answer: (command) =>
-          command instanceof UpdateServiceCommand
-            ? Promise.reject(awsError('ThrottlingException', 'Rate exceeded'))
-            : undefined,
-      },
-    ),
-);
-
-test.concurrent(
-  `${NOT_CLEARING} a cancel-all refused until the check reserve fails the step with the unmatched bets from the check`,
-  () =>
-    inOwnWorld(async ({ fake, deps, seen }) => {
-      fake.cancelDefault = 'matcher-busy';
-      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
-      expectEveryStepAttempted(report, {}, seen);
-      const cancel = step(report, 'cancel-bets');
-      expect(cancel.ok).toBe(false);
-      expect(cancel.summary).toMatch(
-        /^cancelOrders retries \(all but the last 600 ms of the step\) timed out after \d+ ms; 2 unmatched bet\(s\) still open, stake 12.50$/,
-      );
-      expect(cancel.lastError).toBe('cancelOrders: Betfair cancelOrders: ERROR_IN_MATCHER');
-      expect(fake.calls('cancelOrders').length).toBeGreaterThan(1);
-      expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
-      expect(cancel.durationMs).toBeLessThan(1_500);
-    }),
-);
-
-test.concurrent(
-  `${NOT_CLEARING} bets that stay open fail the step (so the retry sweeps again) and are named in the notification`,
-  () =>
-    inOwnWorld(async ({ fake, deps, seen }) => {
-      fake.cancelDefault = 'leave-open';
-      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
-      expectEveryStepAttempted(report, {}, seen);
-      expect(report.failedSteps).toEqual(['cancel-bets']);
-      expect(step(report, 'cancel-bets').summary).toMatch(
-        /^cancelOrders SUCCESS after \d+ attempts in \d+ sweeps; 2 unmatched bet\(s\) still open, stake 12.50$/,
-      );
-      expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'], logout: 'ok' });
-      expect(seen.notification()?.Message).toContain(
-        'Unmatched bets still open: 2, stake 12.50 (bet ids 101, 102)',
-      );
-    }),
-);
-
-test.concurrent(
-  `${NOT_CLEARING} a listing cut short is a failed check, never a success, whatever it counted`,
-  () =>
-    inOwnWorld(async ({ fake, deps, seen }) => {
-      fake.open = [];
-      for (let i = 0; i < 25; i++) fake.placeUnmatched(String(1000 + i), 1);
-      fake.pageSize = 2;
-      fake.cancelDefault = 'leave-open';
-      // The check reads ten pages: a reserve of 1.5 s for it, so that on a loaded machine the step
-      // still ends with its verdict rather than at its deadline.
-      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 2_500, checkReserveMs: 1_500 }));
-      expect(report.failedSteps).toEqual(['cancel-bets']);
-      expect(step(report, 'cancel-bets').summary).toMatch(
-        /the check is NOT verified: listCurrentOrders still had more after 10 pages \(at least 20 unmatched bets\)$/,
-      );
-      expect(bets(report).listTruncated).toBe(true);
-      expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
-      expect(seen.notification()?.Message).toContain(
-        'Unmatched bets still open: at least 20 (NOT verified: the listing was cut short). Check Betfair by hand.',
-      );
-    }),
-);
-
-test.concurrent.each(bodies)(
-  `${NOT_UNDERSTOOD} a listing answered with %s fails the step, says what came back, and never says "halted"`,
-  (_, body) =>
-    inOwnWorld(async ({ fake, deps, seen }) => {
-      for (const f of always(body)) fake.fail('listCurrentOrders', f);
-      fake.cancelDefault = 'leave-open';
-      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
-      expect(report.ok).toBe(false);
-      expect(report.failedSteps).toEqual(['cancel-bets']);
-      const cancel = step(report, 'cancel-bets');
-      expect(cancel.lastError).toMatch(
-        /^listCurrentOrders: Betfair listCurrentOrders: UNEXPECTED_ANSWER \((a JSON-RPC envelope|an object with keys \[error\])/,
-      );
-      expect(bets(report).openBets).toBeUndefined();
-      expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
-      expect(seen.notification()?.Message).toContain('Bets still open: UNKNOWN');
-      expect(fake.open).toHaveLength(2);
-    }),
-);
-
-test.concurrent.each(bodies)(
-  `${NOT_UNDERSTOOD} a cancel-all answered with %s fails the step while the bets stay open`,
-  (_, body) =>
-    inOwnWorld(async ({ fake, deps, seen }) => {
-      for (const f of always(body)) fake.fail('cancelOrders', f);
-      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
-      expect(report.failedSteps).toEqual(['cancel-bets']);
-      expect(step(report, 'cancel-bets').summary).toMatch(/; 2 unmatched bet\(s\) still open, stake 12.50$/);
-      expect(step(report, 'cancel-bets').lastError).toMatch(
-        /^cancelOrders: Betfair cancelOrders: UNEXPECTED_ANSWER \(/,
-      );
-      expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
-      expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
-    }),
-);
-
 describe('an emergency stop with every dependency healthy', () => {
   test('writes the flag off keeping every other key, scales the bot to zero, cancels all bets and tells on-call', async () => {
     const report = await runEmergencyStop(TRIGGER, deps());
@@ -304,6 +139,26 @@ describe('an emergency stop with every dependency healthy', () => {
     );
   });
 
+  test('never holds the cancel-all back for the listing that measures the size cancelled', async () => {
+    // The listing hangs until its own deadline (the run waits that long for it); the cancel-all must
+    // go out at once beside it, well within half that deadline.
+    const listingMs = 800;
+    world.fake.fail('listCurrentOrders', 'hang');
+    const report = await runEmergencyStop(
+      TRIGGER,
+      deps({ betfair: { firstAttemptMs: listingMs, baseDelayMs: 250, maxDelayMs: 4_000 } }),
+    );
+    expect(report.ok).toBe(true);
+    const [listing] = world.fake.calls('listCurrentOrders');
+    const [cancel] = world.fake.calls('cancelOrders');
+    expect(cancel.receivedAt - listing.receivedAt).toBeLessThan(listingMs / 2);
+    expect(bets(report).sizeCancelledFrom).toMatch(
+      new RegExp(
+        `^unknown: the listing sent with the cancel-all failed \\(listCurrentOrders timed out after ${listingMs} ms\\)`,
+      ),
+    );
+  });
+
   test('runs the flag write, the scale-to-zero and the Betfair sequence at the same time', async () => {
     const slow = new FakeBetfair({ loginDelayMs: 300 });
     const endpoints = await slow.start();
@@ -361,6 +216,58 @@ describe('an emergency stop with every dependency healthy', () => {
 });
 
 describe('faults that do not clear: every remaining step is still attempted and the outcome reported', () => {
+  // The tests that wait out a step's deadline run at once (test.concurrent), each in a world of its
+  // own (inOwnWorld): their time is waiting.
+  test.concurrent(
+    'ECS throttling until the deadline fails only the scale step, with its requests and last error',
+    () =>
+      inOwnWorld(
+        async ({ fake, deps, seen }) => {
+          const report = await runEmergencyStop(TRIGGER, deps({ scaleBotMs: 600 }, { sleep: undefined }));
+          expectEveryStepAttempted(report, {}, seen);
+          expect(report.failedSteps).toEqual(['scale-bot']);
+          const scale = step(report, 'scale-bot');
+          expect(scale.summary).toBe('scale-bot timed out after 600 ms');
+          expect(scale.attempts).toBeGreaterThanOrEqual(3);
+          expect(scale.attempts).toBe(seen.sent(UpdateServiceCommand).length);
+          expect(scale.lastError).toBe('UpdateService: ThrottlingException: Rate exceeded');
+          expect(seen.written().live_trading_enabled).toBe(false);
+          expect(fake.open).toEqual([]);
+          expect(seen.notification()?.Subject).toBe(
+            '[production] EMERGENCY STOP INCOMPLETE: scale-bot failed',
+          );
+          expect(seen.notification()?.Message).toMatch(
+            /\[FAILED\] Scale the bot to zero: scale-bot timed out after 600 ms \(\d+ requests; last error UpdateService: ThrottlingException: Rate exceeded;/,
+          );
+        },
+        {
+          answer: (command) =>
+            command instanceof UpdateServiceCommand
+              ? Promise.reject(awsError('ThrottlingException', 'Rate exceeded'))
+              : undefined,
+        },
+      ),
+  );
+
+  test.concurrent(
+    'a cancel-all refused until the check reserve fails the step with the unmatched bets from the check',
+    () =>
+      inOwnWorld(async ({ fake, deps, seen }) => {
+        fake.cancelDefault = 'matcher-busy';
+        const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+        expectEveryStepAttempted(report, {}, seen);
+        const cancel = step(report, 'cancel-bets');
+        expect(cancel.ok).toBe(false);
+        expect(cancel.summary).toMatch(
+          /^cancelOrders retries \(all but the last 600 ms of the step\) timed out after \d+ ms; 2 unmatched bet\(s\) still open, stake 12.50$/,
+        );
+        expect(cancel.lastError).toBe('cancelOrders: Betfair cancelOrders: ERROR_IN_MATCHER');
+        expect(fake.calls('cancelOrders').length).toBeGreaterThan(1);
+        expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
+        expect(cancel.durationMs).toBeLessThan(1_500);
+      }),
+  );
+
   test('PROCESSED_WITH_ERRORS with nothing left open succeeds, listing the instruction errors', async () => {
     world.fake.cancelScript = ['processed-with-errors'];
     const report = await runEmergencyStop(TRIGGER, deps());
@@ -388,6 +295,45 @@ describe('faults that do not clear: every remaining step is still attempted and 
     );
   });
 
+  test.concurrent(
+    'bets that stay open fail the step (so the retry sweeps again) and are named in the notification',
+    () =>
+      inOwnWorld(async ({ fake, deps, seen }) => {
+        fake.cancelDefault = 'leave-open';
+        const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+        expectEveryStepAttempted(report, {}, seen);
+        expect(report.failedSteps).toEqual(['cancel-bets']);
+        expect(step(report, 'cancel-bets').summary).toMatch(
+          /^cancelOrders SUCCESS after \d+ attempts in \d+ sweeps; 2 unmatched bet\(s\) still open, stake 12.50$/,
+        );
+        expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'], logout: 'ok' });
+        expect(seen.notification()?.Message).toContain(
+          'Unmatched bets still open: 2, stake 12.50 (bet ids 101, 102)',
+        );
+      }),
+  );
+
+  test.concurrent('a listing cut short is a failed check, never a success, whatever it counted', () =>
+    inOwnWorld(async ({ fake, deps, seen }) => {
+      fake.open = [];
+      for (let i = 0; i < 25; i++) fake.placeUnmatched(String(1000 + i), 1);
+      fake.pageSize = 2;
+      fake.cancelDefault = 'leave-open';
+      // The check reads ten pages: a reserve of 1.5 s for it, so that on a loaded machine the step
+      // still ends with its verdict rather than at its deadline.
+      const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 2_500, checkReserveMs: 1_500 }));
+      expect(report.failedSteps).toEqual(['cancel-bets']);
+      expect(step(report, 'cancel-bets').summary).toMatch(
+        /the check is NOT verified: listCurrentOrders still had more after 10 pages \(at least 20 unmatched bets\)$/,
+      );
+      expect(bets(report).listTruncated).toBe(true);
+      expect(seen.notification()?.Subject).toBe('[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed');
+      expect(seen.notification()?.Message).toContain(
+        'Unmatched bets still open: at least 20 (NOT verified: the listing was cut short). Check Betfair by hand.',
+      );
+    }),
+  );
+
   test('a session error during the cancel is answered by one fresh login', async () => {
     world.fake.cancelScript = ['session-token-expired'];
     const report = await runEmergencyStop(TRIGGER, deps());
@@ -398,6 +344,56 @@ describe('faults that do not clear: every remaining step is still attempted and 
 });
 
 describe('answers the stop does not understand are never a success', () => {
+  /** What the replay of recorded bodies found: a 200 that is not the operation's answer. */
+  const bodies: [string, unknown][] = [
+    ['a JSON-RPC envelope', { jsonrpc: '2.0', result: { currentOrders: [], moreAvailable: false }, id: 1 }],
+    ['a generic {"error": …} body', { error: 'DSC-0008: temporarily unavailable' }],
+  ];
+  const always = (body: unknown) => Array(500).fill({ status: 200, body: JSON.stringify(body) });
+
+  // These wait out the Betfair step's deadline: at once (test.concurrent), each in a world of its own.
+  test.concurrent.each(bodies)(
+    'a listing answered with %s fails the step, says what came back, and never says "halted"',
+    (_, body) =>
+      inOwnWorld(async ({ fake, deps, seen }) => {
+        for (const f of always(body)) fake.fail('listCurrentOrders', f);
+        fake.cancelDefault = 'leave-open';
+        const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+        expect(report.ok).toBe(false);
+        expect(report.failedSteps).toEqual(['cancel-bets']);
+        const cancel = step(report, 'cancel-bets');
+        expect(cancel.lastError).toMatch(
+          /^listCurrentOrders: Betfair listCurrentOrders: UNEXPECTED_ANSWER \((a JSON-RPC envelope|an object with keys \[error\])/,
+        );
+        expect(bets(report).openBets).toBeUndefined();
+        expect(seen.notification()?.Subject).toBe(
+          '[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed',
+        );
+        expect(seen.notification()?.Message).toContain('Bets still open: UNKNOWN');
+        expect(fake.open).toHaveLength(2);
+      }),
+  );
+
+  test.concurrent.each(bodies)(
+    'a cancel-all answered with %s fails the step while the bets stay open',
+    (_, body) =>
+      inOwnWorld(async ({ fake, deps, seen }) => {
+        for (const f of always(body)) fake.fail('cancelOrders', f);
+        const report = await runEmergencyStop(TRIGGER, deps({ cancelBetsMs: 1_500 }, { sleep: undefined }));
+        expect(report.failedSteps).toEqual(['cancel-bets']);
+        expect(step(report, 'cancel-bets').summary).toMatch(
+          /; 2 unmatched bet\(s\) still open, stake 12.50$/,
+        );
+        expect(step(report, 'cancel-bets').lastError).toMatch(
+          /^cancelOrders: Betfair cancelOrders: UNEXPECTED_ANSWER \(/,
+        );
+        expect(bets(report)).toMatchObject({ openBets: 2, openBetIds: ['101', '102'] });
+        expect(seen.notification()?.Subject).toBe(
+          '[production] EMERGENCY STOP INCOMPLETE: cancel-bets failed',
+        );
+      }),
+  );
+
   test('an answer of the wrong shape once is retried like any transient fault', async () => {
     world.fake.fail('listCurrentOrders', 'none');
     world.fake.fail('listCurrentOrders', { status: 200, body: '{"error":"try again"}' });
