@@ -12,9 +12,11 @@
  * Path metadata (`aws:cdk:path`) is on, as `cdk synth` has it, for the messages of
  * test/deployability/; {@link templateOf} strips it so templates equal `Template.fromStack`'s.
  *
- * aws-cdk-lib's CloudFormation validation is off here: building its engine takes seconds per
- * process, and the output is the same with or without it. test/stack/checks.test.ts validates the
- * real app (as `cdk synth` does) and test/background-validation.test.ts compares both validators.
+ * aws-cdk-lib's CloudFormation validation is off for the app's own assembly: building its engine
+ * takes seconds per process, the output is the same with or without it, and
+ * test/stack/checks.test.ts validates the real app (as `cdk synth` does). The variants of
+ * {@link sharedAssemblyDirOf} keep it (with cdk.json's validateAgainstDefaultRules a finding fails
+ * the synth): no other test validates templates such as production's once `stackCreated` is true.
  *
  * {@link sharedAssemblyDirOf} does the same for changed configs (e.g. every stack as it reads once it
  * exists, `stackCreated: true`): one synthesis per distinct config per run, shared by the files that ask.
@@ -49,7 +51,7 @@ function synthesizeInto(outdir: string, configs?: readonly EnvironmentConfig[]):
   const { addEnvironmentStacks, defineStacks } = require('../../lib/app') as typeof import('../../lib/app');
   const app = new App({
     outdir,
-    builtinCloudFormationValidation: false,
+    builtinCloudFormationValidation: configs !== undefined,
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true },
   });
   if (configs) addEnvironmentStacks(app, configs);
