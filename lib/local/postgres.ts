@@ -17,6 +17,12 @@ export interface PostgresOptions {
   readonly databaseDir?: string;
   /** TCP port on 127.0.0.1. @default a free port */
   readonly port?: number;
+  /**
+   * Where a throwaway cluster (no `databaseDir`) is copied from instead of running initdb, or saved
+   * after initdb for the next server; for servers started one after another, e.g. one per test file.
+   * @default none: initdb every time
+   */
+  readonly clusterCache?: string;
 }
 
 /** A running PostgreSQL 17 on 127.0.0.1, owned by the process that started it. */

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Client } from 'pg';
 import { PostgresOptions, startPostgres, TestPostgres } from '../../lib/local/postgres';
 
@@ -10,8 +11,12 @@ export { startPostgres } from '../../lib/local/postgres';
  */
 export function usePostgres(options: PostgresOptions = {}): () => TestPostgres {
   let pg: TestPostgres | undefined;
+  // One initdb per jest run: every later file's server starts from a copy of that cluster. The run's
+  // temporary directory (test/helpers/run-tmpdir.ts) holds it and goes at the end of the run.
+  const runDir = process.env.CLEVER_BETTER_RUN_TMPDIR;
+  const clusterCache = runDir ? path.join(runDir, 'pg-cluster') : undefined;
   beforeAll(async () => {
-    pg = await startPostgres(options);
+    pg = await startPostgres({ clusterCache, ...options });
   }, 120_000);
   afterAll(async () => {
     await pg?.stop();
