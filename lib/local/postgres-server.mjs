@@ -100,10 +100,22 @@ async function nativeDir() {
         'package.json "allowScripts" and run npm ci again',
     );
   if (!isRoot) return native;
+  // With a cluster cache (servers started one after another), the linked tree is kept beside it
+  // for the next server too: about 1000 links fewer per start.
+  const shared = options.clusterCache === undefined ? undefined : `${options.clusterCache}-bin`;
+  if (shared && existsSync(shared)) return shared;
   const tree = await mkdtemp(join(tmpdir(), 'cb-pg-bin-'));
-  cleanup.push(() => rm(tree, { recursive: true, force: true }));
   await chmod(tree, 0o755);
   await linkTree(native, tree);
+  if (shared) {
+    try {
+      await rename(tree, shared); // whole or not at all; another server may have won
+      return shared;
+    } catch {
+      // keep this server's own tree
+    }
+  }
+  cleanup.push(() => rm(tree, { recursive: true, force: true }));
   return tree;
 }
 

@@ -20,6 +20,8 @@ export interface PostgresOptions {
   /**
    * Where a throwaway cluster (no `databaseDir`) is copied from instead of running initdb, or saved
    * after initdb for the next server; for servers started one after another, e.g. one per test file.
+   * As root, the binaries' linked copy is kept beside it (`<clusterCache>-bin`) too. The caller
+   * deletes both.
    * @default none: initdb every time
    */
   readonly clusterCache?: string;
