@@ -18,7 +18,8 @@ import { migrationsDir, openMigrator, tableExists, versionRows } from './fixture
 
 jest.setTimeout(90_000);
 const postgres = usePostgres();
-const fresh = useFreshDatabase(postgres, 'locks');
+// Not ahead: the next test's CREATE DATABASE would run beside the reader whose waits are measured.
+const fresh = useFreshDatabase(postgres, 'locks', { createAhead: false });
 let database: string;
 let admin: Client;
 beforeEach(() => ({ database, admin } = fresh()));
