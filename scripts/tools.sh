@@ -36,6 +36,10 @@ key=$(
 )
 root="${CLEVER_BETTER_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clever-better-tools}"
 dir="$root/$key"
+mkdir -p "$root"
+# One install per key at a time: a second clone or CI run started meanwhile waits, then reuses it.
+exec 9>"$dir.lock"
+flock 9
 
 if [ -f "$dir/.complete" ]; then
   echo "npm run tools: reusing $dir"
@@ -43,14 +47,31 @@ else
   # A directory without the marker is a run that was cut short: start it again from nothing
   # (a venv records its own absolute path, so it is built where it will stay).
   rm -rf "$dir"
-  mkdir -p "$dir"
-  python3 -m venv "$dir/venv"
-  "$dir/venv/bin/pip" install --quiet --disable-pip-version-check -r requirements-dev.txt
-  python3 -m venv "$dir/venv-moto"
-  "$dir/venv-moto/bin/pip" install --quiet --disable-pip-version-check -r requirements-emulator.txt
+  mkdir -p "$dir/logs"
+  # The four installs are independent (pip mostly waits on downloads, go builds on the CPU), so
+  # they run side by side: a cold install takes as long as the slowest, not the sum.
+  install() {
+    local name=$1
+    shift
+    if ! "$@" >"$dir/logs/$name.log" 2>&1; then
+      echo "npm run tools: installing $name failed ($*):" >&2
+      cat "$dir/logs/$name.log" >&2
+      return 1
+    fi
+  }
+  pids=()
+  install python-tools sh -c "python3 -m venv '$dir/venv' && '$dir/venv/bin/pip' install --quiet --disable-pip-version-check -r requirements-dev.txt" &
+  pids+=($!)
+  install moto sh -c "python3 -m venv '$dir/venv-moto' && '$dir/venv-moto/bin/pip' install --quiet --disable-pip-version-check -r requirements-emulator.txt" &
+  pids+=($!)
   export GOBIN="$dir/tools/bin"
-  go install -tags postgres "github.com/golang-migrate/migrate/v4/cmd/migrate@${MIGRATE_VERSION}"
-  go install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
+  install migrate go install -tags postgres "github.com/golang-migrate/migrate/v4/cmd/migrate@${MIGRATE_VERSION}" &
+  pids+=($!)
+  install actionlint go install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}" &
+  pids+=($!)
+  failed=0
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" = 0 ] || exit 1
   touch "$dir/.complete"
 fi
 

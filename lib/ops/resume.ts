@@ -2,7 +2,7 @@ import { CloudWatchClient, DescribeAlarmsCommand, PutMetricDataCommand } from '@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { STOP_MARKER } from '../metrics';
 import { monitoringNames } from '../monitoring/names';
-import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -12,6 +12,7 @@ import { registerCommand } from './commands';
 import { requireOutput } from './context';
 import { waitForDeployment } from './deployment-wait';
 import { requester } from './emergency-stop';
+import { stopInForce } from './stop-record';
 
 /**
  * The only way back after an emergency stop: the trading flag to its configured value and the bot
@@ -71,6 +72,28 @@ registerCommand('resume', {
           ? ` (stopped at ${config.stopped_at} by ${config.stopped_by}: ${config.stopped_reason})`
           : ''),
     );
+    // Nothing to undo: no stop is in force, the flag is as configured and the bot at its count. A
+    // second resume used to start yet another deployment of the bot, pausing trading for nothing.
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const inForce = stopInForce({ stoppedAt: text(config.stopped_at), resumedAt: text(config.resumed_at) });
+    const ecs = new ECSClient({ region });
+    if (!inForce && config.live_trading_enabled === liveTrading) {
+      const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
+      const desired = described.services?.[0]?.desiredCount;
+      if (desired === count) {
+        ctx.print(
+          `Nothing to resume: no emergency stop is in force` +
+            (config.resumed_at
+              ? ` (the last was resumed at ${config.resumed_at} by ${config.resumed_by})`
+              : '') +
+            `, live_trading_enabled=${liveTrading} as configured, and ${cluster}/${service} is at its configured ${count} task(s). Nothing changed.`,
+        );
+        return 0;
+      }
+      ctx.print(
+        `No emergency stop is in force, but ${cluster}/${service} wants ${desired ?? 'an unknown number of'} task(s) instead of its configured ${count}.`,
+      );
+    }
     const question = `Set live_trading_enabled=${liveTrading} and start ${count} bot task(s) in ${ctx.env.name}?`;
     if (!(await ctx.confirm(question))) {
       ctx.print('Nothing changed (confirm interactively, or pass --yes).');
@@ -104,7 +127,6 @@ registerCommand('resume', {
     await resolveStopPages(ctx.env.name, region, outputs, alarmNames, resumedBy, (line) => ctx.print(line));
     // A new deployment, not just a count: an image deployed while the bot was at 0 was never
     // started, so neither the circuit breaker nor the deployment alarms have checked it yet.
-    const ecs = new ECSClient({ region });
     const updated = await ecs.send(
       new UpdateServiceCommand({ cluster, service, desiredCount: count, forceNewDeployment: true }),
     );

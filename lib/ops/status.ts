@@ -9,6 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { monitoringNames } from '../monitoring/names';
 import { registerCommand } from './commands';
 import { credentialsProblem, OpsContext, unusableCredentials } from './context';
+import { stopInForce } from './stop-record';
 
 /** One part of the status screen: its value, or the error that kept it from being read. */
 export type Section<T> =
@@ -201,18 +202,6 @@ async function readAlarms(prefix: string, cloudwatch: CloudWatchClient): Promise
     NextToken = res.NextToken;
   } while (NextToken);
   return alarms.sort((a, b) => (a.since?.getTime() ?? 0) - (b.since?.getTime() ?? 0));
-}
-
-/**
- * An emergency stop is in force when one is recorded and no resume is recorded after it. Times
- * are the ISO strings both writers use; an unparseable one counts as "no resume after it".
- */
-export function stopInForce(flag: LiveTradingStatus): boolean {
-  if (!flag.stoppedAt) return false;
-  if (!flag.resumedAt) return true;
-  const stopped = Date.parse(flag.stoppedAt);
-  const resumed = Date.parse(flag.resumedAt);
-  return Number.isNaN(stopped) || Number.isNaN(resumed) || resumed < stopped;
 }
 
 async function readMigration(ctx: OpsContext, lambda: LambdaClient): Promise<string | undefined> {

@@ -283,3 +283,70 @@ describe('ops resume ends the stop for the pager too', () => {
     expect(cwMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
   });
 });
+
+describe('a resume with nothing to resume changes nothing', () => {
+  const RESUMED = {
+    ...STOPPED,
+    live_trading_enabled: true,
+    resumed_at: '2026-05-01T12:30:00.000Z',
+    resumed_by: 'alice',
+  };
+  const botAt = (desiredCount: number) =>
+    ecsMock
+      .on(DescribeServicesCommand)
+      .resolves({ services: [{ serviceName: 'bot', desiredCount }] } as DescribeServicesCommandOutput);
+
+  test('a second resume after a resume: says so, asks nothing, writes nothing, starts no deployment', async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(RESUMED) });
+    botAt(1);
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--yes', '--by', 'bob'], () => ctx)).toBe(0);
+    expect(ctx.lines.at(-1)).toBe(
+      'Nothing to resume: no emergency stop is in force (the last was resumed at 2026-05-01T12:30:00.000Z by alice), ' +
+        'live_trading_enabled=true as configured, and clever-better-production/bot is at its configured 1 task(s). Nothing changed.',
+    );
+    expect(ctx.questions).toEqual([]);
+    expect(secretsMock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    expect(cwMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+  });
+
+  test('staging, never stopped, flag off by configuration: nothing to resume either', async () => {
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ live_trading_enabled: false }) });
+    botAt(1);
+    const ctx = fakeContext(staging, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'staging', '--by', 'bob'], () => ctx)).toBe(0);
+    expect(ctx.lines.at(-1)).toMatch(
+      /^Nothing to resume: no emergency stop is in force, live_trading_enabled=false/,
+    );
+    expect(ecsMock.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  test('no stop in force but the bot is not at its count: says so and resumes it, after confirmation', async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(RESUMED) });
+    botAt(0);
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'bob'], () => ctx)).toBe(0);
+    expect(ctx.lines).toContain(
+      'No emergency stop is in force, but clever-better-production/bot wants 0 task(s) instead of its configured 1.',
+    );
+    expect(ctx.questions).toEqual(['Set live_trading_enabled=true and start 1 bot task(s) in production?']);
+    expect(ecsMock.commandCalls(UpdateServiceCommand)[0].args[0].input.desiredCount).toBe(1);
+  });
+
+  test('a stop after the last resume is in force: resume goes ahead', async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({
+        ...RESUMED,
+        live_trading_enabled: false,
+        stopped_at: '2026-05-02T08:00:00.000Z',
+      }),
+    });
+    const ctx = fakeContext(production, OUTPUTS, true);
+    expect(await main(['resume', '--env', 'production', '--by', 'bob'], () => ctx)).toBe(0);
+    expect(ecsMock.commandCalls(DescribeServicesCommand)).toHaveLength(0);
+    expect(written().live_trading_enabled).toBe(true);
+  });
+});

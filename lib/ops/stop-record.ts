@@ -1,0 +1,25 @@
+/**
+ * What the config secret records of emergency stops and resumes: the emergency-stop function writes
+ * `stopped_*`, `ops resume` writes `resumed_*`. Shared by `status` and `resume`, and free of SDK
+ * calls, so the IAM simulation's reader of each command's calls sees only the command's own.
+ */
+
+/** The last stop and the last resume, as ISO strings. */
+export interface StopRecord {
+  /** ISO time of the last emergency stop. */
+  readonly stoppedAt?: string;
+  /** ISO time of the last `ops resume`. */
+  readonly resumedAt?: string;
+}
+
+/**
+ * An emergency stop is in force when one is recorded and no resume is recorded after it. Times
+ * are the ISO strings both writers use; an unparseable one counts as "no resume after it".
+ */
+export function stopInForce(flag: StopRecord): boolean {
+  if (!flag.stoppedAt) return false;
+  if (!flag.resumedAt) return true;
+  const stopped = Date.parse(flag.stoppedAt);
+  const resumed = Date.parse(flag.resumedAt);
+  return Number.isNaN(stopped) || Number.isNaN(resumed) || resumed < stopped;
+}
