@@ -36,7 +36,7 @@ export interface DatabaseTemplate {
   /** Its name, unique in the test file. */
   readonly name: string;
   /** Brings a new empty database `database` to the state every copy starts in; ends its sessions. */
-  readonly prepare: (database: string) => Promise<void>;
+  readonly prepare: (database: string) => Promise<unknown>;
 }
 const templates = new Map<string, Promise<string>>();
 
