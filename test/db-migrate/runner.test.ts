@@ -421,7 +421,10 @@ describe('the time budget', () => {
     const error = await run(
       files,
       { command: 'up' },
-      { deadline: Date.now() + 500, openWatchdog: undefined },
+      // statement_timeout is the budget but at least 1 s: any deadline up to ~1 s ends the file at
+      // the same moment, so 0.9 s leaves the session that long to open and start the file (0.5 s
+      // was not always enough on a machine at load 25).
+      { deadline: Date.now() + 900, openWatchdog: undefined },
     ).catch((e) => e);
     expect(error).toBeInstanceOf(MigrationFailedError);
     // The budget's own words, never the raw "canceling statement due to statement timeout".
