@@ -94,11 +94,13 @@ test("a reader's worst wait stays within one lock_timeout plus one statement whi
 });
 
 test('without a short lock_timeout the reader queues behind the migration for the whole hold (why the policy exists)', async () => {
-  const holdMs = 1_500;
+  // The reader queues from when the migration does until the hold ends: the hold less the setup,
+  // which took up to 0.4 s at load 25. Half the hold leaves room for that, far above test 1's bound.
+  const holdMs = 2_000;
   const { worst, outcome } = await scenario({ tableLockTimeoutMs: 60_000, holdMs, budgetMs: 30_000 });
   console.log(`reader's worst wait with lock_timeout 60000 ms: ${worst} ms`);
   expect(outcome).not.toBeInstanceOf(Error);
-  expect(worst).toBeGreaterThan((holdMs * 2) / 3); // most of the hold, far above test 1's bound
+  expect(worst).toBeGreaterThan(holdMs / 2);
 });
 
 test('at the deadline the retries stop with the budget named, and the database clean at the version before', async () => {
