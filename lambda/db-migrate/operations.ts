@@ -56,6 +56,11 @@ export interface OperatorResponse {
   readonly output: readonly string[];
   /** The CLI's exit code for this outcome (1 for `version` with no row: `error: no migration`). */
   readonly exitCode: 0 | 1;
+  /**
+   * Every version the deployed migration files have, ascending: `ops status` tells a database behind
+   * them or at a version none of them has, and `ops migrate force` refuses such a version.
+   */
+  readonly deployedVersions: readonly string[];
 }
 
 /** A request that cannot be run; the message names the field, the value and the fix. */
@@ -158,7 +163,11 @@ export async function runOperatorRequest(
   lines: readonly string[],
   onPartitions: (report: PartitionReport) => void = () => undefined,
 ): Promise<OperatorResponse> {
-  const base = { command: request.command, dryRun: request.dryRun };
+  const base = {
+    command: request.command,
+    dryRun: request.dryRun,
+    deployedVersions: migrator.source.versions.map(String),
+  };
   if (request.command === 'version') {
     const state = await migrator.version();
     return {

@@ -114,6 +114,23 @@ function refuseUnknownTarget(version: string, plan: OperatorResponse): void {
   );
 }
 
+/**
+ * `force V` records V without running anything, so it must be a version the deployed files have (or
+ * -1, no version): otherwise every later `up` starts from a version no file has. Functions deployed
+ * before `deployedVersions` existed do not send it; then only golang-migrate's own checks apply.
+ */
+function refuseUnknownForce(version: string, plan: OperatorResponse): void {
+  const deployed = plan.deployedVersions;
+  if (version === '-1' || !Array.isArray(deployed) || deployed.includes(version)) return;
+  const range =
+    deployed.length === 0 ? 'none are deployed' : `they go from ${deployed[0]} to ${deployed.at(-1)}`;
+  throw new UsageError(
+    `force ${version}: ${version} is not a version of the deployed migrations (${range}; the database is at ` +
+      `${plan.version ?? 'no version'}${plan.dirty ? ', dirty' : ''}); nothing was changed. Force the version ` +
+      'whose files last ran cleanly (docs/migrations.md), or -1 for no version.',
+  );
+}
+
 /** One line that says what the command did, after golang-migrate's own lines (some print none, e.g. force). */
 function outcome(ctx: OpsContext, request: MigrateRequest, result: OperatorResponse): string {
   const now = `${result.version ?? 'no version'}${result.dirty ? ' (dirty)' : ''}`;
@@ -145,6 +162,18 @@ registerCommand('migrate', {
     const functionName = await requireOutput(ctx, 'MigrationFunctionName');
     // One attempt: an SDK retry after a slow answer would run the migration a second time.
     const lambda = new LambdaClient({ region: ctx.env.region, maxAttempts: 1 });
+    if (request.command === 'force') {
+      const plan = await invoke(lambda, functionName, { ...request, dryRun: true });
+      refuseUnknownForce(request.version, plan);
+      const now = `${plan.version ?? 'no version'}${plan.dirty ? ' (dirty)' : ''}`;
+      const to = request.version === '-1' ? 'no version' : `version ${request.version}`;
+      if (
+        !(await ctx.confirm(`Record ${to} on ${ctx.env.name} without running any migration (now ${now})?`))
+      ) {
+        ctx.print('Not forcing the version: nothing changed (confirm interactively, or pass --yes).');
+        return 1;
+      }
+    }
     if (request.command === 'down' || request.command === 'goto') {
       const plan = await invoke(lambda, functionName, { ...request, dryRun: true });
       if (request.command === 'goto') refuseUnknownTarget(request.version, plan);

@@ -204,17 +204,33 @@ async function readAlarms(prefix: string, cloudwatch: CloudWatchClient): Promise
   return alarms.sort((a, b) => (a.since?.getTime() ?? 0) - (b.since?.getTime() ?? 0));
 }
 
+/** Words readMigration adds to a version a person must look at; {@link attention} looks for them. */
+const MIGRATION_PROBLEMS = ['(dirty', '(behind', '(ahead', '(not a deployed version'] as const;
+
 async function readMigration(ctx: OpsContext, lambda: LambdaClient): Promise<string | undefined> {
   const functionName = (await ctx.outputs()).MigrationFunctionName;
   if (!functionName) return undefined;
   const { text, json, error } = await invokeFunction(lambda, functionName, { command: 'version' });
   if (error) throw new Error(`${functionName} failed: ${error.errorMessage ?? text}`);
   const payload = json as Record<string, unknown> | undefined;
-  if (payload && 'version' in payload) {
-    if (payload.version === null) return 'no migration applied';
-    return `${String(payload.version)}${payload.dirty === true ? ' (dirty: fix, then `migrate force`)' : ''}`;
-  }
-  return text || 'empty answer';
+  if (!payload || !('version' in payload)) return text || 'empty answer';
+  // The versions of the migration files deployed with the function (absent from older functions).
+  const deployed = Array.isArray(payload.deployedVersions) ? payload.deployedVersions.map(String) : undefined;
+  const latest = deployed?.at(-1);
+  const up = `run npm run ops -- migrate up --env ${ctx.env.name}`;
+  if (payload.version === null)
+    return latest
+      ? `no migration applied (behind: the deployed migrations go to ${latest}; ${up})`
+      : 'no migration applied';
+  const version = String(payload.version);
+  let line = `${version}${payload.dirty === true ? ' (dirty: fix, then `migrate force`)' : ''}`;
+  if (deployed && latest && !deployed.includes(version))
+    line +=
+      BigInt(version) > BigInt(latest)
+        ? ` (ahead of the deployed migrations, which go to ${latest}: older code was deployed or rolled back)`
+        : ` (not a deployed version: the deployed migrations go from ${deployed[0]} to ${latest}; see docs/migrations.md)`;
+  else if (latest && version !== latest) line += ` (behind: the deployed migrations go to ${latest}; ${up})`;
+  return line;
 }
 
 async function readStack(ctx: OpsContext, cfn: CloudFormationClient): Promise<StackStatus> {
@@ -441,7 +457,8 @@ export function formatStatus(report: StatusReport, now: Date): string[] {
 /**
  * What a person must look at, one line each; empty when all is well. A section that could not be
  * read, an alarm topic that reaches nobody, an alarm in ALARM, live trading not as configured, a
- * service below its desired count, a failed deployment or stack update, a dirty migration.
+ * service below its desired count, a failed deployment or stack update, a migration that is dirty,
+ * behind or ahead of the deployed files, or at a version none of them has.
  */
 export function attention(report: StatusReport): string[] {
   const out: string[] = [];
@@ -479,7 +496,12 @@ export function attention(report: StatusReport): string[] {
       if (svc.running < svc.desired) out.push(`${svc.name}: running ${svc.running} of ${svc.desired}`);
       if (svc.deployments[0]?.rolloutState === 'FAILED') out.push(`${svc.name}: last deployment FAILED`);
     }
-  if (report.migration.ok && report.migration.value?.includes('(dirty')) out.push('migration: dirty');
+  if (report.migration.ok) {
+    const found = MIGRATION_PROBLEMS.filter(
+      (p) => report.migration.ok && report.migration.value?.includes(p),
+    );
+    for (const p of found) out.push(`migration: ${p.slice(1)}`);
+  }
   if (report.stack.ok && /FAILED|ROLLBACK/.test(report.stack.value.status))
     out.push(`stack: ${report.stack.value.status}`);
   return out;

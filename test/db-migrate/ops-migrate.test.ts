@@ -33,6 +33,7 @@ const response = (overrides: Partial<OperatorResponse>): OperatorResponse => ({
   steps: [],
   output: ['20240201090000'],
   exitCode: 0,
+  deployedVersions: ['20240115120000', '20240125090000', '20240201090000'],
   ...overrides,
 });
 
@@ -187,14 +188,54 @@ test("goto to a lower version asks first (the guide's goto 20240115120000)", asy
   expect(questions).toHaveLength(1);
 });
 
-test('force sends the version as a string, -1 included, and says what it did (golang-migrate prints nothing)', async () => {
+test('force sends the version as a string, -1 included, after a dry run and a confirmation, and says what it did (golang-migrate prints nothing)', async () => {
   lambda.on(InvokeCommand).resolves(reply(response({ command: 'force', version: null, output: [] })));
-  const { ctx, lines } = context();
+  const { ctx, lines, questions } = context(true);
   expect(await main(['migrate', 'force', '-1', '--env', 'staging'], () => ctx)).toBe(0);
-  expect(sent()).toEqual([{ command: 'force', version: '-1' }]);
+  expect(sent()).toEqual([
+    { command: 'force', version: '-1', dryRun: true },
+    { command: 'force', version: '-1' },
+  ]);
+  expect(questions).toEqual(['Record no version on staging without running any migration (now no version)?']);
   expect(lines).toEqual([
     'staging: migrate force done: forced the recorded version to -1, no migration ran; the database is at version no version',
   ]);
+});
+
+test('force without a confirmation (no terminal, no --yes) changes nothing and names --yes', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolves(
+      reply(response({ command: 'force', dryRun: true, version: '20240201090000', dirty: true, output: [] })),
+    );
+  const { ctx, lines, questions } = context(false);
+  expect(await main(['migrate', 'force', '20240125090000', '--env', 'staging'], () => ctx)).toBe(1);
+  expect(sent()).toEqual([{ command: 'force', version: '20240125090000', dryRun: true }]);
+  expect(questions).toEqual([
+    'Record version 20240125090000 on staging without running any migration (now 20240201090000 (dirty))?',
+  ]);
+  expect(lines).toEqual(['Not forcing the version: nothing changed (confirm interactively, or pass --yes).']);
+});
+
+test('force to a version no deployed file has is refused before anything is recorded', async () => {
+  lambda
+    .on(InvokeCommand)
+    .resolves(
+      reply(response({ command: 'force', dryRun: true, version: '20240201090000', dirty: true, output: [] })),
+    );
+  const { ctx, questions } = context(true);
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    expect(await main(['migrate', 'force', '12345', '--env', 'staging'], () => ctx)).toBe(2);
+    expect(String(stderr.mock.calls.map((c) => c[0]).join(''))).toContain(
+      'force 12345: 12345 is not a version of the deployed migrations (they go from 20240115120000 to 20240201090000; ' +
+        'the database is at 20240201090000, dirty); nothing was changed.',
+    );
+  } finally {
+    stderr.mockRestore();
+  }
+  expect(sent()).toEqual([{ command: 'force', version: '12345', dryRun: true }]);
+  expect(questions).toEqual([]);
 });
 
 test('every verb but version ends with one line saying what it did', async () => {

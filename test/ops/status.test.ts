@@ -511,6 +511,47 @@ describe('npm run ops -- status', () => {
     ]);
   });
 
+  describe('the migration version against the deployed migration files', () => {
+    const DEPLOYED = ['20240115120000', '20240125090000', '20240201090000'];
+    const at = (version: string | null, dirty = false) =>
+      lambdaMock
+        .on(InvokeCommand)
+        .resolves({ Payload: encode({ command: 'version', version, dirty, deployedVersions: DEPLOYED }) });
+    test.each([
+      ['at the latest: all well', '20240201090000', 'Migration       20240201090000', []],
+      [
+        'behind (e.g. after migrate down): exit 1 with the command that brings it up',
+        '20240125090000',
+        'Migration       20240125090000 (behind: the deployed migrations go to 20240201090000; run npm run ops -- migrate up --env production)',
+        ['  - migration: behind'],
+      ],
+      [
+        'at a version no deployed file has (e.g. a mistaken force): exit 1',
+        '12345',
+        'Migration       12345 (not a deployed version: the deployed migrations go from 20240115120000 to 20240201090000; see docs/migrations.md)',
+        ['  - migration: not a deployed version'],
+      ],
+      [
+        'ahead of the deployed files (older code deployed): exit 1',
+        '20250101000000',
+        'Migration       20250101000000 (ahead of the deployed migrations, which go to 20240201090000: older code was deployed or rolled back)',
+        ['  - migration: ahead'],
+      ],
+      [
+        'no migration applied while files are deployed: behind',
+        null,
+        'Migration       no migration applied (behind: the deployed migrations go to 20240201090000; run npm run ops -- migrate up --env production)',
+        ['  - migration: behind'],
+      ],
+    ])('%s', async (_, version, line, look) => {
+      at(version);
+      const ctx = fakeContext(production, OUTPUTS);
+      expect(await main(['status', '--env', 'production'], () => ctx)).toBe(look.length === 0 ? 0 : 1);
+      expect(ctx.lines).toContain(line);
+      expect(ctx.lines.slice(-look.length || -1)).toEqual(look.length === 0 ? ['All well.'] : look);
+    });
+  });
+
   test('exits 1 when an alarm topic has a subscription pending confirmation: pages would go nowhere', async () => {
     const topics = {
       PageTopicArn: 'arn:aws:sns:eu-west-1:2:page',
