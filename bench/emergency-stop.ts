@@ -31,6 +31,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FUNCTION_TIMEOUT_SECONDS } from '../lambda/emergency-stop/budget';
 import { FakeBetfair } from '../lib/local/betfair-server';
+import { parseScriptArgs } from '../lib/cli/script-args';
 
 /** How long each dependency takes to answer, in milliseconds. */
 interface Latencies {
@@ -54,7 +55,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (n: number) => `${Math.round(n)} ms`;
 
+export const BENCH_EMERGENCY_STOP_USAGE = {
+  command: 'npm run bench:emergency-stop',
+  description:
+    'Times one emergency stop (happy path and slow dependencies) against its critical path and the sequential ' +
+    'runbook. Exit 0: every target met; 1: a target missed; 2: usage. BENCH_ROUNDS, BENCH_SLOW_ROUNDS set the rounds.',
+};
+
 async function main(): Promise<void> {
+  const { exit } = parseScriptArgs(process.argv.slice(2), BENCH_EMERGENCY_STOP_USAGE);
+  if (exit !== undefined) process.exit(exit);
   // No extra matcher time: the chain below is the simulated latencies exactly.
   const fake = new FakeBetfair({ loginDelayMs: LOGIN_MS, callDelayMs: CALL_MS, cancelLatencyMs: 0 });
   await fake.start();

@@ -11,9 +11,19 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { CHECK_PACKS } from '../lib/checks';
+import { parseScriptArgs } from '../lib/cli/script-args';
+import { scratchDir } from '../lib/cli/scratch-dir';
+
+export const BENCH_SYNTH_USAGE = {
+  command: 'npm run bench:synth',
+  description:
+    'Times `cdk synth` as cdk.json runs it against the type-checked `cdk init` way, repeated and cold, then ' +
+    'where a synth spends its time. Exit 0: every target met; 1: a target missed; 2: usage. BENCH_ROUNDS sets the rounds (default 3).',
+};
+const { exit } = parseScriptArgs(process.argv.slice(2), BENCH_SYNTH_USAGE);
+if (exit !== undefined) process.exit(exit);
 
 const ROOT = path.join(__dirname, '..');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -26,7 +36,7 @@ const variants = {
 type Variant = keyof typeof variants;
 const names = Object.keys(variants) as Variant[];
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
+const scratch = scratchDir('bench-synth-');
 let dirs = 0;
 const freshDir = () => fs.mkdtempSync(path.join(scratch, `${++dirs}-`));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

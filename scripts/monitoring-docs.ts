@@ -8,6 +8,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import * as fs from 'node:fs';
+import { parseScriptArgs } from '../lib/cli/script-args';
 import * as path from 'node:path';
 import { environments } from '../environments';
 import { EnvironmentConfig } from '../environments/types';
@@ -126,7 +127,16 @@ async function main(): Promise<void> {
   await write('metrics.md', 'alarms', alarmTables(templates));
 }
 
+export const MONITORING_DOCS_USAGE = {
+  command: 'npm run docs:monitoring',
+  description:
+    'Writes the generated parts of docs/runbooks.md (time to page) and docs/metrics.md (alarms) from the ' +
+    'synthesized templates. Exit 0: written or already current; 1: failed; 2: usage.',
+};
+
 if (require.main === module) {
+  const { exit } = parseScriptArgs(process.argv.slice(2), MONITORING_DOCS_USAGE);
+  if (exit !== undefined) process.exit(exit);
   main().catch((err) => {
     console.error(err);
     process.exit(1);

@@ -7,13 +7,39 @@
 # `npm run local`; `npm test` needs none of it.
 #
 # The tools live in a cache outside the clone, one directory per key (the pinned versions, both
-# requirements files, this script, and the Python and Go versions), and .venv, .venv-moto and
+# requirements files, the install part of this script, and the Python and Go versions), and .venv, .venv-moto and
 # .tools are symlinks into it. A second clone, or a second CI run, reuses them in about a second;
 # a changed pin gives a new key, so a stale tool is never reused. The cache is
 # $CLEVER_BETTER_TOOLS_CACHE, else $XDG_CACHE_HOME/clever-better-tools, else ~/.cache/clever-better-tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage() {
+  cat <<'USAGE'
+Usage: npm run tools
+
+Installs the pinned Python tools (cfn-lint, checkov, parliament; moto) and Go tools (golang-migrate
+CLI, actionlint) into a cache outside the clone, or links them from it, as .venv, .venv-moto and
+.tools. Exit 0: ready; 1: an install failed (its log is printed); 2: usage.
+
+Options:
+  -h, --help    this text
+USAGE
+}
+case "${1-}" in
+-h | --help)
+  usage
+  exit 0
+  ;;
+'') ;;
+*)
+  printf 'npm run tools does not take "%s": it accepts -h/--help\n\n' "$1" >&2
+  usage >&2
+  exit 2
+  ;;
+esac
+
+# >>> install: the lines from here to "<<< install" are hashed into the cache key.
 MIGRATE_VERSION=v4.19.1
 ACTIONLINT_VERSION=v1.7.12
 
@@ -31,7 +57,8 @@ key=$(
     echo "$MIGRATE_VERSION $ACTIONLINT_VERSION"
     python3 --version
     go version
-    cat requirements-dev.txt requirements-emulator.txt scripts/tools.sh
+    cat requirements-dev.txt requirements-emulator.txt
+    sed -n '/^# >>> install/,/^# <<< install/p' scripts/tools.sh
   } | sha256sum | cut -c1-16
 )
 root="${CLEVER_BETTER_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clever-better-tools}"
@@ -74,6 +101,7 @@ else
   [ "$failed" = 0 ] || exit 1
   touch "$dir/.complete"
 fi
+# <<< install
 
 # Replace whatever is there (an older in-clone install, or a link to another key).
 for pair in ".venv:venv" ".venv-moto:venv-moto" ".tools:tools"; do

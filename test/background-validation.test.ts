@@ -12,8 +12,14 @@ import { sharedAssemblyDir } from './helpers/shared-assembly';
 describe('background CloudFormation validation', () => {
   let dir: string;
   let context: IPolicyValidationContext;
+  // One background plugin for the file: each builds its engine in a worker thread (seconds of CPU).
+  let background: BackgroundCloudFormationValidatePlugin;
+  const workers: { terminate(): Promise<number> }[] = [];
+  const workerOf = (plugin: unknown) => (plugin as { worker: { terminate(): Promise<number> } }).worker;
 
   beforeAll(() => {
+    background = new BackgroundCloudFormationValidatePlugin();
+    workers.push(workerOf(background));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bg-validate-'));
     // The app's real templates: the run's one synthesis (test/helpers/shared-assembly.ts).
     const assembly = new CloudAssembly(sharedAssemblyDir());
@@ -41,11 +47,14 @@ describe('background CloudFormation validation', () => {
       templatePaths: stackTemplates.map((s) => s.templatePath),
     } as unknown as IPolicyValidationContext;
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    // The workers are unref'd, but would stay in this jest worker process for the next files.
+    await Promise.all(workers.map((w) => w.terminate()));
+  });
 
   it('reports exactly what the stock plugin reports (findings, severities, grouping, version)', () => {
     const stock = new CloudFormationValidatePlugin();
-    const background = new BackgroundCloudFormationValidatePlugin();
     const expected = stock.validate(context);
     const actual = background.validate(context);
     expect(expected.violations.length).toBeGreaterThan(0);
@@ -72,9 +81,7 @@ describe('background CloudFormation validation', () => {
       templatePaths: [path.join(dir, 'gone.json')],
     } as unknown as IPolicyValidationContext;
     expect(() => new CloudFormationValidatePlugin().validate(missing)).toThrow(/ENOENT/);
-    expect(() => new BackgroundCloudFormationValidatePlugin().validate(missing)).toThrow(
-      /ENOENT.*gone\.json/,
-    );
+    expect(() => background.validate(missing)).toThrow(/ENOENT.*gone\.json/);
   });
 
   it('registers in place of the default one, and not at all under CDK_VALIDATION=false', () => {
@@ -83,6 +90,7 @@ describe('background CloudFormation validation', () => {
     startValidation(on);
     expect(plugins(on)).toHaveLength(1);
     expect(plugins(on)[0]).toBeInstanceOf(BackgroundCloudFormationValidatePlugin);
+    workers.push(workerOf(plugins(on)[0]));
     const saved = process.env.CDK_VALIDATION;
     process.env.CDK_VALIDATION = 'false';
     try {

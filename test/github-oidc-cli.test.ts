@@ -19,7 +19,15 @@ async function synthOidc(context: Record<string, string>): Promise<{
         [path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), '--swc', 'bin/github-oidc.ts'],
         {
           cwd: ROOT,
-          env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+          // CDK_VALIDATION=false: aws-cdk-lib's CloudFormation validation would build its engine in
+          // each process (seconds) and, without cdk.json's validateAgainstDefaultRules, could only
+          // print warnings this test does not read; test/github-oidc.test.ts validates the stack.
+          env: {
+            ...process.env,
+            CDK_OUTDIR: outdir,
+            CDK_CONTEXT_JSON: JSON.stringify(context),
+            CDK_VALIDATION: 'false',
+          },
           stdio: ['ignore', 'ignore', 'pipe'],
         },
       );

@@ -77,6 +77,8 @@ describe('validate --synthesized', () => {
     const err: string[] = [];
     const r = parseScriptArgs(['--synthesised'], VALIDATE_USAGE, { out: () => {}, err: (t) => err.push(t) });
     expect(r.exit).toBe(2);
-    expect(err.join('')).toContain('does not take "--synthesised": it accepts --write, --synthesized');
+    expect(err.join('')).toContain(
+      'does not take "--synthesised" (did you mean --synthesized?): it accepts --write, --synthesized',
+    );
   });
 });

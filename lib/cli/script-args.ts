@@ -3,6 +3,7 @@
  * grammar with `ops`: `-h`/`--help` prints the usage on stdout and exits 0; any other word the script
  * does not declare is a usage error (exit 2) that names it and shows the usage, before any work.
  */
+import { closestKey } from '../../environments/keys';
 
 /** What a script accepts. */
 export interface ScriptSpec {
@@ -57,8 +58,10 @@ export function parseScriptArgs(
     const name = word.startsWith('--') ? word.slice(2) : undefined;
     if (name === undefined || !(name in (spec.flags ?? {}))) {
       const accepted = Object.keys(spec.flags ?? {}).map((f) => `--${f}`);
+      const near =
+        name === undefined ? undefined : closestKey(name, [...Object.keys(spec.flags ?? {}), 'help']);
       io.err(
-        `${spec.command} does not take "${word}": it accepts ${[...accepted, '-h/--help'].join(', ')}\n\n${scriptUsage(spec)}\n`,
+        `${spec.command} does not take "${word}"${near ? ` (did you mean --${near}?)` : ''}: it accepts ${[...accepted, '-h/--help'].join(', ')}\n\n${scriptUsage(spec)}\n`,
       );
       return { exit: 2, flags };
     }

@@ -22,19 +22,37 @@ import {
 
 // Classifies the differences of one stack's template pair into what the rules read (StackChanges).
 
+type Changed = readonly (readonly [logicalId: string, change: ResourceDifference])[];
+
+/**
+ * The changed resources in the order `forEachDifference` visits them (removed, added, updated,
+ * other), from one pass: `forEachDifference` recomputes the collection's changes for each changed
+ * resource, so a change to every resource (a stack-wide tag, a VPC CIDR) took quadratic time.
+ */
+function resourceChanges(diff: TemplateDiff): Changed {
+  const [removed, added, updated, other]: [string, ResourceDifference][][] = [[], [], [], []];
+  for (const [logicalId, change] of Object.entries(diff.resources.changes)) {
+    if (change.isAddition) added.push([logicalId, change]);
+    else if (change.isRemoval) removed.push([logicalId, change]);
+    else if (change.isUpdate) updated.push([logicalId, change]);
+    else if (change.isDifferent) other.push([logicalId, change]);
+  }
+  return [...removed, ...added, ...updated, ...other];
+}
+
 /**
  * Resources whose only change is their `Tags` (in place), with the tag keys that changed. A
  * stack-wide tag touches every taggable resource; the summary says so in one line.
  */
-function tagOnlyChanges(diff: TemplateDiff): Map<string, string[]> {
+function tagOnlyChanges(changed: Changed): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  diff.resources.forEachDifference((logicalId, change) => {
-    if (!change.isUpdate) return;
+  for (const [logicalId, change] of changed) {
+    if (!change.isUpdate) continue;
     // A tag change that replaces a stateful resource is not "only tags": the rules report it.
     const replaces = [ResourceImpact.WILL_REPLACE, ResourceImpact.MAY_REPLACE].includes(change.changeImpact);
-    if (replaces && STATEFUL_TYPES.has(change.newResourceType ?? '')) return;
+    if (replaces && STATEFUL_TYPES.has(change.newResourceType ?? '')) continue;
     const props = Object.keys(change.propertyUpdates);
-    if (props.length !== 1 || props[0] !== 'Tags' || Object.keys(change.otherChanges).length > 0) return;
+    if (props.length !== 1 || props[0] !== 'Tags' || Object.keys(change.otherChanges).length > 0) continue;
     const d = change.propertyUpdates.Tags;
     const entries = (v: unknown) =>
       new Map(
@@ -47,7 +65,7 @@ function tagOnlyChanges(diff: TemplateDiff): Map<string, string[]> {
       logicalId,
       [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)),
     );
-  });
+  }
   return out;
 }
 
@@ -69,10 +87,10 @@ function removalFate(impact: ResourceRemoval['impact'], resource: CfnResource | 
   return `a new physical resource is created and ${old}`;
 }
 
-function resourceRemovals(diff: TemplateDiff, before: CfnTemplate): ResourceRemoval[] {
+function resourceRemovals(changed: Changed, before: CfnTemplate): ResourceRemoval[] {
   const out: ResourceRemoval[] = [];
   const old = resourcesOf(before);
-  diff.resources.forEachDifference((logicalId, change) => {
+  for (const [logicalId, change] of changed) {
     const impact = change.resourceTypeChanged ? ResourceImpact.WILL_REPLACE : change.changeImpact;
     const kind =
       impact === ResourceImpact.WILL_REPLACE
@@ -84,7 +102,7 @@ function resourceRemovals(diff: TemplateDiff, before: CfnTemplate): ResourceRemo
             : impact === ResourceImpact.WILL_ORPHAN
               ? 'orphan'
               : undefined;
-    if (!kind) return;
+    if (!kind) continue;
     const type = change.oldResourceType ?? change.newResourceType ?? 'unknown';
     const causes = Object.entries(change.propertyUpdates)
       .filter(
@@ -101,7 +119,7 @@ function resourceRemovals(diff: TemplateDiff, before: CfnTemplate): ResourceRemo
       causes,
       fate: removalFate(kind, old[logicalId]),
     });
-  });
+  }
   // Stateful first: they are what a reviewer must not miss.
   return out.sort((a, b) => Number(b.stateful) - Number(a.stateful));
 }
@@ -124,14 +142,14 @@ export function describeResourceChange(change: ResourceDifference | undefined): 
   return Object.entries(change.propertyUpdates).map(([name, d]) => describePropertyChange(name, d));
 }
 
-function statefulUpdates(diff: TemplateDiff): StatefulUpdate[] {
+function statefulUpdates(changed: Changed): StatefulUpdate[] {
   const out: StatefulUpdate[] = [];
-  diff.resources.forEachDifference((logicalId, change) => {
+  for (const [logicalId, change] of changed) {
     const type = change.newResourceType ?? '';
     if (change.isUpdate && change.changeImpact === ResourceImpact.WILL_UPDATE && STATEFUL_TYPES.has(type)) {
       out.push({ logicalId, type, details: describeResourceChange(change) });
     }
-  });
+  }
   return out;
 }
 
@@ -475,10 +493,11 @@ export function classifyChanges(
   after: CfnTemplate,
   names: SubjectNames,
 ): { changes: StackChanges; tagOnly: Map<string, string[]> } {
-  const tagOnly = tagOnlyChanges(diff);
+  const changed = resourceChanges(diff);
+  const tagOnly = tagOnlyChanges(changed);
   const changes: StackChanges = {
-    removals: resourceRemovals(diff, before),
-    statefulUpdates: statefulUpdates(diff).filter((u) => !tagOnly.has(u.logicalId)),
+    removals: resourceRemovals(changed, before),
+    statefulUpdates: statefulUpdates(changed).filter((u) => !tagOnly.has(u.logicalId)),
     iamWidening: iamWidening(diff),
     securityGroupWidening: securityGroupWidening(diff, before, after),
     taskDefinitions: taskDefinitionChanges(diff, before, after, names).filter(

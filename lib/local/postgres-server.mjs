@@ -13,7 +13,8 @@
 // that user can read, and removed with the data when the server stops.
 //
 // argv[2]: JSON { postgresFlags?: string[], hbaConf?: string, dataFiles?: { name, content, mode }[],
-//                 databaseDir?: string (kept across runs when given), port?: number, password?: string }
+//                 databaseDir?: string (kept across runs when given), port?: number, password?: string,
+//                 clusterCache?: string (a throwaway cluster is copied from here, or initialised and saved here) }
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -27,6 +28,7 @@ import {
   readdir,
   readFile,
   readlink,
+  rename,
   rm,
   symlink,
   writeFile,
@@ -98,11 +100,42 @@ async function nativeDir() {
         'package.json "allowScripts" and run npm ci again',
     );
   if (!isRoot) return native;
+  // With a cluster cache (servers started one after another), the linked tree is kept beside it
+  // for the next server too: about 1000 links fewer per start.
+  const shared = options.clusterCache === undefined ? undefined : `${options.clusterCache}-bin`;
+  if (shared && existsSync(shared)) return shared;
   const tree = await mkdtemp(join(tmpdir(), 'cb-pg-bin-'));
-  cleanup.push(() => rm(tree, { recursive: true, force: true }));
   await chmod(tree, 0o755);
   await linkTree(native, tree);
+  if (shared) {
+    try {
+      await rename(tree, shared); // whole or not at all; another server may have won
+      return shared;
+    } catch {
+      // keep this server's own tree
+    }
+  }
+  cleanup.push(() => rm(tree, { recursive: true, force: true }));
   return tree;
+}
+
+/**
+ * Saves a freshly initialised (stopped, clean) cluster as `cache`, whole or not at all: copied beside
+ * it, then renamed. Two servers starting at once may both initialise; the first rename wins, and
+ * the other's copy is dropped. `cb-password`, written last, marks the copy as usable.
+ */
+async function saveCluster(databaseDir, cache, password) {
+  const tmp = `${cache}.${process.pid}`;
+  try {
+    await mkdir(dirname(cache), { recursive: true });
+    await run('cp', ['-a', databaseDir, tmp], {});
+    await writeFile(join(tmp, 'cb-password'), `${password}\n`, { mode: 0o600 });
+    await rename(tmp, cache);
+  } catch {
+    // Another server saved it first (or the copy failed): this one initdb's again next time.
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 function run(file, args, ids) {
@@ -143,7 +176,13 @@ try {
   if (!persistent) cleanup.push(() => rm(databaseDir, { recursive: true, force: true }));
   let password = options.password ?? randomBytes(12).toString('hex');
 
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+  // A copy of a cluster initdb made earlier in the run (a test run starts one server per file): a
+  // copy takes about 0.2 s where initdb takes 1-2 s. The copy keeps the password that cluster has.
+  const cache = persistent ? undefined : options.clusterCache;
+  if (cache && existsSync(join(cache, 'cb-password'))) {
+    await run('cp', ['-a', `${cache}/.`, databaseDir], {});
+    password = (await readFile(join(cache, 'cb-password'), 'utf8')).trim();
+  } else if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
     // Parents with the usual mode (the server user must pass through them); the data itself private.
     await mkdir(dirname(databaseDir), { recursive: true });
     await mkdir(databaseDir, { recursive: true, mode: 0o700 });
@@ -162,6 +201,8 @@ try {
           // The en_US.UTF-8 locale is often missing; messages in C so they are stable.
           '--locale=C.UTF-8',
           '--lc-messages=C',
+          // Throwaway data needs no fsync (as the server's fsync=off below); saves seconds on a busy disk.
+          ...(persistent ? [] : ['--no-sync']),
         ],
         ids,
       );
@@ -169,6 +210,7 @@ try {
       await rm(pwfile, { force: true });
     }
     if (persistent) await writeFile(join(databaseDir, 'cb-password'), `${password}\n`, { mode: 0o600 });
+    if (cache) await saveCluster(databaseDir, cache, password);
   } else if (persistent && options.password === undefined) {
     password = (await readFile(join(databaseDir, 'cb-password'), 'utf8')).trim();
   }

@@ -19,6 +19,7 @@ import './release';
 import './resume';
 import './rollback';
 import './status';
+import { closestKey } from '../../environments/keys';
 
 /**
  * Splits argv into the command, positionals and options, checked against the command's declared
@@ -42,8 +43,9 @@ export function parseArgs(argv: readonly string[]): { command: string | undefine
     const kind = known[name];
     if (spec && kind === undefined) {
       const accepted = Object.keys(known).map((o) => `--${o}`);
+      const near = closestKey(name, Object.keys(known));
       throw new UsageError(
-        `${command} does not take --${name}: it accepts ${accepted.join(', ')} (npm run ops -- help)`,
+        `${command} does not take --${name}${near ? ` (did you mean --${near}?)` : ''}: it accepts ${accepted.join(', ')} (npm run ops -- ${command} --help)`,
       );
     }
     if (name in options) throw new UsageError(`--${name} is given twice: give it once`);
@@ -90,10 +92,15 @@ export function usage(): string {
 export function commandHelp(name: string): string {
   const cmd = commands.get(name)!;
   const envs = operableEnvironments.map((e) => e.name).filter((e) => e !== 'local' || !cmd.notLocal);
+  const own = Object.entries(cmd.options).map(([o, kind]) => `  --${o}${kind === 'value' ? ' <value>' : ''}`);
   return [
     `Usage: npm run ops -- ${cmd.usage}`,
     '',
+    'Options:',
     `  --env <${envs.join('|')}>${cmd.notLocal ? `   (not local: ${cmd.notLocal})` : ''}`,
+    ...own,
+    '  --endpoint-url <url>   every AWS call of this run to <url> (an emulator), whatever AWS_ENDPOINT_URL* say',
+    '  -h, --help',
     '',
     'Exit codes: 0 done, 1 something a person must look at, 2 usage error.',
   ].join('\n');

@@ -6,9 +6,10 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentConfig } from '../../environments/types';
 import { registerCommand } from './commands';
+import { unusableCredentials } from './context';
 import { CheckResult, PreflightClients, runPreflight } from './preflight-checks';
 import { templateFacts } from './template-facts';
 
@@ -63,11 +64,23 @@ registerCommand('preflight', {
     // main() refuses --env local first (notLocal); this narrows the type.
     if (env.name === 'local') throw new Error('preflight has no local environment');
     const assembly = typeof args.options.assembly === 'string' ? args.options.assembly : undefined;
-    const facts = templateFacts(env, assembly);
     ctx.print(
       `preflight ${ctx.env.name} (${ctx.env.stackName}, account ${ctx.env.account}, ${ctx.env.region})`,
     );
-    const results = await runPreflight({ env, names: ctx.names, facts }, preflightDeps.clients(env));
+    const clients = preflightDeps.clients(env);
+    // Credentials before the synthesis: without them every check fails alike, and a person should
+    // not wait for a synth to learn it. Any other answer is the account check's to report.
+    try {
+      await clients.sts.send(new GetCallerIdentityCommand({}));
+    } catch (err) {
+      if (unusableCredentials(err)) throw err;
+    }
+    if (assembly === undefined)
+      ctx.print(
+        'synthesizing the app to read what its templates need (--assembly <dir> reads a cdk synth output)…',
+      );
+    const facts = templateFacts(env, assembly);
+    const results = await runPreflight({ env, names: ctx.names, facts }, clients);
     for (const r of results) for (const line of formatResult(r)) ctx.print(line);
     const failed = results.filter((r) => r.status === 'fail');
     ctx.print(

@@ -66,16 +66,19 @@ registerCommand('resume', {
     } catch {
       ctx.print('The config secret is not a JSON object; it will be replaced by one holding the flag.');
     }
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const inForce = stopInForce({ stoppedAt: text(config.stopped_at), resumedAt: text(config.resumed_at) });
+    // The stop's record as what it is now: in force, or history with the resume that ended it.
     ctx.print(
       `config: live_trading_enabled=${String(config.live_trading_enabled)}` +
-        (config.stopped_at
-          ? ` (stopped at ${config.stopped_at} by ${config.stopped_by}: ${config.stopped_reason})`
-          : ''),
+        (!config.stopped_at
+          ? ''
+          : inForce
+            ? ` (stopped at ${config.stopped_at} by ${config.stopped_by}: ${config.stopped_reason})`
+            : ` (no stop in force: the last, at ${config.stopped_at} by ${config.stopped_by}, was resumed at ${config.resumed_at} by ${config.resumed_by})`),
     );
     // Nothing to undo: no stop is in force, the flag is as configured and the bot at its count. A
     // second resume used to start yet another deployment of the bot, pausing trading for nothing.
-    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    const inForce = stopInForce({ stoppedAt: text(config.stopped_at), resumedAt: text(config.resumed_at) });
     const ecs = new ECSClient({ region });
     if (!inForce && config.live_trading_enabled === liveTrading) {
       const described = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));

@@ -1,6 +1,9 @@
 /**
- * `npm run cost` over the real app: every stack the app synthesizes (lib/app.ts), synthesized once
- * for this file into a temporary cloud assembly (removed afterwards).
+ * `npm run cost` over the real app: every stack the app synthesizes (lib/app.ts), read from the run's
+ * one synthesis of the app (test/helpers/shared-assembly.ts), which is synthesized as `cdk synth`
+ * does: path metadata on (resources without a physical name show their construct path), feature
+ * flags from cdk.json, no Lambda bundling (the estimate never reads code). Read only: tests that
+ * change a template change a copy.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,27 +15,15 @@ import { costDelta, costDeltaSentence } from '../../lib/cost/delta';
 import { coverageOf, estimateTemplate } from '../../lib/cost/estimate';
 import { PRICE_TABLES } from '../../lib/cost/prices';
 import { CostDeps, runCost, templatesIn } from '../../lib/cost/cli';
-import { App } from 'aws-cdk-lib';
-import { defineStacks } from '../../lib/app';
+import { sharedAssemblyDir } from '../helpers/shared-assembly';
 
 let dir: string;
 let templates: Map<string, CfnTemplate>;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cost-app-'));
-  // As `cdk synth` does: path metadata on (resources without a physical name show their construct
-  // path), feature flags from cdk.json; no Lambda bundling (the estimate never reads code).
-  const context = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
-  const app = new App({
-    outdir: dir,
-    context: { ...context, 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true },
-  });
-  defineStacks(app);
-  app.synth();
+  dir = sharedAssemblyDir();
   templates = templatesIn(dir);
 }, 120_000);
-
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';

@@ -240,10 +240,24 @@ describe('each continues where the other stopped, on the baseline schema', () =>
 });
 
 describe('the advisory lock excludes the CLI and the runner from each other', () => {
+  // File 2 waits for a gate the test holds (an advisory lock of its own) rather than sleeping 2 s:
+  // it runs exactly until the test has seen the other side wait, whatever the machine's load.
+  const GATE = 4242;
   const SLOW = {
     ...FILES,
-    '2_b.up.sql': 'CREATE TABLE b (id int); SELECT pg_sleep(2);',
+    '2_b.up.sql': `CREATE TABLE b (id int); SELECT pg_advisory_xact_lock(${GATE});`,
   };
+  let gate: Client | undefined;
+  beforeEach(async () => {
+    gate = await postgres().connect(DATABASE);
+    await gate.query('SELECT pg_advisory_lock($1)', [GATE]);
+  });
+  /** Lets file 2 finish. */
+  async function openGate(): Promise<void> {
+    await gate?.end();
+    gate = undefined;
+  }
+  afterEach(openGate);
 
   test('while the runner migrates, the CLI waits for the lock, then finds nothing left to do', async () => {
     const dir = migrationsDir(SLOW);
@@ -253,6 +267,7 @@ describe('the advisory lock excludes the CLI and the runner from each other', ()
     await waitFor(async () => (await lockState(LOCK_ID)).includes(false), 'the CLI to wait for the lock');
     expect(await versionRows(admin)).toEqual([{ version: '2', dirty: true }]);
 
+    await openGate();
     const [byRunner, byCli] = await Promise.all([running, waiting.done]);
     expect(byRunner.applied).toHaveLength(3);
     expect(byCli).toMatchObject({ code: 0, stderr: 'no change\n' });
@@ -270,6 +285,7 @@ describe('the advisory lock excludes the CLI and the runner from each other', ()
     const waiting = runner(dir, { command: 'up' }, 20_000).then((r) => ({ ...r, endedAt: Date.now() }));
     await waitFor(async () => (await lockState(LOCK_ID)).includes(false), 'the runner to wait for the lock');
 
+    await openGate();
     const [byCli, byRunner] = await Promise.all([migrating.done, waiting]);
     expect(byCli.code).toBe(0);
     expect(byRunner).toMatchObject({ noChange: true, applied: [] });

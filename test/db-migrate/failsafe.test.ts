@@ -49,14 +49,24 @@ async function backendAlive(pid: number): Promise<boolean> {
   return rows.length > 0;
 }
 
+/** Waits (polling) until backend `pid` has exited: from then on it can commit nothing. */
+async function backendGone(pid: number, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (await backendAlive(pid)) {
+    if (Date.now() > until) throw new Error(`backend ${pid} still runs after ${ms} ms`);
+    await sleep(50);
+  }
+}
+
 describe('the deadline holds for the whole file', () => {
   test('a file of several long statements is cancelled as a whole at the deadline and rolled back', async () => {
-    // statement_timeout would let each 1-second statement run: 5 s in all against a 2-second budget.
+    // statement_timeout (the budget, at least 1 s) would let each 0.3-second statement run: 1.5 s
+    // in all against a 1-second budget. Only the whole-file watchdog stops it in time.
     const dir = migrationsDir({
-      '1_slow.up.sql': `${'SELECT pg_sleep(1);\n'.repeat(5)}CREATE TABLE after_sleeps (id int);\n`,
+      '1_slow.up.sql': `${'SELECT pg_sleep(0.3);\n'.repeat(5)}CREATE TABLE after_sleeps (id int);\n`,
     });
     const started = Date.now();
-    const budget = 2_000;
+    const budget = 1_000;
     const error = await run(dir, { command: 'up' }, { deadline: started + budget }).catch((e) => e);
     const elapsed = Date.now() - started;
 
@@ -66,8 +76,8 @@ describe('the deadline holds for the whole file', () => {
     expect(elapsed).toBeLessThan(budget + 900);
     expect(await tableExists(admin, 'after_sleeps')).toBe(false);
     expect(adviceOf(error)).toContain('did not commit');
-    // Nothing commits later either.
-    await sleep(3_500);
+    // Nothing commits later either: look again after the file would have finished (1.5 s in).
+    await sleep(started + 2_000 - Date.now());
     expect(await tableExists(admin, 'after_sleeps')).toBe(false);
   });
 
@@ -80,34 +90,38 @@ describe('the deadline holds for the whole file', () => {
 });
 
 describe('a client killed mid-file (as Lambda kills a function at its timeout)', () => {
-  const files = {
-    '1_slow.up.sql': `CREATE TABLE killed (id int);\n${'SELECT pg_sleep(0.5);\n'.repeat(6)}`,
-  };
+  // With the server's check (every 1 s, the runner's default), 2.5 s of file leave more than a
+  // second to spare after the kill (0.3 s in); without it, 1 s of file is enough to see it commit.
+  const slowFile = (ms: number) => ({
+    '1_slow.up.sql': `CREATE TABLE killed (id int);\n${'SELECT pg_sleep(0.25);\n'.repeat(ms / 250)}`,
+  });
 
-  /** Starts `up` and drops the connection 800 ms in, as a killed process's socket closes. */
-  async function killMidFile(options: Options): Promise<number> {
-    const session = await openMigrator(postgres(), database, migrationsDir(files), options);
+  /** Starts `up` of a `fileMs` file and drops the connection 300 ms in, as a killed process's socket closes. */
+  async function killMidFile(fileMs: number, options: Options): Promise<{ pid: number }> {
+    const session = await openMigrator(postgres(), database, migrationsDir(slowFile(fileMs)), options);
     const { rows } = await session.client.query('SELECT pg_backend_pid() AS pid');
     const running = session.migrator.run({ command: 'up' }).catch(() => undefined);
-    await sleep(800);
+    await sleep(300);
     (
       session.client as unknown as { connection: { stream: { destroy(): void } } }
     ).connection.stream.destroy();
     await running;
-    return rows[0].pid;
+    return { pid: rows[0].pid };
   }
 
   test('leaves nothing from the file committed later: the server notices and rolls it back', async () => {
-    const pid = await killMidFile({});
-    await sleep(3_500); // past the moment the file would have finished
+    // The backend exits when it notices (its transaction rolled back): from then on nothing of the
+    // file can commit. Had it not noticed, it would run the file to the end and commit first.
+    const { pid } = await killMidFile(2_500, {});
+    await backendGone(pid);
     expect(await backendAlive(pid)).toBe(false);
     expect(await tableExists(admin, 'killed')).toBe(false);
     expect(await versionRows(admin)).toEqual([{ version: '1', dirty: true }]);
   });
 
   test('without client_connection_check_interval the server would commit it (why the runner sets it)', async () => {
-    await killMidFile({ connectionCheckIntervalMs: 0 });
-    await sleep(3_500);
+    const { pid } = await killMidFile(1_000, { connectionCheckIntervalMs: 0 });
+    await backendGone(pid); // it ends once the file is done and it finds its client gone
     expect(await tableExists(admin, 'killed')).toBe(true);
     // ...together with golang-migrate's clean row, which rides in the file's transaction.
     expect(await versionRows(admin)).toEqual([{ version: '1', dirty: false }]);
@@ -125,13 +139,14 @@ describe('advice for a dirty database, from evidence; following it ends in the r
     // Without the connection check (as with a client that vanished without closing), the server
     // finishes the file after the client is gone.
     const session = await openMigrator(postgres(), database, dir, { connectionCheckIntervalMs: 0 });
+    const { rows: pids } = await session.client.query('SELECT pg_backend_pid() AS pid');
     const running = session.migrator.run({ command: 'up' }).catch((e) => e);
-    await sleep(500);
+    await sleep(200);
     (
       session.client as unknown as { connection: { stream: { destroy(): void } } }
     ).connection.stream.destroy();
     await running;
-    await sleep(2_000);
+    await backendGone(pids[0].pid); // the server finished the file, then found its client gone
 
     // golang-migrate's clean row was part of the file's transaction: no dirty database to advise on,
     // so the old advice ("force 1", then the file runs again: 123400) never comes up.

@@ -45,7 +45,7 @@ export async function openMigrator(
 
 /** An OpenSession for the handler and custom-resource code, against the test server without TLS. */
 export function sessionFactory(pg: TestPostgres, database: string, dir: () => string): OpenSession {
-  return ({ deadline, log }) => openMigrator(pg, database, dir(), { deadline, log, lockTimeoutMs: 2_000 });
+  return ({ deadline, log }) => openMigrator(pg, database, dir(), { deadline, log, lockTimeoutMs: 500 });
 }
 
 /** schema_migrations rows, as golang-migrate would see them. */

@@ -10,7 +10,7 @@ import {
 } from '../../lambda/db-migrate/connection';
 import { createHandler } from '../../lambda/db-migrate/handler';
 import { OperatorResponse, parseOperatorRequest, RequestError } from '../../lambda/db-migrate/operations';
-import { usePostgres } from '../helpers/postgres';
+import { useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { migrationsDir, sessionFactory, tableExists, versionRows } from './fixtures';
 
 jest.setTimeout(30_000);
@@ -25,7 +25,6 @@ const FILES = {
   '3_c.down.sql': 'DROP TABLE c;',
 };
 
-let counter = 0;
 let database: string;
 let admin: Client;
 let dir: string;
@@ -40,13 +39,11 @@ const invoke = (event: unknown) =>
 const stripTimes = (lines: readonly string[]) => lines.map((l) => l.replace(/ \([^)]*\)$/, ''));
 
 describe('operator commands print what golang-migrate prints', () => {
-  beforeEach(async () => {
-    database = `ops_${++counter}`;
-    await postgres().createDatabase(database);
-    admin = await postgres().connect(database);
+  const fresh = useFreshDatabase(postgres, 'ops');
+  beforeEach(() => {
+    ({ database, admin } = fresh());
     dir = migrationsDir(FILES);
   });
-  afterEach(() => admin.end());
 
   test('version with no migration applied is "error: no migration", exit 1', async () => {
     await expect(invoke({ command: 'version' })).resolves.toMatchObject({

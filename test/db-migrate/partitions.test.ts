@@ -13,7 +13,7 @@ import {
   PartitionUpkeepError,
 } from '../../lambda/db-migrate/partitions';
 import { LockTimeoutError } from '../../lambda/db-migrate/runner';
-import { useFreshDatabase, usePostgres } from '../helpers/postgres';
+import { DatabaseTemplate, useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { migrationsDir, openMigrator } from './fixtures';
 
 /** The daily partition maintenance the stack schedules (`{ command: 'ensure-partitions' }`). */
@@ -25,15 +25,35 @@ const postgres = usePostgres();
 let database: string;
 let admin: Client;
 
-const fresh = useFreshDatabase(postgres, 'partitions');
-beforeEach(() => ({ database, admin } = fresh()));
+/** Gives each test of the calling describe its own database; `database` and `admin` point at it. */
+function databasePerTest(prefix: string, template?: DatabaseTemplate): void {
+  const fresh = useFreshDatabase(postgres, prefix, { template });
+  beforeEach(() => ({ database, admin } = fresh()));
+}
+/** Every migration applied (`up`, which publishes nothing), once per file; each test gets a copy. */
+const MIGRATED: DatabaseTemplate = {
+  name: 'partitions_migrated',
+  prepare: async (db) => {
+    const session = await openMigrator(postgres(), db, MIGRATIONS);
+    try {
+      await runOperatorRequest(
+        parseOperatorRequest({ command: 'up' }),
+        session.migrator,
+        [],
+        () => undefined,
+      );
+    } finally {
+      await session.close();
+    }
+  },
+};
 
 /** Reports the metrics hook received (what index.ts publishes). */
 let published: PartitionReport[];
 beforeEach(() => (published = []));
 
 async function operate(event: Record<string, unknown>, dir = MIGRATIONS): Promise<OperatorResponse> {
-  const session = await openMigrator(postgres(), database, dir, { lockTimeoutMs: 500 });
+  const session = await openMigrator(postgres(), database, dir, { lockTimeoutMs: 200 });
   try {
     return await runOperatorRequest(parseOperatorRequest(event), session.migrator, [], (r) =>
       published.push(r),
@@ -82,8 +102,8 @@ async function priceHistoryPartitions(): Promise<string[]> {
 }
 
 describe('partition maintenance', () => {
+  databasePerTest('partitions_up', MIGRATED);
   test('re-creates a missing future month and leaves existing partitions alone', async () => {
-    await operate({ command: 'up' });
     const before = await priceHistoryPartitions();
     expect(before.length).toBe(4); // this month and three ahead
     const furthest = before[before.length - 1];
@@ -104,15 +124,7 @@ describe('partition maintenance', () => {
     );
   });
 
-  test('does nothing on a database the baseline has not reached yet', async () => {
-    const res = await operate({ command: 'ensure-partitions' }, migrationsDir({ '1_x.up.sql': 'SELECT 1;' }));
-    expect(res.output[0]).toMatch(/^no partition maintenance: the schema has no time-series tables/);
-    expect(published).toEqual([]);
-    expect(res.exitCode).toBe(0);
-  });
-
   test('a dry run creates nothing', async () => {
-    await operate({ command: 'up' });
     const before = await priceHistoryPartitions();
     await admin.query(`DROP TABLE ${before[before.length - 1]}`);
     const res = await operate({ command: 'ensure-partitions', dryRun: true });
@@ -121,7 +133,6 @@ describe('partition maintenance', () => {
   });
 
   test('fails with a lock timeout while a migration holds the lock, creating nothing', async () => {
-    await operate({ command: 'up' });
     const before = await priceHistoryPartitions();
     await admin.query(`DROP TABLE ${before[before.length - 1]}`);
     const holder = await openMigrator(postgres(), database, MIGRATIONS);
@@ -135,9 +146,19 @@ describe('partition maintenance', () => {
   });
 });
 
+describe('partition maintenance', () => {
+  databasePerTest('partitions');
+  test('does nothing on a database the baseline has not reached yet', async () => {
+    const res = await operate({ command: 'ensure-partitions' }, migrationsDir({ '1_x.up.sql': 'SELECT 1;' }));
+    expect(res.output[0]).toMatch(/^no partition maintenance: the schema has no time-series tables/);
+    expect(published).toEqual([]);
+    expect(res.exitCode).toBe(0);
+  });
+});
+
 describe('partition upkeep, table by table', () => {
+  databasePerTest('partitions_up2', MIGRATED);
   test('moves rows that fell into the DEFAULT partition into the month it creates, in one transaction', async () => {
-    await operate({ command: 'up' });
     const furthest = partitionName('price_history', 3);
     await admin.query(`DROP TABLE ${furthest}`);
     await priceRow(monthStart(3)); // lands in price_history_default
@@ -157,7 +178,6 @@ describe('partition upkeep, table by table', () => {
   });
 
   test('one failing table does not stop the others; the error names the table and the fix', async () => {
-    await operate({ command: 'up' });
     for (const table of ['price_history', 'ml_predictions'])
       await admin.query(`DROP TABLE ${partitionName(table, 3)}`);
     // The upkeep before migration 20261201030000, which cannot create a month with DEFAULT rows.
@@ -191,7 +211,6 @@ describe('partition upkeep, table by table', () => {
   });
 
   test('publishes the DEFAULT rows and the partition horizon the alarms watch', async () => {
-    await operate({ command: 'up' });
     await priceRow('2199-01-01T00:00:00Z');
     await operate({ command: 'ensure-partitions' });
     const values = partitionMetricValues(published[0]);
@@ -207,7 +226,6 @@ describe('partition upkeep, table by table', () => {
   });
 
   test('a busy table is retried with backoff, then reported with its attempts; the others are done', async () => {
-    await operate({ command: 'up' });
     for (const table of ['price_history', 'ml_predictions'])
       await admin.query(`DROP TABLE ${partitionName(table, 3)}`);
     const holder = await postgres().connect(database);

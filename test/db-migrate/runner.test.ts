@@ -286,10 +286,24 @@ describe('the migration lock', () => {
     throw new Error(`timed out waiting for ${what}`);
   }
 
+  // The slow file waits for a gate the test holds (an advisory lock of its own), not for a fixed
+  // time: it runs exactly as long as the test needs to look, and ends as soon as the test opens it.
+  const GATE = 4242;
   const SLOW = {
-    '1_slow.up.sql': 'CREATE TABLE slow (id int); SELECT pg_sleep(1.5);',
+    '1_slow.up.sql': `CREATE TABLE slow (id int); SELECT pg_advisory_xact_lock(${GATE});`,
     '2_next.up.sql': 'CREATE TABLE next (id int);',
   };
+  let gate: Client | undefined;
+  beforeEach(async () => {
+    gate = await postgres().connect(database);
+    await gate.query('SELECT pg_advisory_lock($1)', [GATE]);
+  });
+  /** Lets the slow file finish. */
+  async function openGate(): Promise<void> {
+    await gate?.end();
+    gate = undefined;
+  }
+  afterEach(openGate);
 
   test('makes a second runner wait, untouched, until the first is done', async () => {
     const dir = migrationsDir(SLOW);
@@ -310,11 +324,13 @@ describe('the migration lock', () => {
       await waitFor(async () => (await versionRows(admin).catch(() => [])).length > 0, 'A to start its file');
       expect(await versionRows(admin)).toEqual([{ version: '1', dirty: true }]);
       expect((await lockHolders(a.migrator.lockId)).rows.map((r) => r.granted).sort()).toEqual([false, true]);
+      await openGate();
       await first;
       const result = await second;
       expect(result.applied.map((s) => s.version)).toEqual([2n]);
       expect(await versionRows(admin)).toEqual([{ version: '2', dirty: false }]);
     } finally {
+      await openGate();
       await a.close();
       await b.close();
     }
@@ -335,8 +351,10 @@ describe('the migration lock', () => {
         new LockTimeoutError(a.migrator.lockId),
       );
       expect(await versionRows(admin)).toEqual([{ version: '1', dirty: true }]);
+      await openGate();
       await first;
     } finally {
+      await openGate();
       await a.close();
       await b.close();
     }
@@ -380,8 +398,10 @@ describe('the migration lock', () => {
       );
       await waitFor(async () => (await reader.migrator.version()).dirty, 'the dirty row');
       expect(await reader.migrator.version()).toEqual({ version: 1n, dirty: true });
+      await openGate();
       await first;
     } finally {
+      await openGate();
       await a.close();
       await reader.close();
     }
@@ -401,7 +421,10 @@ describe('the time budget', () => {
     const error = await run(
       files,
       { command: 'up' },
-      { deadline: Date.now() + 500, openWatchdog: undefined },
+      // statement_timeout is the budget but at least 1 s: any deadline up to ~1 s ends the file at
+      // the same moment, so 0.9 s leaves the session that long to open and start the file (0.5 s
+      // was not always enough on a machine at load 25).
+      { deadline: Date.now() + 900, openWatchdog: undefined },
     ).catch((e) => e);
     expect(error).toBeInstanceOf(MigrationFailedError);
     // The budget's own words, never the raw "canceling statement due to statement timeout".

@@ -9,7 +9,7 @@ import {
 } from '../../lambda/db-migrate/service-logins';
 import { parseOperatorRequest, runOperatorRequest } from '../../lambda/db-migrate/operations';
 import { RoleSessionsError } from '../../lambda/db-migrate/runner';
-import { useFreshDatabase, usePostgres } from '../helpers/postgres';
+import { DatabaseTemplate, useFreshDatabase, usePostgres } from '../helpers/postgres';
 import { openMigrator } from './fixtures';
 
 const MIGRATIONS = path.join(__dirname, '..', '..', 'migrations');
@@ -55,10 +55,21 @@ const MATRIX: Record<string, { bot: string[]; ml: string[] }> = {
 
 jest.setTimeout(60_000);
 const postgres = usePostgres();
-const fresh = useFreshDatabase(postgres, 'roles');
 let database: string;
 let admin: Client;
-beforeEach(() => ({ database, admin } = fresh()));
+/** Gives each test of the calling describe its own database; `database` and `admin` point at it. */
+function databasePerTest(prefix: string, template?: DatabaseTemplate): void {
+  const fresh = useFreshDatabase(postgres, prefix, { template });
+  beforeEach(() => ({ database, admin } = fresh()));
+}
+/**
+ * Every migration applied, as the tests of the grant matrix and of down start: migrated once per
+ * file, copied for each test. Roles are server-wide, so each test still sets the logins itself.
+ */
+const MIGRATED: DatabaseTemplate = {
+  name: 'roles_migrated',
+  prepare: (db) => migrateOn(db, { command: 'up' }),
+};
 
 const PASSWORDS: Record<string, string> = { [BOT]: 'bot-Secret-1', [ML]: 'ml-Secret-2' };
 const secrets = async (secretId: string): Promise<Credentials> => ({
@@ -71,7 +82,10 @@ const LOGINS = [
 ];
 
 async function migrate(command: { command: 'up' } | { command: 'down' }) {
-  const session = await openMigrator(postgres(), database, MIGRATIONS);
+  return migrateOn(database, command);
+}
+async function migrateOn(db: string, command: { command: 'up' } | { command: 'down' }) {
+  const session = await openMigrator(postgres(), db, MIGRATIONS);
   try {
     return await session.migrator.run(command.command === 'up' ? command : { command: 'down', steps: 1 });
   } finally {
@@ -101,8 +115,8 @@ const PLACE_BET = `INSERT INTO bets (customer_ref, market_id, selection_id, side
   VALUES ('ref-1', '1.1', 7, 'BACK', false, 3.5, 2) RETURNING bet_id`;
 
 describe('per-service database roles after migration (embedded PostgreSQL)', () => {
+  databasePerTest('roles_up', MIGRATED);
   beforeEach(async () => {
-    await migrate({ command: 'up' });
     await setServiceLogins(admin, LOGINS, secrets);
     await seedMarket();
   });
@@ -219,6 +233,7 @@ describe('per-service database roles after migration (embedded PostgreSQL)', () 
 });
 
 describe('setting the service logins', () => {
+  databasePerTest('roles');
   test('the roles cannot log in before their passwords are set', async () => {
     await migrate({ command: 'up' });
     // A role created by this database's migration, never given LOGIN (roles are server-wide, so
@@ -267,8 +282,8 @@ describe('down past the service roles', () => {
   const roleExists = async (role: string) =>
     (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rows.length === 1;
 
+  databasePerTest('roles_down', MIGRATED);
   beforeEach(async () => {
-    await migrate({ command: 'up' });
     await setServiceLogins(admin, LOGINS, secrets);
     await seedMarket();
   });

@@ -254,6 +254,17 @@ describe('DatabaseMigrations', () => {
       { lockTimeout: Duration.minutes(10) },
       /lockTimeout \+ connectTimeout = 610 s leaves no time/,
     ],
+    // The lock policy's range (test/db-migrate/lock-policy.test.ts drives the runner below it).
+    [
+      'a table lock_timeout under 1 second',
+      { tableLockTimeout: Duration.millis(999) },
+      /tableLockTimeout = 999 millis: the services' reads .* Fix: between 1 and 30 seconds/,
+    ],
+    [
+      'a table lock_timeout over 30 seconds',
+      { tableLockTimeout: Duration.seconds(31) },
+      /tableLockTimeout = 31 seconds: .* Fix: between 1 and 30 seconds/,
+    ],
   ])('fails for %s', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);
   });

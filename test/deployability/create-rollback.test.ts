@@ -15,19 +15,12 @@
  * type AWS adds is caught without editing this rule.
  */
 import { loadAwsServiceSpec } from '@aws-cdk/aws-service-spec';
-import { App } from 'aws-cdk-lib';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { environments } from '../../environments';
 import { EnvironmentConfig } from '../../environments/types';
-import { addEnvironmentStacks } from '../../lib/app';
 import { createTimeProtection, DELETION_PROTECTION_PROPERTIES } from '../../lib/deletion-protection';
+import { sharedAssemblyDirOf } from '../helpers/shared-assembly';
 import { CfnResource, expectChecked } from './walk';
-
-const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
-).context;
 
 interface Created {
   readonly name: string;
@@ -35,20 +28,17 @@ interface Created {
   readonly resources: Record<string, CfnResource>;
 }
 
-/** Every stack as its first create sees it: each environment with `stackCreated` as given. */
+/**
+ * Every stack as its first create sees it: each environment with `stackCreated` as given. Read from
+ * the run's shared synthesis of those configs (test/helpers/shared-assembly.ts), which
+ * test/stack/data.test.ts reads too, rather than a synthesis of this file's own.
+ */
 function synthesize(configs: readonly EnvironmentConfig[]): Created[] {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'create-rollback-'));
-  try {
-    const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
-    addEnvironmentStacks(app, configs);
-    return app.synth().stacksRecursively.map((a) => ({
-      name: a.stackName,
-      terminationProtection: a.terminationProtection === true,
-      resources: (a.template as { Resources?: Record<string, CfnResource> }).Resources ?? {},
-    }));
-  } finally {
-    fs.rmSync(outdir, { recursive: true, force: true });
-  }
+  return new CloudAssembly(sharedAssemblyDirOf(configs)).stacksRecursively.map((a) => ({
+    name: a.stackName,
+    terminationProtection: a.terminationProtection === true,
+    resources: (a.template as { Resources?: Record<string, CfnResource> }).Resources ?? {},
+  }));
 }
 
 /** The violations of the rule in `stacks`, and how many resources it looked at. */

@@ -27,6 +27,19 @@ describe('--labels: a label meant as an override but misspelt is an error, other
     );
   });
 
+  // Derived too: each override without its prefix, in capitals, and with `_` or spaces for `-`.
+  const variants = OVERRIDE_LABELS.flatMap((label) => [
+    [label.slice(label.indexOf('-') + 1), label],
+    [label.toUpperCase(), label],
+    [label.replace(/-/g, '_'), label],
+    [label.replace(/-/g, ' '), label],
+  ]);
+  test.each(variants)('"%s" (the way a person may write it) fails, "did you mean %s"', (variant, meant) => {
+    expect(labelProblem([variant])).toMatch(
+      new RegExp(`^--labels "${variant}" is not an override label: did you mean "${meant}"\\? Fix:`),
+    );
+  });
+
   test('a label with an override prefix but far from every override fails too', () => {
     expect(labelProblem(['allow-everything-please'])).toMatch(
       /^--labels "allow-everything-please" is not an override label\. Fix: use one of /,

@@ -5,12 +5,12 @@
  * is one this app defines. aws commands are checked against the AWS CLI's models in
  * first-deploy.integration.test.ts.
  */
-import { App } from 'aws-cdk-lib';
-import { spawnSync } from 'node:child_process';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { main, parseArgs } from '../../lib/ops';
-import { defineStacks } from '../../lib/app';
+import { sharedAssemblyDir } from '../helpers/shared-assembly';
 import { docCommands } from './commands';
 
 const DOC = 'docs/first-deploy.md';
@@ -39,22 +39,39 @@ describe.each(commands.filter((c) => c.tool === 'ops').map((c) => [c.line, c] as
 });
 
 describe('cdk commands', () => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stackNames = defineStacks(app).map((s) => s.stackName);
+  // The stacks the app defines (lib/app.ts), from the run's one synthesis of it.
+  const stackNames = new CloudAssembly(sharedAssemblyDir()).stacks.map((s) => s.stackName);
   const cdk = commands.filter((c) => c.tool === 'cdk');
   const help = new Map<string, string>();
-  for (const sub of new Set(cdk.map((c) => c.words[0]))) {
-    const res = spawnSync(
-      process.execPath,
-      [path.join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'), sub, '--help'],
-      {
-        encoding: 'utf8',
-        cwd: ROOT,
-        env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
-      },
-    );
-    help.set(sub, res.status === 0 ? res.stdout + res.stderr : `exit ${res.status}: ${res.stderr}`);
-  }
+  // Each `cdk <sub> --help` is a Node start of the CLI: all at once, not one after another.
+  beforeAll(
+    () =>
+      Promise.all(
+        [...new Set(cdk.map((c) => c.words[0]))].map(
+          (sub) =>
+            new Promise<void>((resolve) => {
+              const child = spawn(
+                process.execPath,
+                [path.join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'), sub, '--help'],
+                { cwd: ROOT, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' } },
+              );
+              let stdout = '';
+              let stderr = '';
+              child.stdout.on('data', (c) => (stdout += c));
+              child.stderr.on('data', (c) => (stderr += c));
+              child.on('error', (e) => {
+                help.set(sub, `exit null: ${String(e)}`);
+                resolve();
+              });
+              child.on('close', (status) => {
+                help.set(sub, status === 0 ? stdout + stderr : `exit ${status}: ${stderr}`);
+                resolve();
+              });
+            }),
+        ),
+      ),
+    120_000,
+  );
 
   test.each(cdk.map((c) => [c.line, c] as const))(
     '%s: --help runs, options exist, stacks exist',

@@ -12,17 +12,26 @@ import { cdkJsonContext, templateOf } from './shared-assembly';
  * template assertions do not need and which would make every test file pay for esbuild. For tests
  * that need the construct tree (`stack.getLogicalId`, `stack.resolve`, changed configs); a test that
  * needs only templates uses {@link synthesized}, which reads the run's one synthesis.
+ *
+ * `cloudFormationValidation: false` leaves out aws-cdk-lib's CloudFormation validation at synth
+ * (`Template.fromStack` synthesizes), whose engine takes seconds to build in each test file: for
+ * tests that assert nothing about it (test/stack/checks.test.ts validates the real app). @default true
  */
 export function buildApp(
   configs: readonly EnvironmentConfig[] = environments,
   outdir?: string,
+  { cloudFormationValidation = true }: { cloudFormationValidation?: boolean } = {},
 ): { app: App; stacks: CleverBetterStack[]; registries: RegistryStack[] } {
   // Required here: files that only read templates never load the app's code.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { App: AppClass } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { addEnvironmentStacks } = require('../../lib/app') as typeof import('../../lib/app');
-  const app = new AppClass({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  const app = new AppClass({
+    outdir,
+    builtinCloudFormationValidation: cloudFormationValidation,
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+  });
   return { app, ...addEnvironmentStacks(app, configs) };
 }
 

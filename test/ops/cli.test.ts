@@ -1,6 +1,6 @@
 import { operableEnvironments, staging } from '../../environments';
 import { main, parseArgs } from '../../lib/ops';
-import { commands } from '../../lib/ops/commands';
+import { commands, GLOBAL_OPTIONS } from '../../lib/ops/commands';
 import { parseService } from '../../lib/ops/service-names';
 
 function captureStderr(): { text: () => string; restore: () => void } {
@@ -58,6 +58,9 @@ describe('ops CLI', () => {
           .map((e) => e.name)
           .filter((e) => e !== 'local' || !commands.get(name)!.notLocal);
         expect(text).toContain(`--env <${accepted.join('|')}>`);
+        // Every option the parser accepts for it is listed, the global ones included.
+        for (const option of Object.keys({ ...GLOBAL_OPTIONS, ...commands.get(name)!.options }))
+          expect(text).toMatch(new RegExp(`^  --${option}\\b`, 'm'));
         expect(makeContext).not.toHaveBeenCalled();
       } finally {
         out.mockRestore();
@@ -151,6 +154,10 @@ describe('ops CLI', () => {
       /emergency-stop does not take --dry-run/,
     ],
     [['status', '--env', 'staging', '--verbose'], /status does not take --verbose: it accepts --env/],
+    [
+      ['status', '--evn', 'staging'],
+      /status does not take --evn \(did you mean --env\?\): it accepts --env, --endpoint-url/,
+    ],
     [
       ['rollback', '--env', 'staging', '--service', 'bot', '--yes=no'],
       /--yes is a flag and takes no value \(got "no"\)/,

@@ -301,6 +301,12 @@ describe('a resume with nothing to resume changes nothing', () => {
     botAt(1);
     const ctx = fakeContext(production, OUTPUTS, true);
     expect(await main(['resume', '--env', 'production', '--yes', '--by', 'bob'], () => ctx)).toBe(0);
+    // The record reads as history, never as a stop in force.
+    expect(ctx.lines).toContain(
+      'config: live_trading_enabled=true (no stop in force: the last, at 2026-05-01T12:00:00.000Z by ' +
+        'alarm clever-better-production-emergency-stop-loss-limit, was resumed at 2026-05-01T12:30:00.000Z by alice)',
+    );
+    expect(ctx.lines.join('\n')).not.toMatch(/\(stopped at/);
     expect(ctx.lines.at(-1)).toBe(
       'Nothing to resume: no emergency stop is in force (the last was resumed at 2026-05-01T12:30:00.000Z by alice), ' +
         'live_trading_enabled=true as configured, and clever-better-production/bot is at its configured 1 task(s). Nothing changed.',

@@ -302,6 +302,33 @@ describe('npm run ops -- preflight', () => {
     }
   });
 
+  test('without credentials it says so before synthesizing anything (no wait for a synth)', async () => {
+    const none = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    mocks.sts.on(GetCallerIdentityCommand).rejects(none);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      // An assembly that does not exist: reading it would fail with another error.
+      const { code, lines } = await run([
+        'preflight',
+        '--env',
+        'production',
+        '--assembly',
+        `${outdir}-missing`,
+      ]);
+      expect(code).toBe(1);
+      expect(lines).toEqual([
+        `preflight production (${production.stackName}, account ${production.account}, ${production.region})`,
+      ]);
+      expect(String(stderr.mock.calls.map((c) => c[0]).join(''))).toContain(
+        `ops preflight needs an administrator of account ${production.account}`,
+      );
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   test('rejects an undeclared option before any AWS call', async () => {
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {

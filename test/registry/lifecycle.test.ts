@@ -13,15 +13,13 @@ import { EnvironmentConfig } from '../../environments/types';
 import { addEnvironmentStacks } from '../../lib/app';
 import { runbookNames } from '../../lib/names';
 import { KEEP_ALL_COUNT, LifecyclePolicyRule, ruleThatCouldExpire } from '../../lib/registry';
-import { buildApp } from '../helpers/app';
-import { Template } from 'aws-cdk-lib/assertions';
+import { synthesizedRegistry } from '../helpers/app';
 
-/** The lifecycle rules of every repository of every registry stack, as synthesized. */
+/** The lifecycle rules of every repository of every registry stack, as synthesized (the run's one synthesis). */
 function synthesizedRules(): { account: string; repository: string; rules: LifecyclePolicyRule[] }[] {
-  const { registries } = buildApp();
-  return registries.flatMap((stack) =>
-    Object.values(Template.fromStack(stack).findResources('AWS::ECR::Repository')).map((r) => ({
-      account: stack.account,
+  return environments.flatMap((env) =>
+    Object.values(synthesizedRegistry(env.name).template.findResources('AWS::ECR::Repository')).map((r) => ({
+      account: env.account,
       repository: r.Properties.RepositoryName as string,
       rules: JSON.parse(r.Properties.LifecyclePolicy.LifecyclePolicyText).rules as LifecyclePolicyRule[],
     })),

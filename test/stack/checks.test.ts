@@ -5,9 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { environments } from '../../environments';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { addEnvironmentStacks } from '../../lib/app';
+import { BackgroundCloudFormationValidatePlugin, startValidation } from '../../lib/background-validation';
 import { applyChecks } from '../../lib/checks';
 import { exceptionKey, exceptionsOf, reportedExceptionKeys } from '../../scripts/compliance-report';
-import { buildApp } from '../helpers/app';
+import { cdkJsonContext } from '../helpers/shared-assembly';
 
 interface Report {
   pluginReports: {
@@ -18,15 +21,42 @@ interface Report {
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
+/**
+ * A probe app for cdk-nag's behaviour, without aws-cdk-lib's CloudFormation validation: its engine
+ * would be built again on this thread (seconds) for findings these tests do not read.
+ */
+const probeApp = (prefix: string) => new App({ outdir: tmp(prefix), builtinCloudFormationValidation: false });
+
 function probeStack(app: App): Stack {
   return new Stack(app, 'Probe', { env: { account: '123456789012', region: 'eu-west-1' } });
 }
 
 describe('checks at synth', () => {
   test('both stacks pass cdk-nag AwsSolutions and the CloudFormation validation with nothing unacknowledged', () => {
-    const { app, stacks } = buildApp(environments, tmp('cb-synth-'));
+    // As bin/app.ts (`cdk synth`) builds it: the validation registered first, so its engine builds
+    // in a worker thread while the stacks are constructed (test/background-validation.test.ts
+    // holds it to the stock plugin's report).
+    const app = new App({
+      outdir: tmp('cb-synth-'),
+      context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+    });
+    startValidation(app);
+    const { stacks } = addEnvironmentStacks(app, environments);
     applyChecks(app);
-    const assembly = app.synth();
+    let assembly: CloudAssembly;
+    try {
+      assembly = app.synth();
+    } finally {
+      // Idle once it has answered, but it would stay in this jest worker for the next files.
+      for (const plugin of (app as unknown as { _validationPlugins: unknown[] })._validationPlugins)
+        if (plugin instanceof BackgroundCloudFormationValidatePlugin)
+          void (plugin as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    }
+    expect(
+      (app as unknown as { _validationPlugins: unknown[] })._validationPlugins.some(
+        (p) => p instanceof BackgroundCloudFormationValidatePlugin,
+      ),
+    ).toBe(true);
     const reportFile = path.join(app.outdir, 'validation-report.json');
     const report: Report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
     const violations = report.pluginReports.flatMap((p) =>
@@ -62,7 +92,7 @@ describe('checks at synth', () => {
   });
 
   test('fails synth on an unacknowledged finding (the rule pack is really wired)', () => {
-    const app = new App({ outdir: tmp('cb-nag-') });
+    const app = probeApp('cb-nag-');
     const stack = probeStack(app);
     const vpc = new ec2.Vpc(stack, 'Vpc', {
       availabilityZones: ['eu-west-1a', 'eu-west-1b'],
@@ -75,7 +105,7 @@ describe('checks at synth', () => {
 
   test('an acknowledgement with a reason silences exactly its finding', () => {
     const synthError = (acknowledge: boolean): string => {
-      const app = new App({ outdir: tmp('cb-ack-') });
+      const app = probeApp('cb-ack-');
       const bucket = new s3.Bucket(probeStack(app), 'Bucket', { enforceSSL: true });
       if (acknowledge) {
         Validations.of(bucket).acknowledge({

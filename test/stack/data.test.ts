@@ -1,6 +1,8 @@
-import { production, staging } from '../../environments';
+import { environments, production, staging } from '../../environments';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp, ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { ENVIRONMENT_NAMES, synthesized } from '../helpers/app';
+import { sharedAssemblyDir, sharedAssemblyDirOf, templateOf } from '../helpers/shared-assembly';
 
 const configs = { staging, production };
 
@@ -102,9 +104,19 @@ describe.each(ENVIRONMENT_NAMES)('%s database', (name) => {
 
 describe('production-only guarantees, from the real production config once its stack exists', () => {
   // The committed production config may predate its first create (stackCreated false): the
-  // protections are asserted on the same config as it reads after `ops protect`.
-  const stack = buildApp([{ ...production, stackCreated: true }]).stacks[0];
-  const template = Template.fromStack(stack);
+  // protections are asserted on the same config as it reads after `ops protect`. Read from the run's
+  // shared synthesis of every environment with that flag (test/helpers/shared-assembly.ts; the
+  // create-rollback rule reads the same ones), not from a synthesis of this file's own.
+  const asCreated = (stackCreated: boolean) => {
+    const dir = sharedAssemblyDirOf(environments.map((e) => ({ ...e, stackCreated })));
+    return {
+      template: Template.fromJSON(templateOf(production.stackName, dir)),
+      // Unset in the manifest when off.
+      terminationProtection:
+        new CloudAssembly(dir).getStackByName(production.stackName).terminationProtection === true,
+    };
+  };
+  const { template, terminationProtection } = asCreated(true);
 
   test('the database refuses deletion and is retained with the stack', () => {
     template.hasResource('AWS::RDS::DBInstance', {
@@ -119,7 +131,7 @@ describe('production-only guarantees, from the real production config once its s
   });
 
   test('the stack has termination protection', () => {
-    expect(stack.terminationProtection).toBe(true);
+    expect(terminationProtection).toBe(true);
   });
 
   test('the load balancer refuses deletion', () => {
@@ -129,8 +141,8 @@ describe('production-only guarantees, from the real production config once its s
   });
 
   test('before its first create nothing is protected: a failed create rolls back to nothing', () => {
-    const first = buildApp([{ ...production, stackCreated: false }]).stacks[0];
-    const db = Object.values(Template.fromStack(first).findResources('AWS::RDS::DBInstance'));
+    const first = asCreated(false);
+    const db = Object.values(first.template.findResources('AWS::RDS::DBInstance'));
     expect(db.map((r) => r.Properties.DeletionProtection)).toEqual([false]);
     expect(first.terminationProtection).toBe(false);
   });
@@ -143,7 +155,10 @@ describe('production-only guarantees, from the real production config once its s
 });
 
 describe('staging', () => {
-  const { template, stack } = synthesized('staging');
+  const { template } = synthesized('staging');
+  // From the shared synthesis's manifest: building the construct tree for one flag costs seconds.
+  const terminationProtection =
+    new CloudAssembly(sharedAssemblyDir()).getStackByName(staging.stackName).terminationProtection === true;
 
   test('still snapshots its database on delete and keeps live trading off', () => {
     template.hasResource('AWS::RDS::DBInstance', {
@@ -158,6 +173,6 @@ describe('staging', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       SecretString: '{"live_trading_enabled":false}',
     });
-    expect(stack.terminationProtection).toBe(false);
+    expect(terminationProtection).toBe(false);
   });
 });

@@ -71,6 +71,20 @@ function renameConditionKeys<T>(policy: T): T {
   return out as T;
 }
 
+/**
+ * runSimulation's result per distinct input, for this test file: the simulator is a pure function of
+ * its input, and the matrices ask the same question many times (simulation.test.ts's tests overlap;
+ * each break of breaks.test.ts re-asks the whole matrix, of which the break changes a few policies).
+ * Keyed by the whole input as JSON, so a changed policy, context or resource is simulated afresh.
+ */
+const results = new Map<string, ReturnType<typeof runSimulation>>();
+function simulated(simulation: Simulation): ReturnType<typeof runSimulation> {
+  const key = JSON.stringify(simulation);
+  let hit = results.get(key);
+  if (!hit) results.set(key, (hit = runSimulation(simulation, {})));
+  return hit;
+}
+
 /** The account a resource ARN belongs to (`*` and service resources: the actor's own). */
 function accountOf(arn: string, fallback: string): string {
   const account = arn.split(':')[4];
@@ -121,7 +135,7 @@ export async function simulate(
   const label = `${request.action} on ${request.resource}${
     request.context && Object.keys(request.context).length ? ` with ${JSON.stringify(request.context)}` : ''
   } (from ${request.from})`;
-  const result = await runSimulation(simulation, {});
+  const result = await simulated(simulation);
   const ignored = result.resultType === 'single' ? (result.result.ignoredContextKeys ?? []) : [];
   if (ignored.length)
     throw new Error(
