@@ -17,10 +17,11 @@ const TRIGGER_IDS = ['LossLimit', 'ErrorStorm', 'Exposure', 'DailyLoss', 'Runawa
 
 /**
  * `Template.fromStack` without aws-cdk-lib's CloudFormation validation, which is most of a synthesis's
- * time (its wasm engine is built anew in each test file). These syntheses are variants of the app (a new
- * bot version, one more trigger) read for their wiring; the real app's templates are validated by the
- * run's shared synthesis (test/helpers/shared-assembly.ts). Set and restored around the synchronous
- * synthesis only, so no other test file in this worker sees the variable.
+ * time (its wasm engine is built anew in each test file). These syntheses are read for their wiring,
+ * never for findings (docs/testing.md): variants of the app (a new bot version, one more trigger)
+ * and a fresh build of it, which test/stack/checks.test.ts validates. Through CDK_VALIDATION, so it
+ * also covers this file's build of the real app (test/helpers/app.ts), set and restored around the
+ * synchronous synthesis only: no other test file in this worker sees the variable.
  */
 function templateWithoutValidation(stack: Stack): Template {
   const before = process.env.CDK_VALIDATION;
