@@ -150,11 +150,13 @@ export class BackgroundCloudFormationValidatePlugin extends CloudFormationValida
 /**
  * Registers the background validation on `app` in place of the CDK's default one, under the same
  * switches: none when `CDK_VALIDATION=false` or the app has `builtinCloudFormationValidation: false`.
- * Call it first thing after `new App()` so the engine builds while the stacks do.
+ * Call it first thing after `new App()` so the engine builds while the stacks do. Returns whether
+ * the validation runs.
  */
-export function startValidation(app: App): void {
+export function startValidation(app: App): boolean {
   const builtin = (app as unknown as { _builtinCloudFormationValidation?: boolean })
     ._builtinCloudFormationValidation;
-  if (process.env.CDK_VALIDATION === 'false' || builtin === false) return;
+  if (process.env.CDK_VALIDATION === 'false' || builtin === false) return false;
   Validations.of(app).addPlugins(new BackgroundCloudFormationValidatePlugin());
+  return true;
 }

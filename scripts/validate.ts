@@ -23,6 +23,8 @@ import { exceptionsOf, IamReport, renderReport, Template, ToolResult } from './c
 import { IamFinding, IamTemplate, judge, policiesOf, PolicyDocument } from './iam-reference';
 import { IAM_REFERENCE_EXCEPTIONS } from './iam-reference-exceptions';
 import { parseScriptArgs, ScriptSpec } from '../lib/cli/script-args';
+import { CHECK_PACKS } from '../lib/checks';
+import { SYNTH_STAMP, SynthStamp } from '../lib/synth-stamp';
 
 const ROOT = path.join(__dirname, '..');
 const REPORT = path.join(ROOT, 'docs', 'compliance.md');
@@ -153,7 +155,24 @@ export function synthesizedErrors(dir: string, sources: string[] = SOURCES): str
   const manifestFile = path.join(dir, 'manifest.json');
   if (!fs.existsSync(manifestFile))
     throw new Error(`--synthesized: ${manifestFile} does not exist. Run \`npx cdk synth\` first.`);
-  const built = fs.statSync(manifestFile).mtimeMs;
+  const stampFile = path.join(dir, SYNTH_STAMP);
+  if (!fs.existsSync(stampFile))
+    throw new Error(
+      `--synthesized: the last synthesis into ${dir} did not finish (no ${SYNTH_STAMP}: it failed, or another ` +
+        'app wrote it). Run `npx cdk synth` and fix what it reports, or drop --synthesized.',
+    );
+  const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8')) as SynthStamp;
+  if (!stamp.cloudFormationValidation)
+    throw new Error(
+      `--synthesized: ${dir} was synthesized without the CloudFormation validation (CDK_VALIDATION=false?). ` +
+        'Run `npx cdk synth` with it, or drop --synthesized.',
+    );
+  const missing = Object.keys(CHECK_PACKS).filter((p) => !stamp.checks.includes(p));
+  if (missing.length > 0)
+    throw new Error(
+      `--synthesized: ${dir} was synthesized without the cdk-nag pack(s) ${missing.join(', ')}.`,
+    );
+  const built = fs.statSync(stampFile).mtimeMs;
   const newest = sources
     .filter((s) => fs.existsSync(path.resolve(ROOT, s)))
     .map(newestSource)

@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthesizedErrors, VALIDATE_USAGE } from '../scripts/validate';
 import { parseScriptArgs } from '../lib/cli/script-args';
+import { CHECK_PACKS } from '../lib/checks';
+import { SYNTH_STAMP } from '../lib/synth-stamp';
 
 let dir: string;
 let source: string;
@@ -19,8 +21,16 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Writes cdk.out/manifest.json (and optionally the validation report) after the source. */
-function assembly(metadata: Record<string, { type: string; data: unknown }[]>, report?: object): string {
+/** Writes cdk.out/manifest.json, the finished synthesis's stamp and optionally the validation report after the source. */
+function assembly(
+  metadata: Record<string, { type: string; data: unknown }[]>,
+  report?: object,
+  stamp: object | null = {
+    cloudFormationValidation: true,
+    checks: Object.keys(CHECK_PACKS),
+    finishedAt: 'now',
+  },
+): string {
   const out = path.join(dir, 'cdk.out');
   const past = new Date(Date.now() - 60_000);
   fs.utimesSync(source, past, past);
@@ -29,6 +39,7 @@ function assembly(metadata: Record<string, { type: string; data: unknown }[]>, r
     JSON.stringify({ artifacts: { StagingStack: { type: 'aws:cloudformation:stack', metadata } } }),
   );
   if (report) fs.writeFileSync(path.join(out, 'validation-report.json'), JSON.stringify(report));
+  if (stamp) fs.writeFileSync(path.join(out, SYNTH_STAMP), JSON.stringify(stamp));
   return out;
 }
 
@@ -65,6 +76,26 @@ describe('validate --synthesized', () => {
     expect(() => synthesizedErrors(out, [source])).toThrow(
       /--synthesized: .*cdk\.out is older than .*source\.ts\. Run `npx cdk synth` again, or drop --synthesized\./,
     );
+  });
+
+  test('a synthesis that did not finish (no stamp: it failed, or another app wrote cdk.out) is refused', () => {
+    const out = assembly({}, undefined, null);
+    expect(() => synthesizedErrors(out, [source])).toThrow(
+      /--synthesized: the last synthesis into .*cdk\.out did not finish \(no clever-better-synth\.json/,
+    );
+  });
+
+  test('a synthesis without the CloudFormation validation or without a cdk-nag pack is refused', () => {
+    const noValidation = assembly({}, undefined, {
+      cloudFormationValidation: false,
+      checks: Object.keys(CHECK_PACKS),
+    });
+    expect(() => synthesizedErrors(noValidation, [source])).toThrow(/without the CloudFormation validation/);
+    const noNist = assembly({}, undefined, {
+      cloudFormationValidation: true,
+      checks: Object.keys(CHECK_PACKS).filter((p) => !p.startsWith('NIST')),
+    });
+    expect(() => synthesizedErrors(noNist, [source])).toThrow(/without the cdk-nag pack\(s\) NIST 800-53 R5/);
   });
 
   test('no manifest: refused with the command that writes one', () => {
