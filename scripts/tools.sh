@@ -74,7 +74,10 @@ else
   # A directory without the marker is a run that was cut short: start it again from nothing
   # (a venv records its own absolute path, so it is built where it will stay).
   rm -rf "$dir"
-  mkdir -p "$dir/logs"
+  mkdir -p "$dir/logs" "$dir/tmp"
+  # pip's and go's temporary files go inside the cache directory: an install killed midway leaves
+  # nothing in the shared temporary directory, and the next attempt removes the whole directory.
+  export TMPDIR="$dir/tmp" GOTMPDIR="$dir/tmp"
   # The four installs are independent (pip mostly waits on downloads, go builds on the CPU), so
   # they run side by side: a cold install takes as long as the slowest, not the sum.
   install() {
@@ -99,6 +102,7 @@ else
   failed=0
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ "$failed" = 0 ] || exit 1
+  rm -rf "$dir/tmp"
   touch "$dir/.complete"
 fi
 # <<< install
