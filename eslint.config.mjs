@@ -2,7 +2,17 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '**/*.js', '!eslint.config.mjs', '.venv/', '.tools/', '.ci-private*/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      '**/*.js',
+      '!eslint.config.mjs',
+      '.venv/',
+      '.tools/',
+      '.ci-private*/',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
