@@ -12,7 +12,7 @@ import { registerCommand } from './commands';
 import { requireOutput } from './context';
 import { waitForDeployment } from './deployment-wait';
 import { requester } from './emergency-stop';
-import { stopInForce } from './stop-record';
+import { stopInForce, stopRecordOf } from './stop-record';
 
 /**
  * The only way back after an emergency stop: the trading flag to its configured value and the bot
@@ -66,16 +66,16 @@ registerCommand('resume', {
     } catch {
       ctx.print('The config secret is not a JSON object; it will be replaced by one holding the flag.');
     }
-    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    const inForce = stopInForce({ stoppedAt: text(config.stopped_at), resumedAt: text(config.resumed_at) });
+    const record = stopRecordOf(config);
+    const inForce = stopInForce(record);
     // The stop's record as what it is now: in force, or history with the resume that ended it.
     ctx.print(
       `config: live_trading_enabled=${String(config.live_trading_enabled)}` +
-        (!config.stopped_at
+        (!record.stoppedAt
           ? ''
           : inForce
-            ? ` (stopped at ${config.stopped_at} by ${config.stopped_by}: ${config.stopped_reason})`
-            : ` (no stop in force: the last, at ${config.stopped_at} by ${config.stopped_by}, was resumed at ${config.resumed_at} by ${config.resumed_by})`),
+            ? ` (stopped at ${record.stoppedAt} by ${record.stoppedBy}: ${record.stoppedReason})`
+            : ` (no stop in force: the last, at ${record.stoppedAt} by ${record.stoppedBy}, was resumed at ${record.resumedAt} by ${record.resumedBy})`),
     );
     // Nothing to undo: no stop is in force, the flag is as configured and the bot at its count. A
     // second resume used to start yet another deployment of the bot, pausing trading for nothing.
@@ -86,8 +86,8 @@ registerCommand('resume', {
       if (desired === count) {
         ctx.print(
           `Nothing to resume: no emergency stop is in force` +
-            (config.resumed_at
-              ? ` (the last was resumed at ${config.resumed_at} by ${config.resumed_by})`
+            (record.resumedAt
+              ? ` (the last was resumed at ${record.resumedAt} by ${record.resumedBy})`
               : '') +
             `, live_trading_enabled=${liveTrading} as configured, and ${cluster}/${service} is at its configured ${count} task(s). Nothing changed.`,
         );

@@ -9,7 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { monitoringNames } from '../monitoring/names';
 import { registerCommand } from './commands';
 import { credentialsProblem, OpsContext, unusableCredentials } from './context';
-import { stopInForce } from './stop-record';
+import { StopRecord, stopInForce, stopRecordOf } from './stop-record';
 
 /** One part of the status screen: its value, or the error that kept it from being read. */
 export type Section<T> =
@@ -46,16 +46,9 @@ export interface ServiceStatus {
  * The live-trading flag as the config secret holds it, with the last emergency stop and the last
  * resume it records (the emergency-stop function writes `stopped_*`, `ops resume` writes `resumed_*`).
  */
-export interface LiveTradingStatus {
+export interface LiveTradingStatus extends StopRecord {
   /** true/false as stored; undefined when the key is missing or not a boolean (the bot treats that as off). */
   readonly enabled: boolean | undefined;
-  readonly stoppedBy?: string;
-  /** ISO time of the last emergency stop. */
-  readonly stoppedAt?: string;
-  readonly stoppedReason?: string;
-  readonly resumedBy?: string;
-  /** ISO time of the last `ops resume`. */
-  readonly resumedAt?: string;
   /** What environments/ configures (`liveTradingEnabled`): `resume` restores this. */
   readonly configured: boolean;
 }
@@ -163,14 +156,9 @@ async function readLiveTrading(ctx: OpsContext, secrets: SecretsManagerClient): 
   } catch {
     // Unparseable: shown as unreadable, which is how the bot treats it.
   }
-  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
   return {
     enabled: typeof parsed.live_trading_enabled === 'boolean' ? parsed.live_trading_enabled : undefined,
-    stoppedBy: text(parsed.stopped_by),
-    stoppedAt: text(parsed.stopped_at),
-    stoppedReason: text(parsed.stopped_reason),
-    resumedBy: text(parsed.resumed_by),
-    resumedAt: text(parsed.resumed_at),
+    ...stopRecordOf(parsed),
     configured: ctx.env.liveTradingEnabled,
   };
 }
@@ -497,10 +485,8 @@ export function attention(report: StatusReport): string[] {
       if (svc.deployments[0]?.rolloutState === 'FAILED') out.push(`${svc.name}: last deployment FAILED`);
     }
   if (report.migration.ok) {
-    const found = MIGRATION_PROBLEMS.filter(
-      (p) => report.migration.ok && report.migration.value?.includes(p),
-    );
-    for (const p of found) out.push(`migration: ${p.slice(1)}`);
+    const version = report.migration.value ?? '';
+    for (const p of MIGRATION_PROBLEMS) if (version.includes(p)) out.push(`migration: ${p.slice(1)}`);
   }
   if (report.stack.ok && /FAILED|ROLLBACK/.test(report.stack.value.status))
     out.push(`stack: ${report.stack.value.status}`);
