@@ -11,7 +11,7 @@ import { stampSynthesis } from '../lib/synth-stamp';
 // stack); `cdk synth` synthesizes them all, offline.
 const app = new App();
 let cloudFormationValidation = false;
-// For `npm run validate -- --synthesized`: an earlier synthesis's stamp goes now, the new one is
+// For `npm run validate -- --synthesized` (the earlier stamp went in ./synth-start): a new one is
 // written only once this synthesis has finished.
 stampSynthesis(app, () => ({ cloudFormationValidation, checks: Object.keys(CHECK_PACKS) }));
 // First, so the CloudFormation validation engine builds on the other core while the stacks do.

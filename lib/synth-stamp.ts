@@ -21,16 +21,15 @@ export function forgetLastSynthesis(outdir: string | undefined): void {
 }
 
 /**
- * Removes the stamp an earlier synthesis left in `app.outdir` at once (call it right after
- * `new App()`, so an app that fails while building its stacks leaves none) and writes a new one,
- * from `stamp()`, once this synthesis has finished (the App synthesizes on `beforeExit`,
- * registered before this listener).
+ * Writes a new stamp, from `stamp()`, once this synthesis has finished (the App synthesizes on
+ * `beforeExit`, registered before this listener). The earlier stamp is already gone:
+ * bin/synth-start.ts removes it before the app's modules load, so an app that fails even then
+ * leaves none.
  * A synthesis that fails (a cdk-nag error, a validation finding, a crash) exits before the new stamp
  * is written, so `npm run validate -- --synthesized` can tell a finished cdk.out from a stale one.
  */
 export function stampSynthesis(app: App, stamp: () => Omit<SynthStamp, 'finishedAt'>): void {
   const file = path.join(app.outdir, SYNTH_STAMP);
-  forgetLastSynthesis(app.outdir);
   process.once('beforeExit', () => {
     if (!fs.existsSync(path.join(app.outdir, 'manifest.json'))) return;
     const written: SynthStamp = { ...stamp(), finishedAt: new Date().toISOString() };
